@@ -121,4 +121,34 @@ export interface CrushMap {
   ruleNames: Map<number, string>;
   /** Device id -> device class name. */
   deviceClasses: Map<number, string>;
+  /**
+   * Balancer weight sets (Ceph's choose_args), by set id; -1 is the default set (written
+   * 18446744073709551615 by crushtool). They apply to straw2 buckets only.
+   */
+  chooseArgs?: Map<number, ChooseArgSet>;
+  /**
+   * Ceph's own numbering of device classes and shadow buckets, as read from a binary map, so it
+   * re-encodes byte for byte. Optional: when absent it is derived from `deviceClasses` and the
+   * "<bucket>~<class>" shadow bucket names.
+   */
+  deviceClassTables?: DeviceClassTables;
 }
+
+/** Ceph's class_name, class_map and class_bucket tables. */
+export interface DeviceClassTables {
+  /** Class id -> class name. */
+  readonly classNames: Map<number, string>;
+  /** Item id -> class id, for devices and for shadow buckets. */
+  readonly itemClasses: Map<number, number>;
+  /** Bucket id -> (class id -> id of that bucket's shadow bucket for the class). */
+  readonly shadowBuckets: Map<number, Map<number, number>>;
+}
+
+/** choose_args for one bucket: hash ids and/or one weight vector per result position. */
+export interface ChooseArg {
+  readonly ids?: Int32Array;
+  readonly weightSet?: readonly Uint32Array[];
+}
+
+/** Bucket id -> its choose_args. */
+export type ChooseArgSet = Map<number, ChooseArg>;
