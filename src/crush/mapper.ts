@@ -93,6 +93,8 @@ export class Mapper {
   private x = 0;
   private reweights: ArrayLike<number> = EMPTY_U32;
   private tracer: MappingTracer | null = null;
+  /** crushtool's --show-choose-tries histogram: how many tries each placed position took. */
+  private chooseTries: Uint32Array | null = null;
 
   /**
    * @param chooseArgs balancer weight sets to apply (straw2 buckets only); pass
@@ -108,6 +110,20 @@ export class Mapper {
     for (const bucket of this.buckets) if (bucket !== undefined && bucket.size > largest) largest = bucket.size;
     this.permutation = new Int32Array(largest);
     if (chooseArgs !== undefined) this.applyChooseArgs(chooseArgs);
+  }
+
+  /** Starts (or restarts) counting tries per placed position; see chooseTriesHistogram(). */
+  startChooseTriesProfile(): void {
+    this.chooseTries = new Uint32Array(this.tunables.chooseTotalTries + 1);
+  }
+
+  /** Counts of positions placed after 0, 1, ... failed tries (length choose_total_tries). */
+  chooseTriesHistogram(): number[] {
+    return this.chooseTries === null ? [] : Array.from(this.chooseTries.subarray(0, this.tunables.chooseTotalTries));
+  }
+
+  private countTries(failures: number): void {
+    if (this.chooseTries !== null && failures <= this.tunables.chooseTotalTries) this.chooseTries[failures]++;
   }
 
   private applyChooseArgs(chooseArgs: ChooseArgSet): void {
@@ -407,6 +423,7 @@ export class Mapper {
       if (tracer !== null) tracer.chosen(outpos, item);
       outpos++;
       count--;
+      if (this.chooseTries !== null) this.countTries(ftotal);
     }
     return outpos;
   }
@@ -435,7 +452,8 @@ export class Mapper {
       out[outBase + rep] = ITEM_UNDEF;
       if (leaves !== null) leaves[outBase + rep] = ITEM_UNDEF;
     }
-    for (let ftotal = 0; left > 0 && ftotal < tries; ftotal++) {
+    let ftotal = 0;
+    for (; left > 0 && ftotal < tries; ftotal++) {
       for (let rep = outpos; rep < endpos; rep++) {
         if (out[outBase + rep] !== ITEM_UNDEF) continue;
         let current = bucket;
@@ -499,6 +517,7 @@ export class Mapper {
         }
       }
     }
+    if (this.chooseTries !== null) this.countTries(ftotal);
     for (let rep = outpos; rep < endpos; rep++) {
       if (out[outBase + rep] === ITEM_UNDEF) out[outBase + rep] = ITEM_NONE;
       if (leaves !== null && leaves[outBase + rep] === ITEM_UNDEF) leaves[outBase + rep] = ITEM_NONE;
