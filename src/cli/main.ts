@@ -1,1 +1,42 @@
-console.log("hello", process.argv.slice(2));
+// The `dsat` command line.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { crushCommand } from "./crush.ts";
+import { demoCommand } from "./demo.ts";
+import { isUserError } from "./errors.ts";
+
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+export function buildProgram(): Command {
+  const program = new Command("dsat")
+    .description("Distributed SATellites: ZeroMQ jobs placed by failure domain with Ceph-exact CRUSH")
+    .version(packageJson.version)
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)");
+  program.addCommand(crushCommand());
+  program.addCommand(demoCommand());
+  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (isUserError(error)) {
+      process.stderr.write(`dsat: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(
+      `dsat: internal error (please report): ${(error as Error)?.stack ?? String(error)}\n`,
+    );
+    return 70;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

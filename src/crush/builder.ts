@@ -1,7 +1,8 @@
 // Building buckets from item weights: the derived data each algorithm needs (crush.md §3).
 // Pure functions; the text compiler, topology compiler and tests all build buckets here.
-import { type Bucket, type BucketAlgName, type CrushMap, type Tunables, WEIGHT_ONE } from "./types.ts";
+
 import { tunableProfile } from "./tunables.ts";
+import { type Bucket, type BucketAlgName, type CrushMap, type Tunables, WEIGHT_ONE } from "./types.ts";
 
 export interface BucketSpec {
   id: number;

@@ -1,7 +1,7 @@
 // How placement changes between two maps (or two reweight vectors) over a range of inputs:
 // what operators want to see before every topology change. Ceph has no such tool; python-crush's
 // `crush compare` had the idea.
-import { Mapper, defaultChooseArgs } from "./mapper.ts";
+import { defaultChooseArgs, Mapper } from "./mapper.ts";
 import { type CrushMap, ITEM_NONE, RuleOp } from "./types.ts";
 
 export interface CompareOptions {
@@ -41,14 +41,14 @@ export interface CompareResult {
 export function isPositionalRule(map: CrushMap, ruleId: number): boolean {
   const rule = map.rules[ruleId];
   return (
-    rule !== undefined &&
-    rule.steps.some((step) => step.op === RuleOp.chooseIndep || step.op === RuleOp.chooseleafIndep)
+    rule?.steps.some((step) => step.op === RuleOp.chooseIndep || step.op === RuleOp.chooseleafIndep) ?? false
   );
 }
 
 export function compareMappings(mapA: CrushMap, mapB: CrushMap, options: CompareOptions): CompareResult {
   if (mapA.rules[options.ruleA] === undefined) throw new RangeError(`first map has no rule ${options.ruleA}`);
-  if (mapB.rules[options.ruleB] === undefined) throw new RangeError(`second map has no rule ${options.ruleB}`);
+  if (mapB.rules[options.ruleB] === undefined)
+    throw new RangeError(`second map has no rule ${options.ruleB}`);
   const mapperA = new Mapper(mapA, defaultChooseArgs(mapA));
   const mapperB = new Mapper(mapB, defaultChooseArgs(mapB));
   const positional = isPositionalRule(mapA, options.ruleA) || isPositionalRule(mapB, options.ruleB);
@@ -114,7 +114,9 @@ function table(rows: string[][], rightAligned: boolean[]): string[] {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   return rows.map((row) =>
     row
-      .map((cell, column) => (rightAligned[column] ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .map((cell, column) =>
+        rightAligned[column] ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
+      )
       .join("  ")
       .trimEnd(),
   );
@@ -133,13 +135,19 @@ export function formatComparison(result: CompareResult, names: (item: number) =>
   const shown = result.movements.slice(0, limit);
   lines.push(
     ...table(
-      [["FROM", "TO", "REPLICAS"], ...shown.map((move) => [label(move.from), label(move.to), String(move.count)])],
+      [
+        ["FROM", "TO", "REPLICAS"],
+        ...shown.map((move) => [label(move.from), label(move.to), String(move.count)]),
+      ],
       [false, false, true],
     ),
   );
-  if (result.movements.length > shown.length) lines.push(`... ${result.movements.length - shown.length} more`);
+  if (result.movements.length > shown.length)
+    lines.push(`... ${result.movements.length - shown.length} more`);
   const devices = [...new Set([...result.before.keys(), ...result.after.keys()])].sort((a, b) => a - b);
-  const changed = devices.filter((device) => (result.before.get(device) ?? 0) !== (result.after.get(device) ?? 0));
+  const changed = devices.filter(
+    (device) => (result.before.get(device) ?? 0) !== (result.after.get(device) ?? 0),
+  );
   if (changed.length > 0) {
     lines.push("", "per device:");
     lines.push(

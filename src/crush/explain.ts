@@ -1,5 +1,5 @@
 // `dsat crush explain`: one mapping, decision by decision (crushha's annotated audit log).
-import { Mapper, defaultChooseArgs } from "./mapper.ts";
+import { defaultChooseArgs, Mapper } from "./mapper.ts";
 import { describeStep } from "./rule-builder.ts";
 import { RecordingTracer, type TraceEvent } from "./trace.ts";
 import { type CrushMap, ITEM_NONE } from "./types.ts";
@@ -28,7 +28,9 @@ export function explainMapping(
 /** The audit log as text, one decision per line, indented under the step that took it. */
 export function formatExplanation(map: CrushMap, explanation: Explanation): string {
   const name = (item: number) =>
-    item === ITEM_NONE ? "NONE" : `${map.itemNames.get(item) ?? (item >= 0 ? `osd.${item}` : "bucket")}(${item})`;
+    item === ITEM_NONE
+      ? "NONE"
+      : `${map.itemNames.get(item) ?? (item >= 0 ? `osd.${item}` : "bucket")}(${item})`;
   const ruleName = map.ruleNames.get(explanation.ruleId) ?? "";
   const lines = [`rule ${explanation.ruleId} (${ruleName}) x ${explanation.x} num_rep ${explanation.numRep}`];
   for (const event of explanation.events) {

@@ -7,6 +7,505 @@ const SEED = 1315423911;
 const X0 = 231232;
 const Y0 = 1232;
 
+/** rjenkins1's constants, for code that writes a hash out in place (the straw2 draw loop). */
+export { SEED as HASH_SEED, X0 as HASH_X0, Y0 as HASH_Y0 };
+
+// The hashes below are the mix written out in place, with locals: calling a shared mix()
+// that passed results through module variables cost ~85 ns per hash3; inline it is ~10x less
+// (bench/crush.ts). Each "mix(p, q, h)" block is the nine-line mix on those operands.
+export function hash1(a: number): number {
+  let h = SEED ^ a;
+  let b = a;
+  let x = X0;
+  let y = Y0;
+  // mix(b, x, h)
+  b = (b - x - h) | 0;
+  b ^= h >>> 13;
+  x = (x - h - b) | 0;
+  x ^= b << 8;
+  h = (h - b - x) | 0;
+  h ^= x >>> 13;
+  b = (b - x - h) | 0;
+  b ^= h >>> 12;
+  x = (x - h - b) | 0;
+  x ^= b << 16;
+  h = (h - b - x) | 0;
+  h ^= x >>> 5;
+  b = (b - x - h) | 0;
+  b ^= h >>> 3;
+  x = (x - h - b) | 0;
+  x ^= b << 10;
+  h = (h - b - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, a, h)
+  y = (y - a - h) | 0;
+  y ^= h >>> 13;
+  a = (a - h - y) | 0;
+  a ^= y << 8;
+  h = (h - y - a) | 0;
+  h ^= a >>> 13;
+  y = (y - a - h) | 0;
+  y ^= h >>> 12;
+  a = (a - h - y) | 0;
+  a ^= y << 16;
+  h = (h - y - a) | 0;
+  h ^= a >>> 5;
+  y = (y - a - h) | 0;
+  y ^= h >>> 3;
+  a = (a - h - y) | 0;
+  a ^= y << 10;
+  h = (h - y - a) | 0;
+  h ^= a >>> 15;
+  return h >>> 0;
+}
+
+export function hash2(a: number, b: number): number {
+  let h = SEED ^ a ^ b;
+  let x = X0;
+  let y = Y0;
+  // mix(a, b, h)
+  a = (a - b - h) | 0;
+  a ^= h >>> 13;
+  b = (b - h - a) | 0;
+  b ^= a << 8;
+  h = (h - a - b) | 0;
+  h ^= b >>> 13;
+  a = (a - b - h) | 0;
+  a ^= h >>> 12;
+  b = (b - h - a) | 0;
+  b ^= a << 16;
+  h = (h - a - b) | 0;
+  h ^= b >>> 5;
+  a = (a - b - h) | 0;
+  a ^= h >>> 3;
+  b = (b - h - a) | 0;
+  b ^= a << 10;
+  h = (h - a - b) | 0;
+  h ^= b >>> 15;
+  // mix(x, a, h)
+  x = (x - a - h) | 0;
+  x ^= h >>> 13;
+  a = (a - h - x) | 0;
+  a ^= x << 8;
+  h = (h - x - a) | 0;
+  h ^= a >>> 13;
+  x = (x - a - h) | 0;
+  x ^= h >>> 12;
+  a = (a - h - x) | 0;
+  a ^= x << 16;
+  h = (h - x - a) | 0;
+  h ^= a >>> 5;
+  x = (x - a - h) | 0;
+  x ^= h >>> 3;
+  a = (a - h - x) | 0;
+  a ^= x << 10;
+  h = (h - x - a) | 0;
+  h ^= a >>> 15;
+  // mix(b, y, h)
+  b = (b - y - h) | 0;
+  b ^= h >>> 13;
+  y = (y - h - b) | 0;
+  y ^= b << 8;
+  h = (h - b - y) | 0;
+  h ^= y >>> 13;
+  b = (b - y - h) | 0;
+  b ^= h >>> 12;
+  y = (y - h - b) | 0;
+  y ^= b << 16;
+  h = (h - b - y) | 0;
+  h ^= y >>> 5;
+  b = (b - y - h) | 0;
+  b ^= h >>> 3;
+  y = (y - h - b) | 0;
+  y ^= b << 10;
+  h = (h - b - y) | 0;
+  h ^= y >>> 15;
+  return h >>> 0;
+}
+
+export function hash3(a: number, b: number, c: number): number {
+  let h = SEED ^ a ^ b ^ c;
+  let x = X0;
+  let y = Y0;
+  // mix(a, b, h)
+  a = (a - b - h) | 0;
+  a ^= h >>> 13;
+  b = (b - h - a) | 0;
+  b ^= a << 8;
+  h = (h - a - b) | 0;
+  h ^= b >>> 13;
+  a = (a - b - h) | 0;
+  a ^= h >>> 12;
+  b = (b - h - a) | 0;
+  b ^= a << 16;
+  h = (h - a - b) | 0;
+  h ^= b >>> 5;
+  a = (a - b - h) | 0;
+  a ^= h >>> 3;
+  b = (b - h - a) | 0;
+  b ^= a << 10;
+  h = (h - a - b) | 0;
+  h ^= b >>> 15;
+  // mix(c, x, h)
+  c = (c - x - h) | 0;
+  c ^= h >>> 13;
+  x = (x - h - c) | 0;
+  x ^= c << 8;
+  h = (h - c - x) | 0;
+  h ^= x >>> 13;
+  c = (c - x - h) | 0;
+  c ^= h >>> 12;
+  x = (x - h - c) | 0;
+  x ^= c << 16;
+  h = (h - c - x) | 0;
+  h ^= x >>> 5;
+  c = (c - x - h) | 0;
+  c ^= h >>> 3;
+  x = (x - h - c) | 0;
+  x ^= c << 10;
+  h = (h - c - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, a, h)
+  y = (y - a - h) | 0;
+  y ^= h >>> 13;
+  a = (a - h - y) | 0;
+  a ^= y << 8;
+  h = (h - y - a) | 0;
+  h ^= a >>> 13;
+  y = (y - a - h) | 0;
+  y ^= h >>> 12;
+  a = (a - h - y) | 0;
+  a ^= y << 16;
+  h = (h - y - a) | 0;
+  h ^= a >>> 5;
+  y = (y - a - h) | 0;
+  y ^= h >>> 3;
+  a = (a - h - y) | 0;
+  a ^= y << 10;
+  h = (h - y - a) | 0;
+  h ^= a >>> 15;
+  // mix(b, x, h)
+  b = (b - x - h) | 0;
+  b ^= h >>> 13;
+  x = (x - h - b) | 0;
+  x ^= b << 8;
+  h = (h - b - x) | 0;
+  h ^= x >>> 13;
+  b = (b - x - h) | 0;
+  b ^= h >>> 12;
+  x = (x - h - b) | 0;
+  x ^= b << 16;
+  h = (h - b - x) | 0;
+  h ^= x >>> 5;
+  b = (b - x - h) | 0;
+  b ^= h >>> 3;
+  x = (x - h - b) | 0;
+  x ^= b << 10;
+  h = (h - b - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, c, h)
+  y = (y - c - h) | 0;
+  y ^= h >>> 13;
+  c = (c - h - y) | 0;
+  c ^= y << 8;
+  h = (h - y - c) | 0;
+  h ^= c >>> 13;
+  y = (y - c - h) | 0;
+  y ^= h >>> 12;
+  c = (c - h - y) | 0;
+  c ^= y << 16;
+  h = (h - y - c) | 0;
+  h ^= c >>> 5;
+  y = (y - c - h) | 0;
+  y ^= h >>> 3;
+  c = (c - h - y) | 0;
+  c ^= y << 10;
+  h = (h - y - c) | 0;
+  h ^= c >>> 15;
+  return h >>> 0;
+}
+
+export function hash4(a: number, b: number, c: number, d: number): number {
+  let h = SEED ^ a ^ b ^ c ^ d;
+  let x = X0;
+  let y = Y0;
+  // mix(a, b, h)
+  a = (a - b - h) | 0;
+  a ^= h >>> 13;
+  b = (b - h - a) | 0;
+  b ^= a << 8;
+  h = (h - a - b) | 0;
+  h ^= b >>> 13;
+  a = (a - b - h) | 0;
+  a ^= h >>> 12;
+  b = (b - h - a) | 0;
+  b ^= a << 16;
+  h = (h - a - b) | 0;
+  h ^= b >>> 5;
+  a = (a - b - h) | 0;
+  a ^= h >>> 3;
+  b = (b - h - a) | 0;
+  b ^= a << 10;
+  h = (h - a - b) | 0;
+  h ^= b >>> 15;
+  // mix(c, d, h)
+  c = (c - d - h) | 0;
+  c ^= h >>> 13;
+  d = (d - h - c) | 0;
+  d ^= c << 8;
+  h = (h - c - d) | 0;
+  h ^= d >>> 13;
+  c = (c - d - h) | 0;
+  c ^= h >>> 12;
+  d = (d - h - c) | 0;
+  d ^= c << 16;
+  h = (h - c - d) | 0;
+  h ^= d >>> 5;
+  c = (c - d - h) | 0;
+  c ^= h >>> 3;
+  d = (d - h - c) | 0;
+  d ^= c << 10;
+  h = (h - c - d) | 0;
+  h ^= d >>> 15;
+  // mix(a, x, h)
+  a = (a - x - h) | 0;
+  a ^= h >>> 13;
+  x = (x - h - a) | 0;
+  x ^= a << 8;
+  h = (h - a - x) | 0;
+  h ^= x >>> 13;
+  a = (a - x - h) | 0;
+  a ^= h >>> 12;
+  x = (x - h - a) | 0;
+  x ^= a << 16;
+  h = (h - a - x) | 0;
+  h ^= x >>> 5;
+  a = (a - x - h) | 0;
+  a ^= h >>> 3;
+  x = (x - h - a) | 0;
+  x ^= a << 10;
+  h = (h - a - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, b, h)
+  y = (y - b - h) | 0;
+  y ^= h >>> 13;
+  b = (b - h - y) | 0;
+  b ^= y << 8;
+  h = (h - y - b) | 0;
+  h ^= b >>> 13;
+  y = (y - b - h) | 0;
+  y ^= h >>> 12;
+  b = (b - h - y) | 0;
+  b ^= y << 16;
+  h = (h - y - b) | 0;
+  h ^= b >>> 5;
+  y = (y - b - h) | 0;
+  y ^= h >>> 3;
+  b = (b - h - y) | 0;
+  b ^= y << 10;
+  h = (h - y - b) | 0;
+  h ^= b >>> 15;
+  // mix(c, x, h)
+  c = (c - x - h) | 0;
+  c ^= h >>> 13;
+  x = (x - h - c) | 0;
+  x ^= c << 8;
+  h = (h - c - x) | 0;
+  h ^= x >>> 13;
+  c = (c - x - h) | 0;
+  c ^= h >>> 12;
+  x = (x - h - c) | 0;
+  x ^= c << 16;
+  h = (h - c - x) | 0;
+  h ^= x >>> 5;
+  c = (c - x - h) | 0;
+  c ^= h >>> 3;
+  x = (x - h - c) | 0;
+  x ^= c << 10;
+  h = (h - c - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, d, h)
+  y = (y - d - h) | 0;
+  y ^= h >>> 13;
+  d = (d - h - y) | 0;
+  d ^= y << 8;
+  h = (h - y - d) | 0;
+  h ^= d >>> 13;
+  y = (y - d - h) | 0;
+  y ^= h >>> 12;
+  d = (d - h - y) | 0;
+  d ^= y << 16;
+  h = (h - y - d) | 0;
+  h ^= d >>> 5;
+  y = (y - d - h) | 0;
+  y ^= h >>> 3;
+  d = (d - h - y) | 0;
+  d ^= y << 10;
+  h = (h - y - d) | 0;
+  h ^= d >>> 15;
+  return h >>> 0;
+}
+
+export function hash5(a: number, b: number, c: number, d: number, e: number): number {
+  let h = SEED ^ a ^ b ^ c ^ d ^ e;
+  let x = X0;
+  let y = Y0;
+  // mix(a, b, h)
+  a = (a - b - h) | 0;
+  a ^= h >>> 13;
+  b = (b - h - a) | 0;
+  b ^= a << 8;
+  h = (h - a - b) | 0;
+  h ^= b >>> 13;
+  a = (a - b - h) | 0;
+  a ^= h >>> 12;
+  b = (b - h - a) | 0;
+  b ^= a << 16;
+  h = (h - a - b) | 0;
+  h ^= b >>> 5;
+  a = (a - b - h) | 0;
+  a ^= h >>> 3;
+  b = (b - h - a) | 0;
+  b ^= a << 10;
+  h = (h - a - b) | 0;
+  h ^= b >>> 15;
+  // mix(c, d, h)
+  c = (c - d - h) | 0;
+  c ^= h >>> 13;
+  d = (d - h - c) | 0;
+  d ^= c << 8;
+  h = (h - c - d) | 0;
+  h ^= d >>> 13;
+  c = (c - d - h) | 0;
+  c ^= h >>> 12;
+  d = (d - h - c) | 0;
+  d ^= c << 16;
+  h = (h - c - d) | 0;
+  h ^= d >>> 5;
+  c = (c - d - h) | 0;
+  c ^= h >>> 3;
+  d = (d - h - c) | 0;
+  d ^= c << 10;
+  h = (h - c - d) | 0;
+  h ^= d >>> 15;
+  // mix(e, x, h)
+  e = (e - x - h) | 0;
+  e ^= h >>> 13;
+  x = (x - h - e) | 0;
+  x ^= e << 8;
+  h = (h - e - x) | 0;
+  h ^= x >>> 13;
+  e = (e - x - h) | 0;
+  e ^= h >>> 12;
+  x = (x - h - e) | 0;
+  x ^= e << 16;
+  h = (h - e - x) | 0;
+  h ^= x >>> 5;
+  e = (e - x - h) | 0;
+  e ^= h >>> 3;
+  x = (x - h - e) | 0;
+  x ^= e << 10;
+  h = (h - e - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, a, h)
+  y = (y - a - h) | 0;
+  y ^= h >>> 13;
+  a = (a - h - y) | 0;
+  a ^= y << 8;
+  h = (h - y - a) | 0;
+  h ^= a >>> 13;
+  y = (y - a - h) | 0;
+  y ^= h >>> 12;
+  a = (a - h - y) | 0;
+  a ^= y << 16;
+  h = (h - y - a) | 0;
+  h ^= a >>> 5;
+  y = (y - a - h) | 0;
+  y ^= h >>> 3;
+  a = (a - h - y) | 0;
+  a ^= y << 10;
+  h = (h - y - a) | 0;
+  h ^= a >>> 15;
+  // mix(b, x, h)
+  b = (b - x - h) | 0;
+  b ^= h >>> 13;
+  x = (x - h - b) | 0;
+  x ^= b << 8;
+  h = (h - b - x) | 0;
+  h ^= x >>> 13;
+  b = (b - x - h) | 0;
+  b ^= h >>> 12;
+  x = (x - h - b) | 0;
+  x ^= b << 16;
+  h = (h - b - x) | 0;
+  h ^= x >>> 5;
+  b = (b - x - h) | 0;
+  b ^= h >>> 3;
+  x = (x - h - b) | 0;
+  x ^= b << 10;
+  h = (h - b - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, c, h)
+  y = (y - c - h) | 0;
+  y ^= h >>> 13;
+  c = (c - h - y) | 0;
+  c ^= y << 8;
+  h = (h - y - c) | 0;
+  h ^= c >>> 13;
+  y = (y - c - h) | 0;
+  y ^= h >>> 12;
+  c = (c - h - y) | 0;
+  c ^= y << 16;
+  h = (h - y - c) | 0;
+  h ^= c >>> 5;
+  y = (y - c - h) | 0;
+  y ^= h >>> 3;
+  c = (c - h - y) | 0;
+  c ^= y << 10;
+  h = (h - y - c) | 0;
+  h ^= c >>> 15;
+  // mix(d, x, h)
+  d = (d - x - h) | 0;
+  d ^= h >>> 13;
+  x = (x - h - d) | 0;
+  x ^= d << 8;
+  h = (h - d - x) | 0;
+  h ^= x >>> 13;
+  d = (d - x - h) | 0;
+  d ^= h >>> 12;
+  x = (x - h - d) | 0;
+  x ^= d << 16;
+  h = (h - d - x) | 0;
+  h ^= x >>> 5;
+  d = (d - x - h) | 0;
+  d ^= h >>> 3;
+  x = (x - h - d) | 0;
+  x ^= d << 10;
+  h = (h - d - x) | 0;
+  h ^= x >>> 15;
+  // mix(y, e, h)
+  y = (y - e - h) | 0;
+  y ^= h >>> 13;
+  e = (e - h - y) | 0;
+  e ^= y << 8;
+  h = (h - y - e) | 0;
+  h ^= e >>> 13;
+  y = (y - e - h) | 0;
+  y ^= h >>> 12;
+  e = (e - h - y) | 0;
+  e ^= y << 16;
+  h = (h - y - e) | 0;
+  h ^= e >>> 5;
+  y = (y - e - h) | 0;
+  y ^= h >>> 3;
+  e = (e - h - y) | 0;
+  e ^= y << 10;
+  h = (h - y - e) | 0;
+  h ^= e >>> 15;
+  return h >>> 0;
+}
+
+// The plain mix, used by hashKey (not on the mapping hot path).
 let ra = 0;
 let rb = 0;
 let rc = 0;
@@ -33,127 +532,6 @@ function mix(a: number, b: number, c: number): void {
   ra = a;
   rb = b;
   rc = c;
-}
-
-/** rjenkins1 of one u32 (negative ids hash as their two's complement). */
-export function hash1(a: number): number {
-  let h = SEED ^ a;
-  let b = a;
-  let x = X0;
-  let y = Y0;
-  mix(b, x, h);
-  b = ra;
-  x = rb;
-  h = rc;
-  mix(y, a, h);
-  y = ra;
-  a = rb;
-  h = rc;
-  return h >>> 0;
-}
-
-export function hash2(a: number, b: number): number {
-  let h = SEED ^ a ^ b;
-  let x = X0;
-  let y = Y0;
-  mix(a, b, h);
-  a = ra;
-  b = rb;
-  h = rc;
-  mix(x, a, h);
-  x = ra;
-  a = rb;
-  h = rc;
-  mix(b, y, h);
-  return rc >>> 0;
-}
-
-export function hash3(a: number, b: number, c: number): number {
-  let h = SEED ^ a ^ b ^ c;
-  let x = X0;
-  let y = Y0;
-  mix(a, b, h);
-  a = ra;
-  b = rb;
-  h = rc;
-  mix(c, x, h);
-  c = ra;
-  x = rb;
-  h = rc;
-  mix(y, a, h);
-  y = ra;
-  a = rb;
-  h = rc;
-  mix(b, x, h);
-  b = ra;
-  x = rb;
-  h = rc;
-  mix(y, c, h);
-  return rc >>> 0;
-}
-
-export function hash4(a: number, b: number, c: number, d: number): number {
-  let h = SEED ^ a ^ b ^ c ^ d;
-  let x = X0;
-  let y = Y0;
-  mix(a, b, h);
-  a = ra;
-  b = rb;
-  h = rc;
-  mix(c, d, h);
-  c = ra;
-  d = rb;
-  h = rc;
-  mix(a, x, h);
-  a = ra;
-  x = rb;
-  h = rc;
-  mix(y, b, h);
-  y = ra;
-  b = rb;
-  h = rc;
-  mix(c, x, h);
-  c = ra;
-  x = rb;
-  h = rc;
-  mix(y, d, h);
-  return rc >>> 0;
-}
-
-export function hash5(a: number, b: number, c: number, d: number, e: number): number {
-  let h = SEED ^ a ^ b ^ c ^ d ^ e;
-  let x = X0;
-  let y = Y0;
-  mix(a, b, h);
-  a = ra;
-  b = rb;
-  h = rc;
-  mix(c, d, h);
-  c = ra;
-  d = rb;
-  h = rc;
-  mix(e, x, h);
-  e = ra;
-  x = rb;
-  h = rc;
-  mix(y, a, h);
-  y = ra;
-  a = rb;
-  h = rc;
-  mix(b, x, h);
-  b = ra;
-  x = rb;
-  h = rc;
-  mix(y, c, h);
-  y = ra;
-  c = rb;
-  h = rc;
-  mix(d, x, h);
-  d = ra;
-  x = rb;
-  h = rc;
-  mix(y, e, h);
-  return rc >>> 0;
 }
 
 /**

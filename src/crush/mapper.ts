@@ -11,9 +11,11 @@
 // The map is compiled once into monomorphic bucket records and reused; scratch vectors belong
 // to the Mapper, so one Mapper must not be used re-entrantly (it is synchronous, so that only
 // matters for tracers that call back into it).
-import { hash2, hash3, hash4 } from "./hash.ts";
-import { STRAW2_LN } from "./ln.ts";
+
 import { treeNodeHeight } from "./builder.ts";
+import { HASH_SEED, HASH_X0, HASH_Y0, hash2, hash3, hash4 } from "./hash.ts";
+import { STRAW2_LN } from "./ln.ts";
+import type { MappingTracer } from "./trace.ts";
 import {
   BUCKET_ALG_CODE,
   type Bucket,
@@ -26,7 +28,13 @@ import {
   RuleOp,
   type Tunables,
 } from "./types.ts";
-import type { MappingTracer } from "./trace.ts";
+
+// Local literals (an imported binding is a load per use in the hot loop); checked equal below.
+const SEED = 1315423911;
+const X0 = 231232;
+const Y0 = 1232;
+if (SEED !== HASH_SEED || X0 !== HASH_X0 || Y0 !== HASH_Y0)
+  throw new Error("rjenkins1 constants out of sync");
 
 const ALG_UNIFORM = BUCKET_ALG_CODE.uniform;
 const ALG_LIST = BUCKET_ALG_CODE.list;
@@ -105,9 +113,12 @@ export class Mapper {
     this.tunables = { ...map.tunables };
     this.maxDevices = map.maxDevices;
     this.maxBuckets = map.buckets.length;
-    this.buckets = map.buckets.map((bucket) => (bucket === undefined ? undefined : new CompiledBucket(bucket)));
+    this.buckets = map.buckets.map((bucket) =>
+      bucket === undefined ? undefined : new CompiledBucket(bucket),
+    );
     let largest = 1;
-    for (const bucket of this.buckets) if (bucket !== undefined && bucket.size > largest) largest = bucket.size;
+    for (const bucket of this.buckets)
+      if (bucket !== undefined && bucket.size > largest) largest = bucket.size;
     this.permutation = new Int32Array(largest);
     if (chooseArgs !== undefined) this.applyChooseArgs(chooseArgs);
   }
@@ -119,7 +130,9 @@ export class Mapper {
 
   /** Counts of positions placed after 0, 1, ... failed tries (length choose_total_tries). */
   chooseTriesHistogram(): number[] {
-    return this.chooseTries === null ? [] : Array.from(this.chooseTries.subarray(0, this.tunables.chooseTotalTries));
+    return this.chooseTries === null
+      ? []
+      : Array.from(this.chooseTries.subarray(0, this.tunables.chooseTotalTries));
   }
 
   private countTries(failures: number): void {
@@ -135,7 +148,13 @@ export class Mapper {
   }
 
   /** Maps x with rule `ruleId`; returns the chosen items (see the header for holes). */
-  map(ruleId: number, x: number, resultMax: number, reweights: ArrayLike<number>, tracer?: MappingTracer): number[] {
+  map(
+    ruleId: number,
+    x: number,
+    resultMax: number,
+    reweights: ArrayLike<number>,
+    tracer?: MappingTracer,
+  ): number[] {
     const result = new Int32Array(Math.max(resultMax, 0));
     const length = this.mapInto(ruleId, x, resultMax, reweights, result, tracer);
     return Array.from(result.subarray(0, length));
@@ -236,7 +255,11 @@ export class Mapper {
             if (bucket === undefined) continue; // e.g. ITEM_NONE from an indep step
             if (firstn) {
               const recurseTries =
-                settings.leafTries > 0 ? settings.leafTries : this.tunables.chooseleafDescendOnce ? 1 : settings.tries;
+                settings.leafTries > 0
+                  ? settings.leafTries
+                  : this.tunables.chooseleafDescendOnce
+                    ? 1
+                    : settings.tries;
               outputSize += this.chooseFirstn(
                 bucket,
                 numrep,
@@ -282,7 +305,8 @@ export class Mapper {
           break;
         }
         case RuleOp.emit:
-          for (let i = 0; i < workingSize && resultLength < resultMax; i++) result[resultLength++] = working[i];
+          for (let i = 0; i < workingSize && resultLength < resultMax; i++)
+            result[resultLength++] = working[i];
           if (tracer !== null) tracer.emit(Array.from(result.subarray(0, resultLength)));
           workingSize = 0;
           break;
@@ -347,7 +371,8 @@ export class Mapper {
             reject = true;
             if (tracer !== null) tracer.reject(current.id, -1, "empty bucket", ftotal, flocal);
           } else {
-            const fallback = localFallbackRetries > 0 && flocal >= current.size >> 1 && flocal > localFallbackRetries;
+            const fallback =
+              localFallbackRetries > 0 && flocal >= current.size >> 1 && flocal > localFallbackRetries;
             item = fallback ? this.permutationChoose(current, r) : this.bucketChoose(current, r, outpos);
             if (tracer !== null) tracer.draw(current.id, r, item, fallback);
             if (item >= this.maxDevices) {
@@ -402,14 +427,21 @@ export class Mapper {
             }
             if (!reject && !collide && itemType === 0) reject = this.isOut(item);
             if (tracer !== null && (reject || collide)) {
-              tracer.reject(current.id, item, collide ? "collision" : itemType === 0 ? "out" : "no leaf", ftotal, flocal);
+              tracer.reject(
+                current.id,
+                item,
+                collide ? "collision" : itemType === 0 ? "out" : "no leaf",
+                ftotal,
+                flocal,
+              );
             }
           }
           if (reject || collide) {
             ftotal++;
             flocal++;
             if (collide && flocal <= localRetries) retryBucket = true;
-            else if (localFallbackRetries > 0 && flocal <= current.size + localFallbackRetries) retryBucket = true;
+            else if (localFallbackRetries > 0 && flocal <= current.size + localFallbackRetries)
+              retryBucket = true;
             else if (ftotal < tries) retryDescent = true;
             else {
               if (tracer !== null) tracer.giveUp(rep, `tries exhausted (${ftotal})`);
@@ -569,7 +601,106 @@ export class Mapper {
     for (let i = 0; i < bucket.size; i++) {
       const weight = weights[i];
       let draw = Number.NEGATIVE_INFINITY;
-      if (weight !== 0) draw = Math.trunc(STRAW2_LN[hash3(x, ids[i], r) & 0xffff] / weight);
+      if (weight !== 0) {
+        // hash3(x, ids[i], r), written out in place (see hash.ts): a call here cost ~25% of a draw.
+        let a = x;
+        let b = ids[i];
+        let c = r;
+        let h = SEED ^ a ^ b ^ c;
+        let hx = X0;
+        let hy = Y0;
+        a = (a - b - h) | 0;
+        a ^= h >>> 13;
+        b = (b - h - a) | 0;
+        b ^= a << 8;
+        h = (h - a - b) | 0;
+        h ^= b >>> 13;
+        a = (a - b - h) | 0;
+        a ^= h >>> 12;
+        b = (b - h - a) | 0;
+        b ^= a << 16;
+        h = (h - a - b) | 0;
+        h ^= b >>> 5;
+        a = (a - b - h) | 0;
+        a ^= h >>> 3;
+        b = (b - h - a) | 0;
+        b ^= a << 10;
+        h = (h - a - b) | 0;
+        h ^= b >>> 15;
+        c = (c - hx - h) | 0;
+        c ^= h >>> 13;
+        hx = (hx - h - c) | 0;
+        hx ^= c << 8;
+        h = (h - c - hx) | 0;
+        h ^= hx >>> 13;
+        c = (c - hx - h) | 0;
+        c ^= h >>> 12;
+        hx = (hx - h - c) | 0;
+        hx ^= c << 16;
+        h = (h - c - hx) | 0;
+        h ^= hx >>> 5;
+        c = (c - hx - h) | 0;
+        c ^= h >>> 3;
+        hx = (hx - h - c) | 0;
+        hx ^= c << 10;
+        h = (h - c - hx) | 0;
+        h ^= hx >>> 15;
+        hy = (hy - a - h) | 0;
+        hy ^= h >>> 13;
+        a = (a - h - hy) | 0;
+        a ^= hy << 8;
+        h = (h - hy - a) | 0;
+        h ^= a >>> 13;
+        hy = (hy - a - h) | 0;
+        hy ^= h >>> 12;
+        a = (a - h - hy) | 0;
+        a ^= hy << 16;
+        h = (h - hy - a) | 0;
+        h ^= a >>> 5;
+        hy = (hy - a - h) | 0;
+        hy ^= h >>> 3;
+        a = (a - h - hy) | 0;
+        a ^= hy << 10;
+        h = (h - hy - a) | 0;
+        h ^= a >>> 15;
+        b = (b - hx - h) | 0;
+        b ^= h >>> 13;
+        hx = (hx - h - b) | 0;
+        hx ^= b << 8;
+        h = (h - b - hx) | 0;
+        h ^= hx >>> 13;
+        b = (b - hx - h) | 0;
+        b ^= h >>> 12;
+        hx = (hx - h - b) | 0;
+        hx ^= b << 16;
+        h = (h - b - hx) | 0;
+        h ^= hx >>> 5;
+        b = (b - hx - h) | 0;
+        b ^= h >>> 3;
+        hx = (hx - h - b) | 0;
+        hx ^= b << 10;
+        h = (h - b - hx) | 0;
+        h ^= hx >>> 15;
+        hy = (hy - c - h) | 0;
+        hy ^= h >>> 13;
+        c = (c - h - hy) | 0;
+        c ^= hy << 8;
+        h = (h - hy - c) | 0;
+        h ^= c >>> 13;
+        hy = (hy - c - h) | 0;
+        hy ^= h >>> 12;
+        c = (c - h - hy) | 0;
+        c ^= hy << 16;
+        h = (h - hy - c) | 0;
+        h ^= c >>> 5;
+        hy = (hy - c - h) | 0;
+        hy ^= h >>> 3;
+        c = (c - h - hy) | 0;
+        c ^= hy << 10;
+        h = (h - hy - c) | 0;
+        h ^= c >>> 15;
+        draw = Math.trunc(STRAW2_LN[h & 0xffff] / weight);
+      }
       if (i === 0 || draw > highDraw) {
         high = i;
         highDraw = draw;
@@ -596,7 +727,9 @@ export class Mapper {
   /** list: walk from the tail; item i wins with probability w_i / (w_0 + ... + w_i). */
   private listChoose(bucket: CompiledBucket, r: number): number {
     for (let i = bucket.size - 1; i >= 0; i--) {
-      const draw = Math.floor(((hash4(this.x, bucket.items[i], r, bucket.id) & 0xffff) * bucket.sums[i]) / 65536);
+      const draw = Math.floor(
+        ((hash4(this.x, bucket.items[i], r, bucket.id) & 0xffff) * bucket.sums[i]) / 65536,
+      );
       if (draw < bucket.weights[i]) return bucket.items[i];
     }
     return bucket.items[0];

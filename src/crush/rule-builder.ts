@@ -73,7 +73,9 @@ export class RuleBuilder {
    */
   take(count: number, failureDomain?: string, mode: ChooseMode = "firstn"): this {
     this.steps.push(
-      failureDomain === undefined ? { op: "take", count, mode } : { op: "take", count, type: failureDomain, mode },
+      failureDomain === undefined
+        ? { op: "take", count, mode }
+        : { op: "take", count, type: failureDomain, mode },
     );
     return this;
   }
@@ -148,7 +150,10 @@ function resolveStep(step: RuleStepSpec, map: CrushMap, path: string): RuleStep 
     case "set": {
       const op = SET_OPS[step.name];
       if (op === undefined) {
-        throw new RuleSpecError(`${path}/name`, `expected one of ${Object.keys(SET_OPS).join(", ")}, found ${quote(step.name)}`);
+        throw new RuleSpecError(
+          `${path}/name`,
+          `expected one of ${Object.keys(SET_OPS).join(", ")}, found ${quote(step.name)}`,
+        );
       }
       checkInteger(step.value, `${path}/value`);
       return { op, arg1: step.value, arg2: 0 };

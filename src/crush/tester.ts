@@ -2,7 +2,7 @@
 // bad mappings, statistics, utilization and the choose-tries histogram, in crushtool 16.2's
 // exact text. `dsat crush test` prints what this returns.
 import { hash2 } from "./hash.ts";
-import { Mapper, defaultChooseArgs, defaultReweights } from "./mapper.ts";
+import { defaultChooseArgs, defaultReweights, Mapper } from "./mapper.ts";
 import { type CrushMap, ITEM_NONE, RuleOp } from "./types.ts";
 
 export interface CrushTestOptions {
@@ -39,7 +39,9 @@ export function testReweights(map: CrushMap, weights: CrushTestOptions["weights"
   const reweights = defaultReweights(map);
   for (const [device, weight] of weights) {
     if (!Number.isInteger(device) || device < 0 || device >= reweights.length) {
-      throw new CrushTestError(`--weight: device ${device} is not in the map (max_devices ${reweights.length})`);
+      throw new CrushTestError(
+        `--weight: device ${device} is not in the map (max_devices ${reweights.length})`,
+      );
     }
     reweights[device] = Math.min(Math.max(Math.trunc(weight * 0x10000), 0), 0x10000);
   }
@@ -56,7 +58,8 @@ export function runCrushTest(map: CrushMap, options: CrushTestOptions): CrushTes
   const minX = useRange ? (options.minX as number) : 0;
   const maxX = useRange ? (options.maxX as number) : 1023;
   const statistics = Boolean(options.showStatistics || options.showUtilization || options.showUtilizationAll);
-  if (options.showUtilizationAll) err.push(`devices weights (hex): [${Array.from(reweights, (w) => w.toString(16)).join(",")}]`);
+  if (options.showUtilizationAll)
+    err.push(`devices weights (hex): [${Array.from(reweights, (w) => w.toString(16)).join(",")}]`);
   const firstRule = options.rule ?? 0;
   const lastRule = options.rule ?? map.rules.length - 1;
   let result = new Int32Array(16);
@@ -103,7 +106,9 @@ export function runCrushTest(map: CrushMap, options: CrushTestOptions): CrushTes
         const share = Math.fround(Math.fround(reweights[device]) / Math.fround(totalWeight));
         const expected = Math.fround(share * expectedObjects);
         if (options.showUtilization ? expected > 0 && stored[device] > 0 : true) {
-          out.push(`  device ${device}:\t\t stored : ${stored[device]}\t expected : ${formatFloat(expected)}`);
+          out.push(
+            `  device ${device}:\t\t stored : ${stored[device]}\t expected : ${formatFloat(expected)}`,
+          );
         }
       }
     }
@@ -141,7 +146,8 @@ export function maximumAffectedByRule(map: CrushMap, ruleId: number): number {
     for (const id of map.itemNames.keys()) {
       if (id >= 0) continue;
       const bucket = map.buckets[-1 - id];
-      if (bucket !== undefined && bucket.type === type) countOfType.set(type, (countOfType.get(type) ?? 0) + 1);
+      if (bucket !== undefined && bucket.type === type)
+        countOfType.set(type, (countOfType.get(type) ?? 0) + 1);
     }
   }
   for (const type of affectedTypes) {

@@ -10,7 +10,13 @@ export interface MappingTracer {
   /** choose(bucket, x, r) returned `item` (`fallback`: the legacy permutation fallback). */
   draw(bucketId: number, r: number, item: number, fallback: boolean): void;
   /** The item drawn was refused; the search retries (total and local failure counts given). */
-  reject(bucketId: number, item: number, reason: RejectReason, failuresTotal: number, failuresLocal: number): void;
+  reject(
+    bucketId: number,
+    item: number,
+    reason: RejectReason,
+    failuresTotal: number,
+    failuresLocal: number,
+  ): void;
   /** A replica position was given up (firstn results get shorter). */
   giveUp(rep: number, why: string): void;
   /** A position was filled. */
@@ -43,7 +49,13 @@ export class RecordingTracer implements MappingTracer {
   draw(bucketId: number, r: number, item: number, fallback: boolean): void {
     this.events.push({ kind: "draw", bucketId, r, item, fallback });
   }
-  reject(bucketId: number, item: number, reason: RejectReason, failuresTotal: number, failuresLocal: number): void {
+  reject(
+    bucketId: number,
+    item: number,
+    reason: RejectReason,
+    failuresTotal: number,
+    failuresLocal: number,
+  ): void {
     this.events.push({ kind: "reject", bucketId, item, reason, failuresTotal, failuresLocal });
   }
   giveUp(rep: number, why: string): void {

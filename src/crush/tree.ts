@@ -12,7 +12,8 @@ interface TreeRow {
 /** The roots: buckets no other bucket lists (device-class shadow roots included), by id. */
 export function findRoots(map: CrushMap): number[] {
   const referenced = new Set<number>();
-  for (const bucket of map.buckets) if (bucket !== undefined) for (const item of bucket.items) referenced.add(item);
+  for (const bucket of map.buckets)
+    if (bucket !== undefined) for (const item of bucket.items) referenced.add(item);
   const roots: number[] = [];
   for (const bucket of map.buckets) {
     if (bucket !== undefined && !referenced.has(bucket.id)) roots.push(bucket.id);
@@ -70,12 +71,23 @@ export function treeRows(map: CrushMap): TreeRow[] {
 /** crushtool --tree output. */
 export function formatTree(map: CrushMap): string {
   const header = ["ID", "CLASS", "WEIGHT", "TYPE NAME"];
-  const cells = treeRows(map).map((row) => [String(row.id), row.deviceClass, formatWeight(row.weight), row.label]);
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => cell[column].length)));
+  const cells = treeRows(map).map((row) => [
+    String(row.id),
+    row.deviceClass,
+    formatWeight(row.weight),
+    row.label,
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...cells.map((cell) => cell[column].length)),
+  );
   const lines = [header.map((title, column) => title.padEnd(widths[column])).join("  ")];
   for (const cell of cells) {
     // Every column but the last is right-aligned; headings are left-aligned.
-    lines.push(cell.map((text, column) => (column < 3 ? text.padStart(widths[column]) : text.padEnd(widths[column]))).join("  "));
+    lines.push(
+      cell
+        .map((text, column) => (column < 3 ? text.padStart(widths[column]) : text.padEnd(widths[column])))
+        .join("  "),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -2,7 +2,14 @@
 // run `jewel` (= "optimal") with straw_calc_version 1.
 import type { Tunables } from "./types.ts";
 
-export type TunableProfileName = "legacy" | "argonaut" | "bobtail" | "firefly" | "hammer" | "jewel" | "optimal";
+export type TunableProfileName =
+  | "legacy"
+  | "argonaut"
+  | "bobtail"
+  | "firefly"
+  | "hammer"
+  | "jewel"
+  | "optimal";
 
 const legacy: Tunables = {
   chooseLocalTries: 2,

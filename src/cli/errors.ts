@@ -1,0 +1,18 @@
+// Errors the CLI reports as one line on stderr with exit code 1, never as a stack trace.
+import { CrushTestError, isCrushInputError, RuleSpecError } from "../crush/index.ts";
+
+/** A command used wrongly (bad flag value, missing argument, unknown rule). */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** true for errors caused by the user's input rather than by a bug in dsat. */
+export function isUserError(error: unknown): error is Error {
+  return (
+    error instanceof UsageError ||
+    error instanceof CrushTestError ||
+    error instanceof RuleSpecError ||
+    error instanceof RangeError ||
+    isCrushInputError(error)
+  );
+}

@@ -1,0 +1,2 @@
+// dsat's public API.
+export * from "./crush/index.ts";
