@@ -1,0 +1,311 @@
+// The dsat client: pipelined requests over one DEALER (correlation ids, no lock-step), fire-and-
+// forget publishing over PUB, and the orchestrator's events over SUB.
+//
+//   const client = await connect("tcp://127.0.0.1:5555", { publish: "tcp://127.0.0.1:5556", events: "tcp://127.0.0.1:5557" });
+//   const result = await client.request("echo", { hello: 1 }, { key: "user-42", timeoutMs: 5000 });
+import { EventEmitter } from "node:events";
+import type TypedEmitter from "typed-emitter";
+import { Dealer, Publisher, Subscriber } from "zeromq";
+import { decode, encode } from "../protocol/codec.ts";
+import {
+  clientRequestFrames,
+  DSAT_MARK,
+  ErrorCode,
+  type ErrorCodeName,
+  MDP_CLIENT,
+} from "../protocol/frames.ts";
+import { SocketWriter } from "../transport/writer.ts";
+import { DeadlineHeap } from "../util/deadline-heap.ts";
+
+/** Base of every error a request can reject with; `code` is stable (docs/errors.md). */
+export class DsatError extends Error {
+  override name = "DsatError";
+  constructor(
+    readonly code: ErrorCodeName | "DSAT_ERR_CLOSED",
+    message: string,
+    readonly jobId?: string,
+  ) {
+    super(message);
+  }
+}
+export class TimeoutError extends DsatError {
+  override name = "TimeoutError";
+}
+export class NoSatelliteError extends DsatError {
+  override name = "NoSatelliteError";
+}
+export class UnknownTypeError extends DsatError {
+  override name = "UnknownTypeError";
+}
+export class RejectedError extends DsatError {
+  override name = "RejectedError";
+}
+export class JobFailedError extends DsatError {
+  override name = "JobFailedError";
+}
+export class CancelledError extends DsatError {
+  override name = "CancelledError";
+}
+
+function errorFor(code: string, message: string, jobId?: string): DsatError {
+  switch (code) {
+    case ErrorCode.timeout:
+      return new TimeoutError(code, message, jobId);
+    case ErrorCode.noSatellite:
+      return new NoSatelliteError(code, message, jobId);
+    case ErrorCode.unknownType:
+      return new UnknownTypeError(code, message, jobId);
+    case ErrorCode.failed:
+      return new JobFailedError(code, message, jobId);
+    case ErrorCode.cancelled:
+      return new CancelledError(code, message, jobId);
+    case ErrorCode.tooLarge:
+    case ErrorCode.malformed:
+    case ErrorCode.overloaded:
+    case ErrorCode.rejected:
+      return new RejectedError(code, message, jobId);
+    default:
+      return new DsatError(ErrorCode.failed, `${code}: ${message}`, jobId);
+  }
+}
+
+export interface RequestOptions {
+  /** Placement key (jobs with the same key go to the same satellites); the job id by default. */
+  key?: string;
+  /** Job id (idempotency: the orchestrator refuses a second live job with the same id). */
+  id?: string;
+  /** Deadline, ms; the orchestrator answers DSAT_ERR_TIMEOUT after it. */
+  timeoutMs?: number;
+}
+
+export interface ClientOptions {
+  /** The orchestrator's intake endpoint (XSUB) for publish(). */
+  publish?: string;
+  /** The orchestrator's events endpoint (XPUB) for events(). */
+  events?: string;
+  /** Default request deadline. */
+  timeoutMs?: number;
+  /** Requests in flight at once; request() waits for room beyond that. */
+  inFlightMax?: number;
+}
+
+export interface OrchestratorEvent {
+  topic: string;
+  [field: string]: unknown;
+}
+
+type ClientEvents = {
+  /** A reply for a request that was no longer waiting (late or duplicate). */
+  "reply:orphan": (correlation: number) => void;
+  /** The request socket dropped a message (e.g. backlog overflow). */
+  "send:dropped": (reason: string) => void;
+};
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  deadline: number;
+}
+
+/** How long past its own deadline a request waits for the orchestrator's timeout reply. */
+const CLIENT_GRACE_MS = 1000;
+
+export class Client extends (EventEmitter as new () => TypedEmitter.default<ClientEvents>) {
+  private readonly dealer: Dealer;
+  private readonly writer: SocketWriter;
+  private publisher: Publisher | null = null;
+  private publishWriter: SocketWriter | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private readonly deadlines = new DeadlineHeap();
+  private nextCorrelation = 1;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly waiters: Array<() => void> = [];
+  private readonly timeoutMs: number;
+  private readonly inFlightMax: number;
+
+  constructor(
+    readonly endpoint: string,
+    private readonly options: ClientOptions = {},
+  ) {
+    super();
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.inFlightMax = options.inFlightMax ?? 10_000;
+    this.dealer = new Dealer({
+      sendTimeout: 0,
+      linger: 0,
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+    });
+    this.dealer.connect(endpoint);
+    this.writer = new SocketWriter(this.dealer, {
+      backlogMax: 100_000,
+      retryMs: 1,
+      onDrop: (_frames, reason) => this.emit("send:dropped", reason),
+    });
+    if (options.publish !== undefined) {
+      this.publisher = new Publisher({ sendTimeout: 0, linger: 1000 });
+      this.publisher.connect(options.publish);
+      this.publishWriter = new SocketWriter(this.publisher, {
+        backlogMax: 100_000,
+        retryMs: 1,
+        onDrop: (_frames, reason) => this.emit("send:dropped", reason),
+      });
+    }
+    void this.receiveLoop();
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), 100);
+    this.sweepTimer.unref?.();
+  }
+
+  /** Sends a job and resolves with its (final pipeline step's) result. */
+  async request<Result = unknown>(
+    type: string,
+    payload: unknown,
+    options: RequestOptions = {},
+  ): Promise<Result> {
+    if (this.closed) throw new DsatError("DSAT_ERR_CLOSED", "the client is closed");
+    while (this.pending.size >= this.inFlightMax)
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    const correlation = this.nextCorrelation++;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const header = {
+      c: correlation,
+      t: timeoutMs,
+      ...(options.id ? { id: options.id } : {}),
+      ...(options.key !== undefined ? { k: options.key } : {}),
+    };
+    return new Promise<Result>((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs + CLIENT_GRACE_MS;
+      this.pending.set(correlation, { resolve: resolve as (value: unknown) => void, reject, deadline });
+      this.deadlines.push(deadline, correlation);
+      this.writer.send(clientRequestFrames(type, header, encode(payload)));
+    });
+  }
+
+  /** Fire and forget: the job goes through the orchestrator's intake; its result is an event. */
+  publish(type: string, payload: unknown, options: { id?: string; key?: string } = {}): void {
+    if (this.publishWriter === null)
+      throw new DsatError("DSAT_ERR_CLOSED", "connect with { publish: endpoint } to publish");
+    const header: Record<string, string> = {};
+    if (options.id !== undefined) header.id = options.id;
+    if (options.key !== undefined) header.k = options.key;
+    this.publishWriter.send([Buffer.from(type), encode(header), encode(payload)]);
+  }
+
+  /**
+   * The orchestrator's events whose topic starts with `prefix` ("" = all), e.g. "result.echo".
+   * Ends when the client closes or the loop breaks.
+   */
+  async *events(prefix = ""): AsyncGenerator<OrchestratorEvent> {
+    if (this.options.events === undefined)
+      throw new DsatError("DSAT_ERR_CLOSED", "connect with { events: endpoint } to read events");
+    const subscriber = new Subscriber({ linger: 0 });
+    subscriber.connect(this.options.events);
+    subscriber.subscribe(prefix);
+    this.subscribers.add(subscriber);
+    try {
+      for await (const [topic, body] of subscriber) {
+        let fields: unknown;
+        try {
+          fields = body === undefined ? {} : decode(body);
+        } catch {
+          continue;
+        }
+        yield {
+          ...(typeof fields === "object" && fields !== null ? fields : { value: fields }),
+          topic: topic.toString(),
+        };
+      }
+    } finally {
+      this.subscribers.delete(subscriber);
+      if (!subscriber.closed) subscriber.close();
+    }
+  }
+
+  private readonly subscribers = new Set<Subscriber>();
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.dealer) this.onReply(frames);
+    } catch {
+      // closed
+    }
+  }
+
+  private onReply(frames: Buffer[]): void {
+    // "", MDPC01, service, dsat/1, header, payload
+    if (frames.length !== 6 || !frames[1].equals(MDP_CLIENT) || !frames[3].equals(DSAT_MARK)) return;
+    let header: { c?: unknown; id?: unknown; s?: unknown; e?: unknown };
+    try {
+      header = decode(frames[4]) as typeof header;
+    } catch {
+      return;
+    }
+    if (typeof header?.c !== "number") return;
+    const pending = this.pending.get(header.c);
+    if (pending === undefined) {
+      this.emit("reply:orphan", header.c);
+      return;
+    }
+    this.settle(header.c);
+    const jobId = typeof header.id === "string" ? header.id : undefined;
+    if (header.s === "ok") {
+      try {
+        pending.resolve(decode(frames[5]));
+      } catch {
+        pending.resolve(frames[5]); // a plain MDP worker's raw bytes
+      }
+    } else {
+      pending.reject(
+        errorFor(String(header.s), typeof header.e === "string" ? header.e : String(header.s), jobId),
+      );
+    }
+  }
+
+  private settle(correlation: number): void {
+    this.pending.delete(correlation);
+    const waiter = this.waiters.shift();
+    waiter?.();
+  }
+
+  private sweep(now: number): void {
+    for (;;) {
+      const due = this.deadlines.popDue(now);
+      if (due === undefined) return;
+      const pending = this.pending.get(due);
+      if (pending === undefined || pending.deadline > now) continue;
+      this.settle(due);
+      pending.reject(
+        new TimeoutError(ErrorCode.timeout, "no reply from the orchestrator before the deadline"),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    for (const [correlation, pending] of this.pending) {
+      this.pending.delete(correlation);
+      pending.reject(new DsatError("DSAT_ERR_CLOSED", "the client was closed before the reply"));
+    }
+    for (const waiter of this.waiters.splice(0)) waiter();
+    this.writer.close();
+    this.publishWriter?.close();
+    if (this.publisher !== null) {
+      // Let queued publishes leave (linger) before closing.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      this.publisher.close();
+    }
+    for (const subscriber of this.subscribers) subscriber.close();
+    this.dealer.close();
+  }
+}
+
+export async function connect(endpoint: string, options: ClientOptions = {}): Promise<Client> {
+  return new Client(endpoint, options);
+}

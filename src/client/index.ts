@@ -1,0 +1,14 @@
+export {
+  CancelledError,
+  Client,
+  type ClientOptions,
+  connect,
+  DsatError,
+  JobFailedError,
+  NoSatelliteError,
+  type OrchestratorEvent,
+  RejectedError,
+  type RequestOptions,
+  TimeoutError,
+  UnknownTypeError,
+} from "./client.ts";

@@ -1,0 +1,161 @@
+// Orchestrator configuration: endpoints, hierarchy, job types, limits. `resolveConfig` fills
+// defaults and rejects bad combinations in sentences.
+import type { RuleSpec } from "../crush/index.ts";
+import { type Limits, validateLimits } from "../protocol/limits.ts";
+
+export type OverflowPolicy = "queue" | "spill";
+
+export interface JobTypeConfig {
+  /** Candidates per job, each in a distinct failure domain (CRUSH num_rep). Default 3. */
+  replicas?: number;
+  /** Bucket type of the failure domain. Default: the innermost hierarchy level ("host"). */
+  failureDomain?: string;
+  /** A crushha/JSON rule instead of the default `chooseleaf firstn 0 type <failureDomain>`. */
+  rule?: RuleSpec;
+  /** Pipeline: the type(s) the result goes to next, in order. */
+  next?: string | string[];
+  /** Deadline for a job of this type when the client names none, ms. */
+  timeoutMs?: number;
+  /** When the first candidate is full: wait in its queue ("queue") or go to the next one ("spill"). */
+  overflow?: OverflowPolicy;
+  /** Attempts before a job fails (each retry on the next candidate). Default 3. */
+  attemptsMax?: number;
+}
+
+export interface OrchestratorConfig {
+  /** ROUTER endpoint(s) for clients and satellites (MDP style: both on one socket). */
+  frontend: string | string[];
+  /** XSUB endpoint(s) publishers send fire-and-forget jobs to (topic = job type). */
+  intake?: string | string[];
+  /** XPUB endpoint(s) for events and results of published jobs. */
+  events?: string | string[];
+  /** ROUTER endpoint(s) for status and admin commands. */
+  control?: string | string[];
+  /** Failure-domain levels, outermost first. Default ["datacenter", "rack", "host"]. */
+  hierarchy?: string[];
+  /** Known job types. Types not listed are accepted once a satellite registers for them. */
+  types?: Record<string, JobTypeConfig>;
+  limits?: Partial<Limits>;
+  log?: (line: string) => void;
+}
+
+export interface ResolvedTypeConfig {
+  replicas: number;
+  failureDomain: string;
+  rule?: RuleSpec;
+  next: string[];
+  timeoutMs: number;
+  overflow: OverflowPolicy;
+  attemptsMax: number;
+}
+
+export interface ResolvedConfig {
+  frontend: string[];
+  intake: string[];
+  events: string[];
+  control: string[];
+  hierarchy: string[];
+  types: Map<string, ResolvedTypeConfig>;
+  limits: Limits;
+  log: (line: string) => void;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const list = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
+  const limits = validateLimits(config.limits);
+  const frontend = list(config.frontend);
+  if (frontend.length === 0) throw new ConfigError("frontend: at least one endpoint is required");
+  const hierarchy = config.hierarchy ?? ["datacenter", "rack", "host"];
+  if (new Set(hierarchy).size !== hierarchy.length)
+    throw new ConfigError("hierarchy: levels must be distinct");
+  if (hierarchy.includes("satellite") || hierarchy.includes("root")) {
+    throw new ConfigError('hierarchy: "satellite" and "root" are reserved level names');
+  }
+  const types = new Map<string, ResolvedTypeConfig>();
+  for (const [name, type] of Object.entries(config.types ?? {})) {
+    types.set(name, resolveType(name, type, hierarchy, limits));
+  }
+  for (const [name, type] of types) {
+    for (const next of type.next) {
+      if (!types.has(next)) throw new ConfigError(`types.${name}.next: unknown type "${next}"`);
+    }
+  }
+  for (const name of types.keys()) pipelineOf(types, name);
+  return {
+    frontend,
+    intake: list(config.intake),
+    events: list(config.events),
+    control: list(config.control),
+    hierarchy,
+    types,
+    limits,
+    log: config.log ?? ((line) => console.log(line)),
+  };
+}
+
+/**
+ * The steps a job of `type` goes through after it: its `next` list when it names several, or its
+ * single `next` followed by that type's own pipeline. Throws on a loop.
+ */
+export function pipelineOf(types: ReadonlyMap<string, ResolvedTypeConfig>, type: string): string[] {
+  const steps: string[] = [];
+  const seen = new Set([type]);
+  let current = types.get(type);
+  while (current !== undefined && current.next.length > 0) {
+    if (current.next.length > 1) {
+      for (const step of current.next) {
+        if (seen.has(step)) throw new ConfigError(`types.${type}.next: the pipeline loops back to "${step}"`);
+        seen.add(step);
+      }
+      steps.push(...current.next);
+      break;
+    }
+    const step = current.next[0];
+    if (seen.has(step)) throw new ConfigError(`types.${type}.next: the pipeline loops back to "${step}"`);
+    seen.add(step);
+    steps.push(step);
+    current = types.get(step);
+  }
+  return steps;
+}
+
+export function resolveType(
+  name: string,
+  type: JobTypeConfig,
+  hierarchy: readonly string[],
+  limits: Limits,
+): ResolvedTypeConfig {
+  const replicas = type.replicas ?? 3;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
+    throw new ConfigError(`types.${name}.replicas: expected an integer in 1..16, got ${replicas}`);
+  }
+  const failureDomain: string = type.failureDomain ?? hierarchy.at(-1) ?? "satellite";
+  if (failureDomain !== "satellite" && !hierarchy.includes(failureDomain)) {
+    throw new ConfigError(
+      `types.${name}.failureDomain: "${failureDomain}" is not a hierarchy level (${[...hierarchy, "satellite"].join(", ")})`,
+    );
+  }
+  const attemptsMax = type.attemptsMax ?? 3;
+  if (!Number.isInteger(attemptsMax) || attemptsMax < 1) {
+    throw new ConfigError(`types.${name}.attemptsMax: expected a positive integer`);
+  }
+  const overflow = type.overflow ?? "queue";
+  if (overflow !== "queue" && overflow !== "spill") {
+    throw new ConfigError(`types.${name}.overflow: expected "queue" or "spill"`);
+  }
+  return {
+    replicas,
+    failureDomain,
+    rule: type.rule,
+    next: type.next === undefined ? [] : Array.isArray(type.next) ? type.next : [type.next],
+    timeoutMs: type.timeoutMs ?? limits.requestTimeoutMs,
+    overflow,
+    attemptsMax,
+  };
+}

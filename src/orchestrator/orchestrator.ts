@@ -1,0 +1,990 @@
+// The orchestrator: binds the frontend ROUTER (clients and satellites, 7/MDP + dsat extensions),
+// the intake XSUB, the events XPUB and the control ROUTER; places each job with CRUSH and follows
+// it to a result. Single-threaded: frames in -> state change -> sends out through one writer per
+// socket. Time is handled by one periodic tick (heartbeats, liveness, deadlines); no timer per job.
+import { Router, XPublisher, XSubscriber } from "zeromq";
+import { hashKey } from "../crush/index.ts";
+import { decode, encode } from "../protocol/codec.ts";
+import {
+  clientReplyFrames,
+  DSAT_MARK,
+  EMPTY,
+  ErrorCode,
+  type ErrorCodeName,
+  type FrontendMessage,
+  jobAddress,
+  jobRequestFrames,
+  MDP_WORKER,
+  parseFrontend,
+  parseJobAddress,
+  plainClientReplyFrames,
+  plainJobRequestFrames,
+  type SatelliteHello,
+  WorkerCommand,
+  workerCommandFrames,
+} from "../protocol/frames.ts";
+import { SocketWriter } from "../transport/writer.ts";
+import { DeadlineHeap } from "../util/deadline-heap.ts";
+import {
+  type OrchestratorConfig,
+  pipelineOf,
+  type ResolvedConfig,
+  type ResolvedTypeConfig,
+  resolveConfig,
+  resolveType,
+} from "./config.ts";
+import { TypePlacement } from "./placement.ts";
+import { type SatelliteInfo, SatelliteRegistry } from "./registry.ts";
+import { TypeStats } from "./stats.ts";
+
+type Origin =
+  | { kind: "dsat"; route: Buffer; correlation: number; service: Buffer }
+  | { kind: "mdp"; route: Buffer; service: Buffer }
+  | { kind: "publish" };
+
+interface Job {
+  readonly id: string;
+  /** The type of the current pipeline step. */
+  type: string;
+  readonly firstType: string;
+  readonly x: number;
+  readonly key: string | undefined;
+  readonly origin: Origin;
+  payload: Buffer[];
+  /** Payload frames are raw bytes from a plain MDP client (not MessagePack). */
+  raw: boolean;
+  attempt: number;
+  /** Attempts of the current step. */
+  stepAttempts: number;
+  satellite: SatelliteInfo | null;
+  readonly excluded: Set<string>;
+  readonly deadlineAt: number;
+  readonly receivedAt: number;
+  /** Pipeline steps still to run after the current one. */
+  readonly steps: string[];
+  /** Waiting for a satellite of its type to exist or have room, since. */
+  waitingSince: number;
+}
+
+interface OrchestratorCounters {
+  malformed: { frontend: number; intake: number; control: number };
+  tooLarge: number;
+  lateResults: number;
+  dropped: number;
+  satellitesLost: number;
+}
+
+export class Orchestrator {
+  readonly config: ResolvedConfig;
+  private frontend: Router | null = null;
+  private intake: XSubscriber | null = null;
+  private events: XPublisher | null = null;
+  private control: Router | null = null;
+  private frontendWriter: SocketWriter | null = null;
+  private eventsWriter: SocketWriter | null = null;
+  private controlWriter: SocketWriter | null = null;
+  readonly registry = new SatelliteRegistry();
+  private readonly jobs = new Map<string, Job>();
+  private readonly placements = new Map<string, TypePlacement>();
+  /** Jobs with no placeable satellite yet, by type (FIFO). */
+  private readonly waiting = new Map<string, string[]>();
+  private readonly deadlines = new DeadlineHeap<string>();
+  private readonly stats = new Map<string, TypeStats>();
+  private tickTimer: NodeJS.Timeout | null = null;
+  private nextJobNumber = 1;
+  private readonly instance = Date.now().toString(36);
+  private running = false;
+  readonly counters: OrchestratorCounters = {
+    malformed: { frontend: 0, intake: 0, control: 0 },
+    tooLarge: 0,
+    lateResults: 0,
+    dropped: 0,
+    satellitesLost: 0,
+  };
+
+  constructor(config: OrchestratorConfig) {
+    this.config = resolveConfig(config);
+  }
+
+  async start(): Promise<void> {
+    const limits = this.config.limits;
+    // libzmq drops (and disconnects) beyond twice our limit; between the two we answer TOO_LARGE.
+    const maxMessageSize = limits.messageBytesMax * 2 + 4096;
+    this.frontend = new Router({
+      mandatory: true,
+      sendTimeout: 0,
+      linger: 0,
+      maxMessageSize,
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+    });
+    for (const endpoint of this.config.frontend) await this.frontend.bind(endpoint);
+    this.frontendWriter = new SocketWriter(this.frontend, {
+      backlogMax: 200_000,
+      retryMs: 1,
+      onDrop: () => this.counters.dropped++,
+    });
+    if (this.config.intake.length > 0) {
+      this.intake = new XSubscriber({ linger: 0, maxMessageSize, receiveHighWaterMark: 100_000 });
+      for (const endpoint of this.config.intake) await this.intake.bind(endpoint);
+      // Subscribe to every topic on every connected publisher.
+      await this.intake.send(Buffer.from([1]));
+    }
+    if (this.config.events.length > 0) {
+      this.events = new XPublisher({ linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000 });
+      for (const endpoint of this.config.events) await this.events.bind(endpoint);
+      this.eventsWriter = new SocketWriter(this.events, { backlogMax: 10_000, retryMs: 5, onDrop: () => {} });
+    }
+    if (this.config.control.length > 0) {
+      this.control = new Router({ linger: 0, sendTimeout: 0, maxMessageSize: 65536 });
+      for (const endpoint of this.config.control) await this.control.bind(endpoint);
+      this.controlWriter = new SocketWriter(this.control, { backlogMax: 1000, retryMs: 5, onDrop: () => {} });
+    }
+    this.running = true;
+    void this.frontendLoop(this.frontend);
+    if (this.intake !== null) void this.intakeLoop(this.intake);
+    if (this.events !== null) void this.eventsLoop(this.events);
+    if (this.control !== null) void this.controlLoop(this.control);
+    const tickMs = Math.max(10, Math.min(limits.heartbeatMs, 100));
+    this.tickTimer = setInterval(() => this.tick(Date.now()), tickMs);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    for (const satellite of this.registry.all()) {
+      this.frontendWriter?.send([satellite.routingId, ...workerCommandFrames(WorkerCommand.disconnect)]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const writer of [this.frontendWriter, this.eventsWriter, this.controlWriter]) writer?.close();
+    for (const socket of [this.frontend, this.intake, this.events, this.control]) {
+      if (socket !== null && !socket.closed) socket.close();
+    }
+  }
+
+  // ---- receive loops ----
+
+  private async frontendLoop(socket: Router): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        try {
+          this.onFrontend(frames);
+        } catch (error) {
+          // A bug must not take the orchestrator down; count it as malformed input and go on.
+          this.counters.malformed.frontend++;
+          this.config.log(`orchestrator: error handling a frontend message: ${(error as Error).stack}`);
+        }
+      }
+    } catch (error) {
+      if (this.running) this.config.log(`orchestrator: frontend receive failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async intakeLoop(socket: XSubscriber): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        try {
+          this.onIntake(frames);
+        } catch (error) {
+          this.counters.malformed.intake++;
+          this.config.log(`orchestrator: error handling an intake message: ${(error as Error).stack}`);
+        }
+      }
+    } catch (error) {
+      if (this.running) this.config.log(`orchestrator: intake receive failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async eventsLoop(socket: XPublisher): Promise<void> {
+    // Subscription messages from subscribers; nothing to do with them but drain the socket.
+    try {
+      for await (const _frames of socket) {
+        // ignore
+      }
+    } catch {
+      // closed
+    }
+  }
+
+  private async controlLoop(socket: Router): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        try {
+          this.onControl(frames);
+        } catch (error) {
+          this.counters.malformed.control++;
+          this.config.log(`orchestrator: error handling a control message: ${(error as Error).stack}`);
+        }
+      }
+    } catch (error) {
+      if (this.running) this.config.log(`orchestrator: control receive failed: ${(error as Error).message}`);
+    }
+  }
+
+  // ---- frontend ----
+
+  private onFrontend(frames: Buffer[]): void {
+    const route = frames[0];
+    if (route === undefined) return;
+    let bytes = 0;
+    for (let i = 1; i < frames.length; i++) bytes += frames[i].length;
+    const message = parseFrontend(frames.slice(1), this.config.limits.framesMax);
+    if (bytes > this.config.limits.messageBytesMax) {
+      this.counters.tooLarge++;
+      if (message.kind === "client-request") {
+        this.replyError(
+          this.originOf(route, message),
+          "",
+          ErrorCode.tooLarge,
+          `message of ${bytes} bytes exceeds the limit of ${this.config.limits.messageBytesMax}`,
+        );
+      }
+      return;
+    }
+    switch (message.kind) {
+      case "malformed":
+        this.counters.malformed.frontend++;
+        return;
+      case "client-request":
+        this.onClientRequest(route, message);
+        return;
+      case "worker-ready":
+        this.onWorkerReady(route, message.service, message.hello);
+        return;
+      default:
+        this.onWorkerMessage(route, message);
+    }
+  }
+
+  private originOf(route: Buffer, message: Extract<FrontendMessage, { kind: "client-request" }>): Origin {
+    const service = Buffer.from(message.service);
+    return message.header === null
+      ? { kind: "mdp", route, service }
+      : { kind: "dsat", route, correlation: message.header.c, service };
+  }
+
+  private onClientRequest(
+    route: Buffer,
+    message: Extract<FrontendMessage, { kind: "client-request" }>,
+  ): void {
+    const origin = this.originOf(route, message);
+    if (message.service.startsWith("mmi.")) {
+      this.onMmi(origin, message.body);
+      return;
+    }
+    const header = message.header;
+    this.submit({
+      origin,
+      type: message.service,
+      id: header?.id,
+      key: header?.k,
+      timeoutMs: header?.t,
+      payload: message.body,
+      raw: header === null,
+    });
+  }
+
+  /** Accepts a job from any origin; answers at once if it cannot be taken. */
+  submit(request: {
+    origin: Origin;
+    type: string;
+    id?: string;
+    key?: string;
+    timeoutMs?: number;
+    payload: Buffer[];
+    raw: boolean;
+  }): void {
+    const { origin, type } = request;
+    const typeConfig = this.typeConfig(type);
+    if (typeConfig === undefined) {
+      this.replyError(
+        origin,
+        request.id ?? "",
+        ErrorCode.unknownType,
+        `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
+      );
+      return;
+    }
+    if (this.jobs.size >= this.config.limits.jobsMax) {
+      this.replyError(
+        origin,
+        request.id ?? "",
+        ErrorCode.overloaded,
+        `the orchestrator holds ${this.jobs.size} jobs, its limit`,
+      );
+      return;
+    }
+    const id = request.id ?? `${this.instance}-${(this.nextJobNumber++).toString(36)}`;
+    if (this.jobs.has(id)) {
+      this.replyError(origin, id, ErrorCode.rejected, `a job with id "${id}" is already in flight`);
+      return;
+    }
+    const now = Date.now();
+    const job: Job = {
+      id,
+      type,
+      firstType: type,
+      x: hashKey(request.key ?? id),
+      key: request.key,
+      origin,
+      payload: request.payload,
+      raw: request.raw,
+      attempt: 0,
+      stepAttempts: 0,
+      satellite: null,
+      excluded: new Set(),
+      deadlineAt: now + (request.timeoutMs ?? typeConfig.timeoutMs),
+      receivedAt: now,
+      steps: pipelineOf(this.config.types, type),
+      waitingSince: now,
+    };
+    this.jobs.set(id, job);
+    this.statsFor(type).received++;
+    this.deadlines.push(job.deadlineAt, id);
+    this.dispatch(job, now);
+  }
+
+  private typeConfig(type: string): ResolvedTypeConfig | undefined {
+    const known = this.config.types.get(type);
+    if (known !== undefined) return known;
+    if (!this.registry.knowsType(type)) return undefined;
+    const resolved = resolveType(type, {}, this.config.hierarchy, this.config.limits);
+    this.config.types.set(type, resolved);
+    return resolved;
+  }
+
+  // ---- placement and dispatch ----
+
+  private placementFor(type: string): TypePlacement | undefined {
+    let placement = this.placements.get(type);
+    if (placement !== undefined) return placement;
+    const members = this.registry.members(type);
+    if (members.length === 0) return undefined;
+    const typeConfig = this.typeConfig(type);
+    if (typeConfig === undefined) return undefined;
+    placement = new TypePlacement(
+      type,
+      this.config.hierarchy,
+      { replicas: typeConfig.replicas, failureDomain: typeConfig.failureDomain, rule: typeConfig.rule },
+      members.map((member) => ({
+        ...member,
+        placeable: this.isPlaceable(this.registry.byId(member.satelliteId)),
+      })),
+      this.config.limits.placementCacheMax,
+    );
+    this.placements.set(type, placement);
+    return placement;
+  }
+
+  private isPlaceable(satellite: SatelliteInfo | undefined): boolean {
+    return satellite !== undefined && !satellite.draining;
+  }
+
+  /** Recomputes a satellite's placeability in every type it serves. */
+  private updatePlaceable(satellite: SatelliteInfo, placeable: boolean): void {
+    for (const type of satellite.types) this.placements.get(type)?.setPlaceable(satellite.device, placeable);
+  }
+
+  /** Sends the job to its best candidate with room, or queues it, or parks it until one exists. */
+  private dispatch(job: Job, now: number): void {
+    const placement = this.placementFor(job.type);
+    const typeConfig = this.typeConfig(job.type) as ResolvedTypeConfig;
+    const candidates = placement?.candidates(job.x) ?? [];
+    let queueOn: SatelliteInfo | null = null;
+    let fallback: SatelliteInfo | null = null;
+    for (const device of candidates) {
+      const satellite = this.registry.byId(placement?.satelliteOf[device] ?? "");
+      if (satellite === undefined || satellite.draining) continue;
+      if (job.excluded.has(satellite.id)) {
+        fallback ??= satellite;
+        continue;
+      }
+      if (satellite.inFlight < satellite.capacity && satellite.queueHead === satellite.queue.length) {
+        this.send(job, satellite);
+        return;
+      }
+      if (
+        queueOn === null &&
+        satellite.queue.length - satellite.queueHead < this.config.limits.satelliteQueueMax
+      ) {
+        queueOn = satellite;
+        if (typeConfig.overflow === "queue") break;
+      }
+    }
+    if (queueOn === null && fallback !== null) {
+      // Every other candidate is excluded: try the excluded one again rather than nothing.
+      if (fallback.inFlight < fallback.capacity) {
+        this.send(job, fallback);
+        return;
+      }
+      queueOn = fallback;
+    }
+    if (queueOn !== null) {
+      queueOn.queue.push(job.id);
+      return;
+    }
+    if (
+      candidates.length > 0 &&
+      candidates.every((device) => this.registry.byId(placement?.satelliteOf[device] ?? "") !== undefined)
+    ) {
+      this.complete(job, ErrorCode.overloaded, `every candidate satellite for "${job.type}" is full`);
+      return;
+    }
+    job.waitingSince = now;
+    let list = this.waiting.get(job.type);
+    if (list === undefined) this.waiting.set(job.type, (list = []));
+    list.push(job.id);
+  }
+
+  private send(job: Job, satellite: SatelliteInfo): void {
+    job.attempt++;
+    job.stepAttempts++;
+    job.satellite = satellite;
+    satellite.inFlight++;
+    const address = jobAddress(job.id, job.attempt);
+    const frames = satellite.dsat
+      ? jobRequestFrames(
+          address,
+          {
+            id: job.id,
+            type: job.type,
+            a: job.stepAttempts,
+            d: job.deadlineAt,
+            ...(job.key !== undefined ? { k: job.key } : {}),
+            ...(job.raw ? { raw: job.payload.length } : {}),
+          },
+          job.payload,
+        )
+      : plainJobRequestFrames(address, job.payload);
+    this.frontendWriter?.send([satellite.routingId, ...frames]);
+  }
+
+  /** Frees one slot on a satellite and hands it the next queued job. */
+  private releaseSlot(satellite: SatelliteInfo, now: number): void {
+    satellite.inFlight = Math.max(0, satellite.inFlight - 1);
+    while (
+      satellite.inFlight < satellite.capacity &&
+      satellite.queueHead < satellite.queue.length &&
+      !satellite.draining
+    ) {
+      const jobId = satellite.queue[satellite.queueHead++];
+      const job = this.jobs.get(jobId);
+      if (job !== undefined && job.satellite === null) this.send(job, satellite);
+    }
+    if (satellite.queueHead === satellite.queue.length) {
+      satellite.queue.length = 0;
+      satellite.queueHead = 0;
+    }
+    void now;
+  }
+
+  // ---- satellites ----
+
+  private onWorkerReady(route: Buffer, service: string, hello: SatelliteHello | null): void {
+    const routingKey = route.toString("hex");
+    const existing = this.registry.byRouting(routingKey);
+    if (existing !== undefined || service.startsWith("mmi.")) {
+      // MDP: a second READY, or READY for mmi.*, is a protocol error.
+      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+      if (existing !== undefined) this.loseSatellite(existing, "sent READY twice");
+      return;
+    }
+    const now = Date.now();
+    const info = hello ?? {
+      id: `mdp-${routingKey}`,
+      types: [service],
+      location: [],
+      capacity: 1,
+      weight: 1,
+    };
+    if (info.types.length > this.config.limits.typesPerSatelliteMax) {
+      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+      return;
+    }
+    const unknownLevel = info.location.find(([level]) => !this.config.hierarchy.includes(level));
+    if (unknownLevel !== undefined) {
+      this.config.log(
+        `orchestrator: satellite ${info.id} refused: location level "${unknownLevel[0]}" is not in the hierarchy (${this.config.hierarchy.join(" > ")})`,
+      );
+      this.publishEvent("satellite.refused", {
+        satellite: info.id,
+        reason: `unknown location level "${unknownLevel[0]}"`,
+      });
+      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+      return;
+    }
+    const previous = this.registry.byId(info.id);
+    if (previous !== undefined) this.loseSatellite(previous, "re-registered from a new connection");
+    const newTypes = info.types.filter(
+      (type) => !this.registry.members(type).some((member) => member.satelliteId === info.id),
+    );
+    const satellite = this.registry.add({
+      routingId: Buffer.from(route),
+      routingKey,
+      id: info.id,
+      types: info.types,
+      location: info.location,
+      capacity: info.capacity,
+      weight: info.weight,
+      dsat: hello !== null,
+      registeredAt: now,
+      lastHeardAt: now,
+    });
+    // New members change the type's map; a returning one only comes back in.
+    for (const type of info.types) {
+      if (newTypes.includes(type)) this.placements.delete(type);
+      else this.placements.get(type)?.setPlaceable(satellite.device, true);
+    }
+    this.publishEvent("satellite.registered", {
+      satellite: satellite.id,
+      types: [...satellite.types],
+      location: satellite.location.map(([level, name]) => `${level}=${name}`).join(","),
+      capacity: satellite.capacity,
+    });
+    for (const type of info.types) this.retryWaiting(type, now);
+  }
+
+  private retryWaiting(type: string, now: number): void {
+    const list = this.waiting.get(type);
+    if (list === undefined || list.length === 0) return;
+    this.waiting.delete(type);
+    for (const jobId of list) {
+      const job = this.jobs.get(jobId);
+      if (job !== undefined && job.satellite === null) this.dispatch(job, now);
+    }
+  }
+
+  private onWorkerMessage(route: Buffer, message: FrontendMessage): void {
+    const satellite = this.registry.byRouting(route.toString("hex"));
+    if (satellite === undefined) {
+      // Unknown peer (e.g. we forgot it after it went silent): ask it to reconnect and register.
+      if (message.kind !== "worker-disconnect") {
+        this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+      }
+      return;
+    }
+    const now = Date.now();
+    satellite.lastHeardAt = now;
+    switch (message.kind) {
+      case "worker-reply":
+        this.onWorkerReply(satellite, message.address, message.header, message.body, now);
+        return;
+      case "worker-ack":
+        return;
+      case "worker-progress": {
+        const token = parseJobAddress(message.address);
+        if (token !== null) {
+          this.publishEvent(`job.progress.${this.jobs.get(token.jobId)?.type ?? "unknown"}`, {
+            id: token.jobId,
+            attempt: token.attempt,
+            progress: message.progress,
+          });
+        }
+        return;
+      }
+      case "worker-drain":
+        satellite.draining = true;
+        this.updatePlaceable(satellite, false);
+        this.publishEvent("satellite.draining", { satellite: satellite.id });
+        this.requeueQueued(satellite, now);
+        return;
+      case "worker-disconnect":
+        this.loseSatellite(satellite, "disconnected");
+        return;
+      default:
+        return; // heartbeat: lastHeardAt is enough
+    }
+  }
+
+  private onWorkerReply(
+    satellite: SatelliteInfo,
+    address: Buffer,
+    header: { s: "ok" | "error"; e?: string; r?: boolean } | null,
+    body: Buffer[],
+    now: number,
+  ): void {
+    const token = parseJobAddress(address);
+    const job = token === null ? undefined : this.jobs.get(token.jobId);
+    const current =
+      job !== undefined && token !== null && job.attempt === token.attempt && job.satellite === satellite;
+    this.releaseSlot(satellite, now);
+    if (!current || job === undefined) {
+      // A result from an earlier attempt (or for a job already answered): fenced off, counted.
+      this.counters.lateResults++;
+      return;
+    }
+    job.satellite = null;
+    if (header === null || header.s === "ok") {
+      satellite.done++;
+      const result = header === null ? (body.length === 1 ? body[0] : encode(body)) : body[0];
+      this.onStepDone(job, result, now, header === null);
+      return;
+    }
+    satellite.failed++;
+    const typeConfig = this.typeConfig(job.type) as ResolvedTypeConfig;
+    const stats = this.statsFor(job.firstType);
+    stats.errors++;
+    if (header.r !== false && job.stepAttempts < typeConfig.attemptsMax) {
+      stats.retries++;
+      job.excluded.add(satellite.id);
+      this.publishEvent(`job.retry.${job.type}`, {
+        id: job.id,
+        attempt: job.attempt,
+        satellite: satellite.id,
+        error: header.e ?? "",
+      });
+      this.dispatch(job, now);
+      return;
+    }
+    this.complete(job, ErrorCode.failed, header.e ?? "the satellite reported an error");
+  }
+
+  private onStepDone(job: Job, result: Buffer, now: number, rawResult: boolean): void {
+    const next = job.steps.shift();
+    if (next === undefined) {
+      this.complete(job, "ok", "", result);
+      return;
+    }
+    // Pipeline: the result becomes the next step's payload.
+    job.type = next;
+    job.payload = [result];
+    job.raw = rawResult && job.raw;
+    job.stepAttempts = 0;
+    job.excluded.clear();
+    this.publishEvent(`job.step.${next}`, { id: job.id, step: next });
+    this.dispatch(job, now);
+  }
+
+  /** A satellite went silent, disconnected or re-registered: reroute its jobs. */
+  private loseSatellite(satellite: SatelliteInfo, reason: string): void {
+    this.registry.remove(satellite);
+    this.updatePlaceable(satellite, false);
+    this.counters.satellitesLost++;
+    this.publishEvent("satellite.lost", { satellite: satellite.id, reason });
+    this.config.log(`orchestrator: satellite ${satellite.id} lost (${reason})`);
+    const now = Date.now();
+    const orphans: Job[] = [];
+    for (const job of this.jobs.values()) if (job.satellite === satellite) orphans.push(job);
+    for (const job of orphans) {
+      job.satellite = null;
+      job.excluded.add(satellite.id);
+      this.statsFor(job.firstType).reroutes++;
+      this.publishEvent(`job.rerouted.${job.type}`, { id: job.id, from: satellite.id, attempt: job.attempt });
+      this.dispatch(job, now);
+    }
+    this.requeueQueued(satellite, now);
+    satellite.inFlight = 0;
+  }
+
+  private requeueQueued(satellite: SatelliteInfo, now: number): void {
+    const queued = satellite.queue.slice(satellite.queueHead);
+    satellite.queue.length = 0;
+    satellite.queueHead = 0;
+    for (const jobId of queued) {
+      const job = this.jobs.get(jobId);
+      if (job !== undefined && job.satellite === null) {
+        job.excluded.add(satellite.id);
+        this.dispatch(job, now);
+      }
+    }
+  }
+
+  // ---- completion ----
+
+  private complete(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer): void {
+    if (!this.jobs.delete(job.id)) return;
+    const stats = this.statsFor(job.firstType);
+    if (status === "ok") stats.recordDone(Date.now() - job.receivedAt);
+    else if (status === ErrorCode.timeout) stats.timeouts++;
+    else stats.failed++;
+    if (job.satellite !== null && job.satellite.dsat) {
+      this.frontendWriter?.send([
+        job.satellite.routingId,
+        ...workerCommandFrames(WorkerCommand.cancel, jobAddress(job.id, job.attempt)),
+      ]);
+    }
+    if (status === "ok") this.replyOk(job, result ?? encode(null));
+    else this.replyError(job.origin, job.id, status, message, job.firstType);
+  }
+
+  private replyOk(job: Job, result: Buffer): void {
+    const origin = job.origin;
+    switch (origin.kind) {
+      case "dsat":
+        this.frontendWriter?.send([
+          origin.route,
+          ...clientReplyFrames(origin.service, { c: origin.correlation, id: job.id, s: "ok" }, result),
+        ]);
+        return;
+      case "mdp":
+        this.frontendWriter?.send([origin.route, ...plainClientReplyFrames(origin.service, [result])]);
+        return;
+      case "publish": {
+        let value: unknown = result;
+        if (!job.raw) {
+          try {
+            value = decode(result);
+          } catch {
+            value = result;
+          }
+        }
+        this.publishEvent(`result.${job.firstType}`, {
+          id: job.id,
+          type: job.firstType,
+          status: "ok",
+          result: value,
+        });
+        return;
+      }
+    }
+  }
+
+  private replyError(
+    origin: Origin,
+    jobId: string,
+    code: ErrorCodeName,
+    message: string,
+    type?: string,
+  ): void {
+    switch (origin.kind) {
+      case "dsat":
+        this.frontendWriter?.send([
+          origin.route,
+          ...clientReplyFrames(
+            origin.service,
+            { c: origin.correlation, id: jobId, s: code, e: message },
+            encode(null),
+          ),
+        ]);
+        return;
+      case "mdp":
+        // Plain MDP clients get a two-frame error body: the code and the message.
+        this.frontendWriter?.send([
+          origin.route,
+          ...plainClientReplyFrames(origin.service, [Buffer.from(code), Buffer.from(message)]),
+        ]);
+        return;
+      case "publish":
+        this.publishEvent(`result.${type ?? "unknown"}`, {
+          id: jobId,
+          type: type ?? "unknown",
+          status: code,
+          error: message,
+        });
+        return;
+    }
+  }
+
+  // ---- MMI (8/MMI) ----
+
+  private onMmi(origin: Origin, body: Buffer[]): void {
+    const service = origin.kind === "publish" ? "" : origin.service.toString();
+    let answer = "501";
+    if (service === "mmi.service") {
+      let name = body[0]?.toString() ?? "";
+      if (origin.kind === "dsat") {
+        try {
+          name = String(decode(body[0] ?? EMPTY));
+        } catch {
+          name = "";
+        }
+      }
+      answer = this.registry.serving(name).size > 0 ? "200" : "404";
+    }
+    if (origin.kind === "dsat") {
+      this.frontendWriter?.send([
+        origin.route,
+        ...clientReplyFrames(origin.service, { c: origin.correlation, id: "", s: "ok" }, encode(answer)),
+      ]);
+    } else if (origin.kind === "mdp") {
+      this.frontendWriter?.send([
+        origin.route,
+        ...plainClientReplyFrames(origin.service, [Buffer.from(answer)]),
+      ]);
+    }
+  }
+
+  // ---- intake (PUB -> XSUB) ----
+
+  private onIntake(frames: Buffer[]): void {
+    // [type, payload] or [type, header, payload]; subscription control frames never arrive here.
+    if (frames.length < 2 || frames.length > 3) {
+      this.counters.malformed.intake++;
+      return;
+    }
+    const type = frames[0].toString();
+    if (!/^[\x21-\x7e]{1,255}$/.test(type) || type.startsWith("mmi.")) {
+      this.counters.malformed.intake++;
+      return;
+    }
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
+    let id: string | undefined;
+    let key: string | undefined;
+    if (frames.length === 3) {
+      let header: unknown;
+      try {
+        header = decode(frames[1]);
+      } catch {
+        this.counters.malformed.intake++;
+        return;
+      }
+      if (typeof header !== "object" || header === null) {
+        this.counters.malformed.intake++;
+        return;
+      }
+      const fields = header as { id?: unknown; k?: unknown };
+      if (typeof fields.id === "string" && fields.id.length > 0 && fields.id.length <= 200) id = fields.id;
+      if (typeof fields.k === "string") key = fields.k;
+    }
+    if (bytes > this.config.limits.messageBytesMax) {
+      this.counters.tooLarge++;
+      this.publishEvent(`result.${type}`, {
+        id: id ?? "",
+        type,
+        status: ErrorCode.tooLarge,
+        error: "message too large",
+      });
+      return;
+    }
+    this.submit({
+      origin: { kind: "publish" },
+      type,
+      id,
+      key,
+      payload: [frames[frames.length - 1]],
+      raw: false,
+    });
+  }
+
+  // ---- control ----
+
+  private onControl(frames: Buffer[]): void {
+    // REQ peers send [route, "", request]; DEALER peers [route, request].
+    const route = frames[0];
+    const delimited = frames.length === 3 && frames[1].length === 0;
+    const body = delimited ? frames[2] : frames[1];
+    if (route === undefined || body === undefined || frames.length > 3) {
+      this.counters.malformed.control++;
+      return;
+    }
+    let request: unknown;
+    try {
+      request = decode(body);
+    } catch {
+      this.counters.malformed.control++;
+      return;
+    }
+    const command =
+      typeof request === "object" && request !== null ? (request as { cmd?: unknown }).cmd : undefined;
+    const reply = this.controlCommand(typeof command === "string" ? command : "");
+    this.controlWriter?.send(delimited ? [route, EMPTY, encode(reply)] : [route, encode(reply)]);
+  }
+
+  private controlCommand(command: string): unknown {
+    switch (command) {
+      case "ping":
+        return { ok: true };
+      case "status":
+        return { ok: true, ...this.status() };
+      case "satellites":
+        return { ok: true, satellites: this.status().satellites };
+      case "stats":
+        return { ok: true, stats: this.status().stats };
+      default:
+        return { ok: false, error: `unknown command "${command}"; known: ping, status, satellites, stats` };
+    }
+  }
+
+  /** A snapshot for `dsat status` and tests. */
+  status(): {
+    jobs: { inFlight: number; waiting: number };
+    satellites: Array<Record<string, unknown>>;
+    stats: Record<string, Record<string, number>>;
+    counters: OrchestratorCounters;
+  } {
+    let waiting = 0;
+    for (const list of this.waiting.values()) waiting += list.length;
+    return {
+      jobs: { inFlight: this.jobs.size, waiting },
+      satellites: [...this.registry.all()].map((satellite) => ({
+        id: satellite.id,
+        types: [...satellite.types],
+        location: satellite.location.map(([level, name]) => `${level}=${name}`).join(","),
+        capacity: satellite.capacity,
+        inFlight: satellite.inFlight,
+        queued: satellite.queue.length - satellite.queueHead,
+        done: satellite.done,
+        failed: satellite.failed,
+        draining: satellite.draining,
+        protocol: satellite.dsat ? "dsat/1" : "MDP/0.1",
+      })),
+      stats: Object.fromEntries([...this.stats].map(([type, stats]) => [type, stats.snapshot()])),
+      counters: structuredClone(this.counters),
+    };
+  }
+
+  // ---- time ----
+
+  private tick(now: number): void {
+    const limits = this.config.limits;
+    const silentMax = limits.heartbeatMs * limits.heartbeatLiveness;
+    const heartbeatDue = now - this.lastHeartbeatAt >= limits.heartbeatMs;
+    if (heartbeatDue) this.lastHeartbeatAt = now;
+    for (const satellite of [...this.registry.all()]) {
+      if (now - satellite.lastHeardAt > silentMax) {
+        this.loseSatellite(satellite, `silent for ${now - satellite.lastHeardAt} ms`);
+        continue;
+      }
+      if (heartbeatDue)
+        this.frontendWriter?.send([satellite.routingId, ...workerCommandFrames(WorkerCommand.heartbeat)]);
+    }
+    for (;;) {
+      const jobId = this.deadlines.popDue(now);
+      if (jobId === undefined) break;
+      const job = this.jobs.get(jobId);
+      if (job !== undefined && job.deadlineAt <= now) {
+        this.publishEvent(`job.timeout.${job.type}`, {
+          id: job.id,
+          attempt: job.attempt,
+          satellite: job.satellite?.id ?? null,
+        });
+        this.complete(job, ErrorCode.timeout, `no result within ${job.deadlineAt - job.receivedAt} ms`);
+      }
+    }
+    for (const [type, list] of this.waiting) {
+      const kept: string[] = [];
+      for (const jobId of list) {
+        const job = this.jobs.get(jobId);
+        if (job === undefined || job.satellite !== null) continue;
+        if (now - job.waitingSince >= limits.noSatelliteWaitMs) {
+          this.complete(
+            job,
+            ErrorCode.noSatellite,
+            `no live satellite for "${type}" within ${limits.noSatelliteWaitMs} ms`,
+          );
+        } else {
+          kept.push(jobId);
+        }
+      }
+      if (kept.length === 0) this.waiting.delete(type);
+      else this.waiting.set(type, kept);
+    }
+  }
+
+  private lastHeartbeatAt = 0;
+
+  // ---- events and stats ----
+
+  publishEvent(topic: string, fields: Record<string, unknown>): void {
+    this.eventsWriter?.send([Buffer.from(topic), encode({ ...fields, at: Date.now() })]);
+  }
+
+  private statsFor(type: string): TypeStats {
+    let stats = this.stats.get(type);
+    if (stats === undefined) this.stats.set(type, (stats = new TypeStats()));
+    return stats;
+  }
+}
+
+export { DSAT_MARK, MDP_WORKER };

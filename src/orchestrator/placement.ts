@@ -1,0 +1,173 @@
+// Placement: the satellites serving a job type become a CRUSH map (straw2, optimal tunables) whose
+// hierarchy comes from their locations; each type has a rule (default `chooseleaf firstn N type
+// <failure domain>`), x = hashKey(key). The ordered result is the candidate list.
+//
+// A satellite keeps its device id for life, and a dead or draining one is only reweighted to 0
+// (CRUSH's "out"), so other jobs keep their placement; only jobs that used it move.
+import {
+  addBucket,
+  type CrushMap,
+  emptyMap,
+  Mapper,
+  makeBucket,
+  type Rule,
+  RuleOp,
+  type RuleSpec,
+  resolveRule,
+  tunableProfile,
+  weightFromFloat,
+} from "../crush/index.ts";
+
+export interface PlacementMember {
+  /** Stable CRUSH device id. */
+  device: number;
+  satelliteId: string;
+  location: ReadonlyArray<readonly [string, string]>;
+  weight: number;
+  /** In placement (live, not draining, breaker closed)? */
+  placeable: boolean;
+}
+
+export interface TypePlacementConfig {
+  /** Candidates per job (CRUSH's num_rep). */
+  replicas: number;
+  /** Bucket type each candidate must come from a distinct one of ("satellite" = no constraint). */
+  failureDomain: string;
+  /** A crushha/JSON rule instead of the default one. */
+  rule?: RuleSpec;
+}
+
+export const DEVICE_TYPE = "satellite";
+export const ROOT_TYPE = "root";
+
+/** One job type's map, rule and reweights, rebuilt when its membership changes. */
+export class TypePlacement {
+  private mapper: Mapper;
+  private map: CrushMap;
+  private rule: Rule;
+  private readonly reweights: Uint32Array;
+  private readonly result: Int32Array;
+  private readonly cache = new Map<number, readonly number[]>();
+  /** Device id -> satellite id. */
+  readonly satelliteOf: string[] = [];
+
+  constructor(
+    readonly type: string,
+    private readonly hierarchy: readonly string[],
+    private readonly config: TypePlacementConfig,
+    members: readonly PlacementMember[],
+    private readonly cacheMax: number,
+  ) {
+    this.map = buildMap(hierarchy, members);
+    this.rule = this.makeRule();
+    this.map.rules[0] = this.rule;
+    this.mapper = new Mapper(this.map);
+    this.reweights = new Uint32Array(this.map.maxDevices);
+    for (const member of members) {
+      this.satelliteOf[member.device] = member.satelliteId;
+      this.reweights[member.device] = member.placeable ? 0x10000 : 0;
+    }
+    this.result = new Int32Array(Math.max(1, config.replicas));
+  }
+
+  private makeRule(): Rule {
+    if (this.config.rule !== undefined)
+      return resolveRule(this.config.rule, this.map, 0, `/types/${this.type}/rule`);
+    const domain = this.config.failureDomain;
+    const domainType = [...this.map.typeNames].find(([, name]) => name === domain)?.[0];
+    const hasDomainBuckets =
+      domainType !== undefined &&
+      this.map.buckets.some((bucket) => bucket !== undefined && bucket.type === domainType);
+    const steps =
+      domainType === undefined || domainType === 0 || !hasDomainBuckets
+        ? [{ op: RuleOp.chooseFirstn, arg1: 0, arg2: 0 }]
+        : [{ op: RuleOp.chooseleafFirstn, arg1: 0, arg2: domainType }];
+    return {
+      id: 0,
+      ruleset: 0,
+      type: 1,
+      minSize: 1,
+      maxSize: 10,
+      steps: [{ op: RuleOp.take, arg1: -1, arg2: 0 }, ...steps, { op: RuleOp.emit, arg1: 0, arg2: 0 }],
+    } as Rule;
+  }
+
+  /** Marks a device in or out of placement (dead, draining, breaker open). */
+  setPlaceable(device: number, placeable: boolean): void {
+    const weight = placeable ? 0x10000 : 0;
+    if (device < this.reweights.length && this.reweights[device] !== weight) {
+      this.reweights[device] = weight;
+      this.cache.clear();
+    }
+  }
+
+  /** Candidate satellite ids for x, best first (cached until membership changes). */
+  candidates(x: number): readonly number[] {
+    const cached = this.cache.get(x);
+    if (cached !== undefined) return cached;
+    const length = this.mapper.mapInto(0, x, this.config.replicas, this.reweights, this.result);
+    const devices = Array.from(this.result.subarray(0, length));
+    if (this.cache.size >= this.cacheMax) this.cache.clear();
+    this.cache.set(x, devices);
+    return devices;
+  }
+
+  /** The map (for `topology show`, status, explain). */
+  get crushMap(): CrushMap {
+    return this.map;
+  }
+}
+
+/** Builds a straw2 map: root -> hierarchy levels from the members' locations -> devices. */
+export function buildMap(hierarchy: readonly string[], members: readonly PlacementMember[]): CrushMap {
+  const map = emptyMap(tunableProfile("jewel"));
+  map.typeNames.set(0, DEVICE_TYPE);
+  hierarchy.forEach((name, index) => map.typeNames.set(hierarchy.length - index, name));
+  const rootType = hierarchy.length + 1;
+  map.typeNames.set(rootType, ROOT_TYPE);
+
+  interface Node {
+    id: number;
+    type: number;
+    children: Map<string, Node>;
+    devices: Array<{ device: number; weight: number }>;
+  }
+  let nextBucketId = -2;
+  const root: Node = { id: -1, type: rootType, children: new Map(), devices: [] };
+  for (const member of members) {
+    let node = root;
+    for (const [levelType, levelName] of member.location) {
+      const typeIndex = hierarchy.indexOf(levelType);
+      if (typeIndex < 0) continue;
+      const key = `${levelType}=${levelName}`;
+      let child = node.children.get(key);
+      if (child === undefined) {
+        child = { id: nextBucketId--, type: hierarchy.length - typeIndex, children: new Map(), devices: [] };
+        node.children.set(key, child);
+        map.itemNames.set(child.id, levelName);
+      }
+      node = child;
+    }
+    node.devices.push({ device: member.device, weight: weightFromFloat(member.weight) });
+    map.itemNames.set(member.device, member.satelliteId);
+  }
+  const build = (node: Node): number => {
+    const items: number[] = [];
+    const weights: number[] = [];
+    for (const child of node.children.values()) {
+      items.push(child.id);
+      weights.push(build(child));
+    }
+    for (const { device, weight } of node.devices) {
+      items.push(device);
+      weights.push(weight);
+    }
+    const bucket = makeBucket({ id: node.id, type: node.type, alg: "straw2", items, weights });
+    addBucket(map, bucket);
+    return bucket.weight;
+  };
+  build(root);
+  map.itemNames.set(-1, "default");
+  for (const member of members) if (member.device >= map.maxDevices) map.maxDevices = member.device + 1;
+  return map;
+}

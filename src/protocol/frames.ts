@@ -1,0 +1,334 @@
+// The wire protocol (docs/protocol.md): 7/MDP 0.1 + 8/MMI frames, with dsat's extensions carried
+// inside body frames after the "dsat/1" marker. Parsing is total: any frames give either a message
+// or { kind: "malformed", reason }, never an exception.
+import { decode, encode } from "./codec.ts";
+
+export const MDP_CLIENT = Buffer.from("MDPC01");
+export const MDP_WORKER = Buffer.from("MDPW01");
+/** Marks a body carrying dsat's header frame + payload frame. */
+export const DSAT_MARK = Buffer.from("dsat/1");
+export const EMPTY = Buffer.alloc(0);
+
+/** Worker commands: 0x01-0x05 are MDP's; 0x10 and up are dsat's (only to/from dsat satellites). */
+export const WorkerCommand = {
+  ready: 0x01,
+  request: 0x02,
+  reply: 0x03,
+  heartbeat: 0x04,
+  disconnect: 0x05,
+  ack: 0x10,
+  progress: 0x11,
+  cancel: 0x12,
+  drain: 0x13,
+} as const;
+export type WorkerCommandCode = (typeof WorkerCommand)[keyof typeof WorkerCommand];
+
+const COMMAND_FRAMES = new Map<number, Buffer>(
+  Object.values(WorkerCommand).map((code) => [code, Buffer.from([code])] as const),
+);
+
+/** Error codes carried in reply headers (docs/errors.md). */
+export const ErrorCode = {
+  unknownType: "DSAT_ERR_UNKNOWN_TYPE",
+  noSatellite: "DSAT_ERR_NO_SATELLITE",
+  timeout: "DSAT_ERR_TIMEOUT",
+  failed: "DSAT_ERR_FAILED",
+  cancelled: "DSAT_ERR_CANCELLED",
+  tooLarge: "DSAT_ERR_TOO_LARGE",
+  malformed: "DSAT_ERR_MALFORMED",
+  overloaded: "DSAT_ERR_OVERLOADED",
+  rejected: "DSAT_ERR_REJECTED",
+} as const;
+export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Header of a dsat client request (frame after the marker). */
+export interface RequestHeader {
+  /** Correlation id chosen by the client; echoed in the reply. */
+  c: number;
+  /** Job id (the orchestrator assigns one when absent). */
+  id?: string;
+  /** Placement key; the job id when absent. */
+  k?: string;
+  /** Deadline relative to receipt, in ms. */
+  t?: number;
+}
+
+/** Header of a reply to a dsat client. */
+export interface ReplyHeader {
+  c: number;
+  id: string;
+  /** "ok" or an ErrorCode. */
+  s: "ok" | ErrorCodeName;
+  /** Error message. */
+  e?: string;
+}
+
+/** What a dsat satellite announces in READY. */
+export interface SatelliteHello {
+  id: string;
+  types: string[];
+  /** Path in the failure-domain hierarchy, outermost first: [["rack","r1"],["host","h1"]]. */
+  location: Array<[string, string]>;
+  capacity: number;
+  /** CRUSH weight (1.0 = one unit of capacity share). */
+  weight: number;
+}
+
+/** Header of a job sent to a dsat satellite. */
+export interface JobHeader {
+  id: string;
+  type: string;
+  k?: string;
+  /** Attempt number, from 1. */
+  a: number;
+  /** Deadline as Unix epoch ms. */
+  d?: number;
+  /** When set, the payload is this many raw frames from a plain MDP client (not MessagePack). */
+  raw?: number;
+}
+
+/** Header of a dsat satellite's reply. */
+export interface JobReplyHeader {
+  s: "ok" | "error";
+  e?: string;
+  /** For errors: may the job be retried elsewhere? (default true) */
+  r?: boolean;
+}
+
+export type FrontendMessage =
+  | { kind: "client-request"; service: string; header: RequestHeader | null; body: Buffer[] }
+  | { kind: "worker-ready"; service: string; hello: SatelliteHello | null }
+  | { kind: "worker-reply"; address: Buffer; header: JobReplyHeader | null; body: Buffer[] }
+  | { kind: "worker-heartbeat" }
+  | { kind: "worker-disconnect" }
+  | { kind: "worker-ack"; address: Buffer }
+  | { kind: "worker-progress"; address: Buffer; progress: unknown }
+  | { kind: "worker-drain" }
+  | { kind: "malformed"; reason: string };
+
+function malformed(reason: string): FrontendMessage {
+  return { kind: "malformed", reason };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+function decodeRecord(frame: Buffer): Record<string, unknown> | null {
+  try {
+    const value = decode(frame);
+    return isRecord(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+const SERVICE_NAME = /^[\x21-\x7e]{1,255}$/;
+
+/** Parses a message from the frontend ROUTER (routing id already removed). */
+export function parseFrontend(frames: Buffer[], framesMax: number): FrontendMessage {
+  if (frames.length < 3) return malformed(`expected at least 3 frames, got ${frames.length}`);
+  if (frames.length > framesMax)
+    return malformed(`expected at most ${framesMax} frames, got ${frames.length}`);
+  if (frames[0].length !== 0) return malformed("expected an empty delimiter frame first");
+  const protocol = frames[1];
+  if (protocol.equals(MDP_CLIENT)) return parseClient(frames);
+  if (protocol.equals(MDP_WORKER)) return parseWorker(frames);
+  return malformed(`unknown protocol header ${JSON.stringify(protocol.subarray(0, 16).toString("latin1"))}`);
+}
+
+function parseClient(frames: Buffer[]): FrontendMessage {
+  const service = frames[2].toString("utf8");
+  if (!SERVICE_NAME.test(service)) return malformed("service name must be 1-255 printable ASCII characters");
+  const body = frames.slice(3);
+  if (body.length >= 1 && body[0].equals(DSAT_MARK)) {
+    if (body.length !== 3)
+      return malformed(`a dsat request has marker, header and payload frames, got ${body.length}`);
+    const raw = decodeRecord(body[1]);
+    if (raw === null) return malformed("request header is not a MessagePack map");
+    const header = checkRequestHeader(raw);
+    if (typeof header === "string") return malformed(header);
+    return { kind: "client-request", service, header, body: [body[2]] };
+  }
+  return { kind: "client-request", service, header: null, body };
+}
+
+function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | string {
+  const { c, id, k, t } = raw;
+  if (typeof c !== "number" || !Number.isSafeInteger(c))
+    return "request header: c (correlation id) must be an integer";
+  if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 200)) {
+    return "request header: id must be a string of 1-200 characters";
+  }
+  if (k !== undefined && (typeof k !== "string" || k.length > 1024))
+    return "request header: k (key) must be a string";
+  if (t !== undefined && (typeof t !== "number" || !(t > 0) || t > 86_400_000)) {
+    return "request header: t (timeout ms) must be a number in (0, 86400000]";
+  }
+  return { c, id: id as string | undefined, k: k as string | undefined, t: t as number | undefined };
+}
+
+function parseWorker(frames: Buffer[]): FrontendMessage {
+  if (frames[2].length !== 1) return malformed("worker command must be one byte");
+  const command = frames[2][0];
+  switch (command) {
+    case WorkerCommand.ready: {
+      if (frames.length < 4) return malformed("READY needs a service frame");
+      const service = frames[3].toString("utf8");
+      if (!SERVICE_NAME.test(service))
+        return malformed("service name must be 1-255 printable ASCII characters");
+      if (frames.length === 4) return { kind: "worker-ready", service, hello: null };
+      if (frames.length !== 6 || !frames[4].equals(DSAT_MARK))
+        return malformed("READY: unexpected extra frames");
+      const raw = decodeRecord(frames[5]);
+      const hello = raw === null ? "hello is not a MessagePack map" : checkHello(raw, service);
+      if (typeof hello === "string") return malformed(`READY: ${hello}`);
+      return { kind: "worker-ready", service, hello };
+    }
+    case WorkerCommand.reply: {
+      if (frames.length < 5 || frames[4].length !== 0)
+        return malformed("REPLY needs address and empty frames");
+      const address = frames[3];
+      const body = frames.slice(5);
+      if (body.length >= 1 && body[0].equals(DSAT_MARK)) {
+        if (body.length !== 3) return malformed("a dsat reply has marker, header and payload frames");
+        const raw = decodeRecord(body[1]);
+        if (raw === null || (raw.s !== "ok" && raw.s !== "error"))
+          return malformed("reply header: s must be ok or error");
+        const header: JobReplyHeader = { s: raw.s };
+        if (typeof raw.e === "string") header.e = raw.e;
+        if (typeof raw.r === "boolean") header.r = raw.r;
+        return { kind: "worker-reply", address, header, body: [body[2]] };
+      }
+      return { kind: "worker-reply", address, header: null, body };
+    }
+    case WorkerCommand.heartbeat:
+      return frames.length === 3 ? { kind: "worker-heartbeat" } : malformed("HEARTBEAT has no body");
+    case WorkerCommand.disconnect:
+      return { kind: "worker-disconnect" };
+    case WorkerCommand.ack:
+      return frames.length === 4
+        ? { kind: "worker-ack", address: frames[3] }
+        : malformed("ACK has one address frame");
+    case WorkerCommand.progress: {
+      if (frames.length !== 5) return malformed("PROGRESS has address and value frames");
+      try {
+        return { kind: "worker-progress", address: frames[3], progress: decode(frames[4]) };
+      } catch {
+        return malformed("PROGRESS value is not MessagePack");
+      }
+    }
+    case WorkerCommand.drain:
+      return { kind: "worker-drain" };
+    default:
+      return malformed(`unknown worker command 0x${command.toString(16)}`);
+  }
+}
+
+function checkHello(raw: Record<string, unknown>, service: string): SatelliteHello | string {
+  const { id, types, location, capacity, weight } = raw;
+  if (typeof id !== "string" || id.length === 0 || id.length > 200)
+    return "id must be a string of 1-200 characters";
+  if (
+    !Array.isArray(types) ||
+    types.length === 0 ||
+    !types.every((t) => typeof t === "string" && SERVICE_NAME.test(t))
+  ) {
+    return "types must be a non-empty array of service names";
+  }
+  if (!types.includes(service)) return "types must include the READY service";
+  if (
+    !Array.isArray(location) ||
+    !location.every(
+      (level) =>
+        Array.isArray(level) &&
+        level.length === 2 &&
+        typeof level[0] === "string" &&
+        typeof level[1] === "string" &&
+        level[1].length > 0,
+    )
+  ) {
+    return "location must be an array of [type, name] pairs";
+  }
+  if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1 || capacity > 100_000) {
+    return "capacity must be an integer in 1..100000";
+  }
+  if (typeof weight !== "number" || !(weight > 0) || weight > 65535)
+    return "weight must be a number in (0, 65535]";
+  return {
+    id,
+    types: [...types] as string[],
+    location: location as Array<[string, string]>,
+    capacity,
+    weight,
+  };
+}
+
+// ---- builders (frames after the routing id) ----
+
+export function clientReplyFrames(service: Buffer, header: ReplyHeader, payload: Buffer): Buffer[] {
+  return [EMPTY, MDP_CLIENT, service, DSAT_MARK, encode(header), payload];
+}
+
+/** A reply to a plain MDP client: the body frames as they are. */
+export function plainClientReplyFrames(service: Buffer, body: Buffer[]): Buffer[] {
+  return [EMPTY, MDP_CLIENT, service, ...body];
+}
+
+export function clientRequestFrames(service: string, header: RequestHeader, payload: Buffer): Buffer[] {
+  return [EMPTY, MDP_CLIENT, Buffer.from(service), DSAT_MARK, encode(header), payload];
+}
+
+export function workerCommandFrames(command: WorkerCommandCode, ...rest: Buffer[]): Buffer[] {
+  return [EMPTY, MDP_WORKER, COMMAND_FRAMES.get(command) as Buffer, ...rest];
+}
+
+export function workerReadyFrames(service: string, hello?: SatelliteHello): Buffer[] {
+  const base = workerCommandFrames(WorkerCommand.ready, Buffer.from(service));
+  return hello === undefined ? base : [...base, DSAT_MARK, encode(hello)];
+}
+
+/** A job to a dsat satellite. */
+export function jobRequestFrames(address: Buffer, header: JobHeader, payload: Buffer[]): Buffer[] {
+  return workerCommandFrames(WorkerCommand.request, address, EMPTY, DSAT_MARK, encode(header), ...payload);
+}
+
+/** A job to a plain MDP worker: the body frames only. */
+export function plainJobRequestFrames(address: Buffer, body: Buffer[]): Buffer[] {
+  return workerCommandFrames(WorkerCommand.request, address, EMPTY, ...body);
+}
+
+export function jobReplyFrames(address: Buffer, header: JobReplyHeader, payload: Buffer): Buffer[] {
+  return workerCommandFrames(WorkerCommand.reply, address, EMPTY, DSAT_MARK, encode(header), payload);
+}
+
+/** The job token a worker echoes back: "<job id>#<attempt>". */
+export function jobAddress(jobId: string, attempt: number): Buffer {
+  return Buffer.from(`${jobId}#${attempt}`);
+}
+
+export function parseJobAddress(address: Buffer): { jobId: string; attempt: number } | null {
+  const text = address.toString("utf8");
+  const cut = text.lastIndexOf("#");
+  if (cut <= 0) return null;
+  const attempt = Number(text.slice(cut + 1));
+  if (!Number.isSafeInteger(attempt) || attempt < 1) return null;
+  return { jobId: text.slice(0, cut), attempt };
+}
+
+/** Job header as a dsat satellite reads it; null when malformed. */
+export function parseJobRequest(
+  frames: Buffer[],
+): { address: Buffer; header: JobHeader; payload: Buffer[] } | null {
+  // frames: "", MDPW01, 0x02, address, "", "dsat/1", header, payload...
+  if (frames.length < 8 || !frames[5].equals(DSAT_MARK)) return null;
+  const raw = decodeRecord(frames[6]);
+  if (raw === null) return null;
+  const { id, type, k, a, d, raw: rawFrames } = raw;
+  if (typeof id !== "string" || typeof type !== "string" || typeof a !== "number") return null;
+  const header: JobHeader = { id, type, a };
+  if (typeof k === "string") header.k = k;
+  if (typeof d === "number") header.d = d;
+  if (typeof rawFrames === "number") header.raw = rawFrames;
+  return { address: frames[3], header, payload: frames.slice(7) };
+}

@@ -1,0 +1,3 @@
+export { DecodeError, decode, encode } from "./codec.ts";
+export * from "./frames.ts";
+export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";

@@ -1,0 +1,9 @@
+export {
+  defineSatellite,
+  type JobContext,
+  NonRetryableError,
+  runSatellite,
+  type SatelliteDefinition,
+  type SatelliteOptions,
+  SatelliteRuntime,
+} from "./satellite.ts";

@@ -1,0 +1,379 @@
+// The satellite runtime: connects a handler to the orchestrator as an MDP worker that speaks
+// dsat's extensions (capacity, location, ack, progress, cancel, drain).
+//
+//   export default defineSatellite({ type: "echo", concurrency: 8, handle: (payload) => payload });
+//
+// It registers (READY with id, types, location, capacity, weight), heartbeats both ways,
+// reconnects with exponential backoff when the orchestrator goes silent or says DISCONNECT,
+// runs each job with an AbortSignal, and drains on SIGTERM/SIGINT: tells the orchestrator, stops
+// taking jobs, finishes the ones in flight, disconnects and exits.
+import { Dealer } from "zeromq";
+import { decode, encode } from "../protocol/codec.ts";
+import {
+  type JobHeader,
+  jobReplyFrames,
+  parseJobRequest,
+  type SatelliteHello,
+  WorkerCommand,
+  workerCommandFrames,
+  workerReadyFrames,
+} from "../protocol/frames.ts";
+import { SocketWriter } from "../transport/writer.ts";
+
+export interface JobContext {
+  id: string;
+  type: string;
+  key: string | undefined;
+  /** 1 for the first attempt; retries elsewhere count up. */
+  attempt: number;
+  /** Unix epoch ms by which the client wants the result, if it said. */
+  deadline: number | undefined;
+  /** Aborted when the job is cancelled or the satellite shuts down hard. */
+  signal: AbortSignal;
+  /** Reports progress (also proves the handler is alive to the tracker). */
+  progress(value?: unknown): void;
+  log(message: string): void;
+}
+
+export interface SatelliteDefinition<Payload = unknown, Result = unknown> {
+  /** Job type(s) served. */
+  type: string | string[];
+  /** Jobs run at once (the capacity announced to the orchestrator). Default 1. */
+  concurrency?: number;
+  handle(payload: Payload, context: JobContext): Result | Promise<Result>;
+}
+
+/** Throw this (or any error with `retryable: false`) to fail a job without retries elsewhere. */
+export class NonRetryableError extends Error {
+  override name = "NonRetryableError";
+  readonly retryable = false;
+}
+
+export function defineSatellite<Payload = unknown, Result = unknown>(
+  definition: SatelliteDefinition<Payload, Result>,
+): SatelliteDefinition<Payload, Result> {
+  const types = Array.isArray(definition.type) ? definition.type : [definition.type];
+  if (types.length === 0 || types.some((type) => typeof type !== "string" || type.length === 0)) {
+    throw new TypeError("defineSatellite: type must be a job type name or a non-empty list of them");
+  }
+  if (typeof definition.handle !== "function")
+    throw new TypeError("defineSatellite: handle must be a function");
+  return definition;
+}
+
+export interface SatelliteOptions {
+  /** The orchestrator's frontend endpoint, e.g. tcp://127.0.0.1:5555. */
+  endpoint: string;
+  /** This satellite's id (unique in the topology). */
+  id: string;
+  /** Path in the failure-domain hierarchy, outermost first. */
+  location?: Array<[string, string]>;
+  weight?: number;
+  heartbeatMs?: number;
+  heartbeatLiveness?: number;
+  /** First reconnect delay; doubles up to reconnectMaxMs. */
+  reconnectMs?: number;
+  reconnectMaxMs?: number;
+  /** Handle SIGTERM/SIGINT by draining (default true when run by the CLI). */
+  handleSignals?: boolean;
+  log?: (message: string) => void;
+}
+
+interface RunningJob {
+  controller: AbortController;
+  address: Buffer;
+}
+
+export class SatelliteRuntime {
+  private socket: Dealer | null = null;
+  private writer: SocketWriter | null = null;
+  private readonly running = new Map<string, RunningJob>();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastHeard = Date.now();
+  private reconnectDelay: number;
+  private draining = false;
+  private stopped = false;
+  private drainResolve: (() => void) | null = null;
+  private readonly types: string[];
+  private readonly capacity: number;
+  private readonly options: Required<Omit<SatelliteOptions, "location" | "log">> & {
+    location: Array<[string, string]>;
+    log: (message: string) => void;
+  };
+  /** Counters for tests and status. */
+  readonly counters = { jobs: 0, done: 0, errors: 0, reconnects: 0, cancelled: 0 };
+  private signalHandler: (() => void) | null = null;
+
+  constructor(
+    private readonly definition: SatelliteDefinition,
+    options: SatelliteOptions,
+  ) {
+    this.types = Array.isArray(definition.type) ? definition.type : [definition.type];
+    this.capacity = definition.concurrency ?? 1;
+    this.options = {
+      location: options.location ?? [["host", options.id]],
+      weight: options.weight ?? 1,
+      heartbeatMs: options.heartbeatMs ?? 2500,
+      heartbeatLiveness: options.heartbeatLiveness ?? 3,
+      reconnectMs: options.reconnectMs ?? 250,
+      reconnectMaxMs: options.reconnectMaxMs ?? 32_000,
+      handleSignals: options.handleSignals ?? false,
+      log: options.log ?? ((message) => console.log(`[satellite ${options.id}] ${message}`)),
+      endpoint: options.endpoint,
+      id: options.id,
+    };
+    this.reconnectDelay = this.options.reconnectMs;
+  }
+
+  /** Connects and registers; resolves once READY is sent. */
+  async start(): Promise<void> {
+    this.connect();
+    this.heartbeatTimer = setInterval(() => this.onHeartbeatTick(), this.options.heartbeatMs);
+    this.heartbeatTimer.unref?.();
+    if (this.options.handleSignals) {
+      this.signalHandler = () => {
+        void this.drain().then(() => process.exit(0));
+      };
+      process.once("SIGTERM", this.signalHandler);
+      process.once("SIGINT", this.signalHandler);
+    }
+    // pm2's wait_ready: the process is ready once it has registered.
+    process.send?.("ready");
+  }
+
+  private hello(): SatelliteHello {
+    return {
+      id: this.options.id,
+      types: this.types,
+      location: this.options.location,
+      capacity: this.capacity,
+      weight: this.options.weight,
+    };
+  }
+
+  private connect(): void {
+    const socket = new Dealer({
+      sendTimeout: 0,
+      linger: 0,
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+    });
+    socket.connect(this.options.endpoint);
+    this.socket = socket;
+    this.writer = new SocketWriter(socket, { backlogMax: 100_000, retryMs: 1, onDrop: () => {} });
+    this.lastHeard = Date.now();
+    this.writer.send(workerReadyFrames(this.types[0], this.hello()));
+    void this.receiveLoop(socket);
+  }
+
+  private reconnect(reason: string): void {
+    if (this.stopped) return;
+    this.options.log(`reconnecting (${reason}) in ${this.reconnectDelay} ms`);
+    this.counters.reconnects++;
+    this.closeSocket();
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.options.reconnectMaxMs);
+    setTimeout(() => {
+      if (!this.stopped) this.connect();
+    }, delay).unref?.();
+  }
+
+  private closeSocket(): void {
+    this.writer?.close();
+    this.writer = null;
+    if (this.socket !== null && !this.socket.closed) this.socket.close();
+    this.socket = null;
+  }
+
+  private async receiveLoop(socket: Dealer): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        if (socket !== this.socket) break;
+        this.lastHeard = Date.now();
+        this.reconnectDelay = this.options.reconnectMs;
+        this.onMessage(frames);
+      }
+    } catch (error) {
+      if (socket === this.socket && !this.stopped)
+        this.reconnect(`receive failed: ${(error as Error).message}`);
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    if (frames.length < 3 || frames[2].length !== 1) return;
+    switch (frames[2][0]) {
+      case WorkerCommand.request: {
+        const job = parseJobRequest(frames);
+        if (job !== null) this.startJob(job.address, job.header, job.payload);
+        return;
+      }
+      case WorkerCommand.cancel: {
+        const address = frames[3];
+        if (address === undefined) return;
+        const running = this.running.get(address.toString());
+        if (running !== undefined) {
+          this.counters.cancelled++;
+          running.controller.abort(new Error("cancelled by the orchestrator"));
+        }
+        return;
+      }
+      case WorkerCommand.disconnect:
+        this.reconnect("the orchestrator asked to reconnect");
+        return;
+      default:
+        return; // heartbeats only refresh lastHeard
+    }
+  }
+
+  private send(frames: Buffer[]): void {
+    this.writer?.send(frames);
+  }
+
+  private startJob(address: Buffer, header: JobHeader, payloadFrames: Buffer[]): void {
+    const key = address.toString();
+    if (this.running.has(key)) return; // duplicate delivery of the same attempt
+    const controller = new AbortController();
+    this.running.set(key, { controller, address });
+    this.counters.jobs++;
+    this.send(workerCommandFrames(WorkerCommand.ack, address));
+    let payload: unknown;
+    try {
+      payload =
+        header.raw !== undefined
+          ? payloadFrames.length === 1
+            ? payloadFrames[0]
+            : payloadFrames
+          : decode(payloadFrames[0] ?? Buffer.alloc(0));
+    } catch (error) {
+      this.finishJob(
+        key,
+        address,
+        { s: "error", e: `payload: ${(error as Error).message}`, r: false },
+        null,
+        header,
+      );
+      return;
+    }
+    const context: JobContext = {
+      id: header.id,
+      type: header.type,
+      key: header.k,
+      attempt: header.a,
+      deadline: header.d,
+      signal: controller.signal,
+      progress: (value?: unknown) => {
+        if (!controller.signal.aborted)
+          this.send(workerCommandFrames(WorkerCommand.progress, address, encode(value ?? null)));
+      },
+      log: (message: string) => this.options.log(`[job ${header.id}#${header.a}] ${message}`),
+    };
+    let outcome: unknown;
+    try {
+      outcome = this.definition.handle(payload, context);
+    } catch (error) {
+      this.failJob(key, address, error, header);
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (result) => this.finishJob(key, address, { s: "ok" }, result, header),
+        (error) => this.failJob(key, address, error, header),
+      );
+    } else {
+      this.finishJob(key, address, { s: "ok" }, outcome, header);
+    }
+  }
+
+  private failJob(key: string, address: Buffer, error: unknown, header: JobHeader): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const retryable = !(
+      typeof error === "object" &&
+      error !== null &&
+      (error as { retryable?: unknown }).retryable === false
+    );
+    this.counters.errors++;
+    this.finishJob(key, address, { s: "error", e: message, r: retryable }, null, header);
+  }
+
+  private finishJob(
+    key: string,
+    address: Buffer,
+    replyHeader: { s: "ok" | "error"; e?: string; r?: boolean },
+    result: unknown,
+    header: JobHeader,
+  ): void {
+    if (!this.running.delete(key)) return;
+    if (replyHeader.s === "ok") this.counters.done++;
+    this.send(jobReplyFrames(address, replyHeader, resultFrame(result, header)));
+    if (this.draining && this.running.size === 0) this.drainResolve?.();
+  }
+
+  private onHeartbeatTick(): void {
+    if (this.socket === null) return;
+    const silentMs = Date.now() - this.lastHeard;
+    if (silentMs > this.options.heartbeatMs * this.options.heartbeatLiveness) {
+      this.reconnect(`orchestrator silent for ${silentMs} ms`);
+      return;
+    }
+    this.send(workerCommandFrames(WorkerCommand.heartbeat));
+  }
+
+  /** Jobs running now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Graceful drain: tell the orchestrator to send nothing more, finish the jobs in flight (up to
+   * `timeoutMs`, then abort them), say DISCONNECT and close.
+   */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    if (this.stopped) return;
+    this.draining = true;
+    this.send(workerCommandFrames(WorkerCommand.drain));
+    this.options.log(`draining ${this.running.size} job(s)`);
+    if (this.running.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.drainResolve = resolve;
+        setTimeout(resolve, timeoutMs).unref?.();
+      });
+    }
+    for (const job of this.running.values()) job.controller.abort(new Error("satellite shutting down"));
+    this.send(workerCommandFrames(WorkerCommand.disconnect));
+    // Give the DISCONNECT and last replies a moment to leave before closing.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.stop();
+  }
+
+  /** Stops at once (jobs in flight are aborted; the orchestrator reroutes them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    if (this.signalHandler !== null) {
+      process.off("SIGTERM", this.signalHandler);
+      process.off("SIGINT", this.signalHandler);
+    }
+    for (const job of this.running.values()) job.controller.abort(new Error("satellite stopped"));
+    this.running.clear();
+    this.closeSocket();
+  }
+}
+
+/** The reply payload frame: MessagePack, or bytes for jobs that came as raw MDP frames. */
+function resultFrame(result: unknown, header: JobHeader): Buffer {
+  if (header.raw !== undefined) {
+    if (Buffer.isBuffer(result)) return result;
+    if (result instanceof Uint8Array) return Buffer.from(result);
+    if (typeof result === "string") return Buffer.from(result);
+  }
+  return encode(result ?? null);
+}
+
+export async function runSatellite(
+  definition: SatelliteDefinition,
+  options: SatelliteOptions,
+): Promise<SatelliteRuntime> {
+  const runtime = new SatelliteRuntime(definition, options);
+  await runtime.start();
+  return runtime;
+}
