@@ -697,7 +697,7 @@ export class Orchestrator {
     if (status === "ok") stats.recordDone(Date.now() - job.receivedAt);
     else if (status === ErrorCode.timeout) stats.timeouts++;
     else stats.failed++;
-    if (job.satellite !== null && job.satellite.dsat) {
+    if (job.satellite?.dsat) {
       this.frontendWriter?.send([
         job.satellite.routingId,
         ...workerCommandFrames(WorkerCommand.cancel, jobAddress(job.id, job.attempt)),

@@ -53,7 +53,7 @@ export class TypePlacement {
 
   constructor(
     readonly type: string,
-    private readonly hierarchy: readonly string[],
+    hierarchy: readonly string[],
     private readonly config: TypePlacementConfig,
     members: readonly PlacementMember[],
     private readonly cacheMax: number,
@@ -122,7 +122,9 @@ export class TypePlacement {
 export function buildMap(hierarchy: readonly string[], members: readonly PlacementMember[]): CrushMap {
   const map = emptyMap(tunableProfile("jewel"));
   map.typeNames.set(0, DEVICE_TYPE);
-  hierarchy.forEach((name, index) => map.typeNames.set(hierarchy.length - index, name));
+  hierarchy.forEach((name, index) => {
+    map.typeNames.set(hierarchy.length - index, name);
+  });
   const rootType = hierarchy.length + 1;
   map.typeNames.set(rootType, ROOT_TYPE);
 

@@ -95,9 +95,7 @@ export class SatelliteRegistry {
   }
 
   /** Every satellite that ever served `type`, live or not: the type's CRUSH devices. */
-  members(
-    type: string,
-  ): Array<{
+  members(type: string): Array<{
     satelliteId: string;
     device: number;
     location: ReadonlyArray<readonly [string, string]>;

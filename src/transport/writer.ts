@@ -29,7 +29,10 @@ export class SocketWriter {
   ) {}
 
   send(frames: Buffer[]): void {
-    if (this.closed) return this.drop(frames, "closed");
+    if (this.closed) {
+      this.drop(frames, "closed");
+      return;
+    }
     if (this.backlogHead < this.backlog.length) {
       this.enqueue(frames);
       return;
@@ -58,7 +61,10 @@ export class SocketWriter {
   }
 
   private onSendError(frames: Buffer[], error: { code?: string }): void {
-    if (this.closed) return this.drop(frames, "closed", error);
+    if (this.closed) {
+      this.drop(frames, "closed", error);
+      return;
+    }
     if (error?.code === "EAGAIN" || error?.code === "EBUSY") {
       this.enqueueFront(frames);
       this.scheduleRetry();
@@ -68,8 +74,10 @@ export class SocketWriter {
   }
 
   private enqueue(frames: Buffer[]): void {
-    if (this.backlog.length - this.backlogHead >= this.options.backlogMax)
-      return this.drop(frames, "overflow");
+    if (this.backlog.length - this.backlogHead >= this.options.backlogMax) {
+      this.drop(frames, "overflow");
+      return;
+    }
     this.backlog.push(frames);
   }
 
