@@ -1,5 +1,7 @@
 // Errors the CLI reports as one line on stderr with exit code 1, never as a stack trace.
 import { CrushTestError, isCrushInputError, RuleSpecError } from "../crush/index.ts";
+import { ConfigError } from "../orchestrator/index.ts";
+import { TopologyError } from "../topology/index.ts";
 
 /** A command used wrongly (bad flag value, missing argument, unknown rule). */
 export class UsageError extends Error {
@@ -13,6 +15,8 @@ export function isUserError(error: unknown): error is Error {
     error instanceof CrushTestError ||
     error instanceof RuleSpecError ||
     error instanceof RangeError ||
+    error instanceof TopologyError ||
+    error instanceof ConfigError ||
     isCrushInputError(error)
   );
 }

@@ -4,6 +4,13 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError } from "./errors.ts";
+import {
+  eventsCommand,
+  orchestratorCommand,
+  publishCommand,
+  satelliteCommand,
+  statusCommand,
+} from "./messaging.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -17,6 +24,11 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   program.addCommand(crushCommand());
   program.addCommand(demoCommand());
+  program.addCommand(orchestratorCommand());
+  program.addCommand(satelliteCommand());
+  program.addCommand(publishCommand());
+  program.addCommand(eventsCommand());
+  program.addCommand(statusCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;
@@ -25,7 +37,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: "user" });
-    return 0;
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (isUserError(error)) {

@@ -1,0 +1,292 @@
+// `dsat orchestrator | satellite | publish | events | status`: the messaging core from the shell.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+import { Dealer } from "zeromq";
+import { type Client, connect } from "../client/index.ts";
+import { Orchestrator } from "../orchestrator/index.ts";
+import { decode, encode } from "../protocol/index.ts";
+import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
+import { hostLocation, loadTopology, orchestratorConfig, type Topology } from "../topology/index.ts";
+import { UsageError } from "./errors.ts";
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return parsed;
+}
+
+/** Endpoints are bound as given; clients connect to the same address, with wildcards made local. */
+export function connectAddress(endpoint: string): string {
+  return endpoint.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:");
+}
+
+function topologyOption(command: Command): Command {
+  return command.option(
+    "-t, --topology <file>",
+    "topology JSON file",
+    process.env.DSAT_TOPOLOGY ?? "topologies/demo.json",
+  );
+}
+
+function need(value: string | undefined, what: string, topology: Topology): string {
+  if (value === undefined)
+    throw new UsageError(`${topology.file}: /orchestrator/${what} is needed for this command`);
+  return connectAddress(value);
+}
+
+export function orchestratorCommand(): Command {
+  return topologyOption(new Command("orchestrator").description("run the orchestrator of a topology")).action(
+    async (options) => {
+      const topology = loadTopology(options.topology);
+      const orchestrator = new Orchestrator({
+        ...orchestratorConfig(topology),
+        log: (line) => console.log(line),
+      });
+      await orchestrator.start();
+      console.log(
+        `orchestrator: frontend ${topology.orchestrator.frontend}; ${Object.keys(topology.types).length} job types`,
+      );
+      process.send?.("ready");
+      await new Promise<void>((done) => {
+        const stop = () => {
+          void orchestrator.stop().then(done);
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      });
+    },
+  );
+}
+
+export async function loadSatelliteModule(modulePath: string): Promise<SatelliteDefinition> {
+  const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as { default?: SatelliteDefinition };
+  const definition = loaded.default;
+  if (definition === undefined || typeof definition.handle !== "function") {
+    throw new UsageError(`${modulePath}: the default export must be defineSatellite({ type, handle })`);
+  }
+  return definition;
+}
+
+export function satelliteCommand(): Command {
+  return topologyOption(
+    new Command("satellite").description("run a satellite program (default export: defineSatellite(...))"),
+  )
+    .argument("<module>", "satellite module, e.g. satellites/echo.ts")
+    .option("--id <id>", "satellite id (default: <type>@<host>)", process.env.DSAT_SATELLITE_ID)
+    .option("--host <host>", "host of the topology it runs on", process.env.DSAT_HOST)
+    .option("--concurrency <n>", "jobs at once (default: the topology's, else the module's)", positiveInteger)
+    .action(async (modulePath: string, options) => {
+      const topology = loadTopology(options.topology);
+      const definition = await loadSatelliteModule(modulePath);
+      const types = Array.isArray(definition.type) ? definition.type : [definition.type];
+      const host = options.host ?? Object.keys(topology.hosts)[0];
+      const typeConfig = topology.types[types[0]];
+      const concurrency = options.concurrency ?? typeConfig?.concurrency ?? definition.concurrency ?? 1;
+      await runSatellite(
+        { ...definition, concurrency },
+        {
+          endpoint: connectAddress(topology.orchestrator.frontend),
+          id: options.id ?? `${types[0]}@${host}`,
+          location: hostLocation(topology, host),
+          weight: typeConfig?.weight ?? 1,
+          heartbeatMs: topology.orchestrator.heartbeatMs,
+          handleSignals: true,
+        },
+      );
+    });
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+class ProgressBar {
+  private lastDrawn = 0;
+  constructor(
+    private readonly total: number,
+    private readonly started: number,
+  ) {}
+
+  update(done: number, failed: number, final = false): void {
+    const now = Date.now();
+    if (!final && now - this.lastDrawn < 100) return;
+    this.lastDrawn = now;
+    const width = 30;
+    const filled = Math.round((width * done) / this.total);
+    const rate = done / Math.max((now - this.started) / 1000, 0.001);
+    const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${this.total} ${failed > 0 ? `(${failed} failed) ` : ""}${Math.round(rate)} jobs/s`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}${final ? "\n" : ""}`);
+    else if (final || done % Math.max(1, Math.floor(this.total / 4)) === 0) process.stderr.write(`${line}\n`);
+  }
+}
+
+export function publishCommand(): Command {
+  return topologyOption(new Command("publish").description("send jobs and report jobs/s and latency"))
+    .argument("<type>", "job type")
+    .argument("[json]", "payload as JSON", "null")
+    .option("-n, --count <n>", "jobs to send", positiveInteger, 1)
+    .option("-c, --concurrency <n>", "jobs in flight at once", positiveInteger, 1)
+    .option("--key <key>", "placement key (default: each job's id)")
+    .option("--timeout <ms>", "deadline per job", positiveInteger)
+    .option("--no-wait", "fire and forget through the intake socket (no results, no latency)")
+    .action(async (type: string, json: string, options) => {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(json);
+      } catch (error) {
+        throw new UsageError(`payload is not valid JSON: ${(error as Error).message}`);
+      }
+      const topology = loadTopology(options.topology);
+      if (!options.wait) {
+        const client = await connect(connectAddress(topology.orchestrator.frontend), {
+          publish: need(topology.orchestrator.intake, "intake", topology),
+        });
+        await new Promise((done) => setTimeout(done, 200)); // PUB/SUB join
+        for (let i = 0; i < options.count; i++)
+          client.publish(type, payload, options.key === undefined ? {} : { key: options.key });
+        await client.close();
+        console.log(`published ${options.count} ${type} job(s)`);
+        return;
+      }
+      const client = await connect(connectAddress(topology.orchestrator.frontend), {
+        inFlightMax: options.concurrency,
+      });
+      await runPublish(
+        client,
+        type,
+        payload,
+        options.count,
+        options.concurrency,
+        options.key,
+        options.timeout,
+      );
+      await client.close();
+    });
+}
+
+async function runPublish(
+  client: Client,
+  type: string,
+  payload: unknown,
+  count: number,
+  concurrency: number,
+  key: string | undefined,
+  timeoutMs: number | undefined,
+): Promise<void> {
+  const started = Date.now();
+  const bar = new ProgressBar(count, started);
+  const latencies: number[] = [];
+  const errors = new Map<string, number>();
+  let issued = 0;
+  let done = 0;
+  let failed = 0;
+  let lastResult: unknown;
+  const options = {
+    ...(key !== undefined ? { key } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
+  // `concurrency` workers, each sending its next job when the previous one is answered.
+  const worker = async () => {
+    while (issued < count) {
+      issued++;
+      const sent = performance.now();
+      try {
+        lastResult = await client.request(type, payload, options);
+        latencies.push(performance.now() - sent);
+      } catch (error) {
+        failed++;
+        const code = (error as { code?: string }).code ?? (error as Error).name;
+        const line = `${code}: ${(error as Error).message}`;
+        errors.set(line, (errors.get(line) ?? 0) + 1);
+      }
+      done++;
+      bar.update(done, failed);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  bar.update(done, failed, true);
+  const seconds = (Date.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  if (count === 1 && failed === 0) console.log(JSON.stringify(lastResult));
+  console.log(
+    `${count - failed}/${count} ok in ${seconds.toFixed(2)} s: ${Math.round(count / seconds)} jobs/s, latency p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p95 ${percentile(latencies, 0.95).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`,
+  );
+  for (const [message, times] of errors) console.log(`  ${times} x ${message}`);
+  if (failed > 0) process.exitCode = 1;
+}
+
+export function eventsCommand(): Command {
+  return topologyOption(new Command("events").description("print the orchestrator's events as JSON lines"))
+    .argument("[type]", "only events about this job type")
+    .option("--count <n>", "stop after this many events", positiveInteger)
+    .action(async (type: string | undefined, options) => {
+      const topology = loadTopology(options.topology);
+      const client = await connect(connectAddress(topology.orchestrator.frontend), {
+        events: need(topology.orchestrator.events, "events", topology),
+      });
+      let seen = 0;
+      for await (const event of client.events("")) {
+        if (type !== undefined && !event.topic.endsWith(`.${type}`) && event.type !== type) continue;
+        console.log(
+          JSON.stringify(event, (_key, value) => (typeof value === "bigint" ? Number(value) : value)),
+        );
+        if (options.count !== undefined && ++seen >= options.count) break;
+      }
+      await client.close();
+    });
+}
+
+/** One request/reply on the control socket. */
+export async function controlRequest(endpoint: string, command: string, timeoutMs = 3000): Promise<unknown> {
+  const socket = new Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
+  socket.connect(endpoint);
+  try {
+    await socket.send(encode({ cmd: command }));
+    const [reply] = await socket.receive();
+    return decode(reply);
+  } catch (error) {
+    throw new UsageError(
+      `no answer from the orchestrator's control socket ${endpoint}: ${(error as Error).message}`,
+    );
+  } finally {
+    socket.close();
+  }
+}
+
+export function statusCommand(): Command {
+  return topologyOption(new Command("status").description("the orchestrator's registry and per-type stats"))
+    .option("--json", "print the raw status")
+    .action(async (options) => {
+      const topology = loadTopology(options.topology);
+      const status = (await controlRequest(
+        need(topology.orchestrator.control, "control", topology),
+        "status",
+      )) as {
+        satellites: Array<Record<string, unknown>>;
+        stats: Record<string, Record<string, number>>;
+        jobs: Record<string, number>;
+      };
+      if (options.json) {
+        console.log(JSON.stringify(status, null, 2));
+        return;
+      }
+      console.log(`jobs in flight ${status.jobs.inFlight}, waiting for a satellite ${status.jobs.waiting}`);
+      console.log("\nsatellites:");
+      for (const s of status.satellites) {
+        console.log(
+          `  ${String(s.id).padEnd(24)} ${String(s.location).padEnd(28)} ${String(s.types).padEnd(16)} in flight ${s.inFlight}/${s.capacity} queued ${s.queued} done ${s.done} failed ${s.failed}${s.draining ? " draining" : ""}`,
+        );
+      }
+      console.log("\nper type:");
+      for (const [type, stats] of Object.entries(status.stats)) {
+        console.log(
+          `  ${type.padEnd(16)} ${Object.entries(stats)
+            .map(([name, value]) => `${name} ${value}`)
+            .join("  ")}`,
+        );
+      }
+    });
+}

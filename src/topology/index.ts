@@ -1,0 +1,11 @@
+export {
+  hostLocation,
+  loadTopology,
+  orchestratorConfig,
+  parseTopology,
+  type SatelliteInstance,
+  satelliteInstances,
+  type Topology,
+  TopologyError,
+  type TopologyType,
+} from "./topology.ts";
