@@ -1,10 +1,16 @@
 // `npm run bench`: every benchmark, figures and ratios measured side by side in one run.
-// `npm run bench -- --quick` runs shorter rounds.
+// `npm run bench -- --quick` runs shorter rounds; `-- crush` or `-- core` runs one part.
+import { benchCore } from "./core.ts";
 import { benchCrush } from "./crush.ts";
 import { formatResult } from "./stats.ts";
 
-const quick = process.argv.includes("--quick");
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const parts = args.filter((arg) => !arg.startsWith("--"));
+const wants = (part: string) => parts.length === 0 || parts.includes(part);
 console.log(
   `dsat benchmarks (${quick ? "quick" : "full"}; medians of several rounds; node ${process.version})`,
 );
-for (const result of benchCrush(quick)) console.log(formatResult(result));
+if (wants("crush")) for (const result of benchCrush(quick)) console.log(formatResult(result));
+if (wants("core")) for (const result of await benchCore(quick)) console.log(formatResult(result));
+process.exit(0);

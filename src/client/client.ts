@@ -6,9 +6,17 @@
 import { EventEmitter } from "node:events";
 import type TypedEmitter from "typed-emitter";
 import { Dealer, Publisher, Subscriber } from "zeromq";
+import {
+  BATCH_FLUSH_ENTRIES,
+  clientBatchFrames,
+  DSAT_BATCH_MARK,
+  isReplyEntry,
+  type RequestEntry,
+  splitBatch,
+} from "../protocol/batch.ts";
 import { decode, encode } from "../protocol/codec.ts";
 import {
-  clientRequestFrames,
+  BATCH_ENTRIES_MAX,
   DSAT_MARK,
   ErrorCode,
   type ErrorCodeName,
@@ -87,6 +95,11 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Requests in flight at once; request() waits for room beyond that. */
   inFlightMax?: number;
+  /**
+   * Largest payload sent, bytes (the orchestrator's messageBytesMax; default 1 MiB). Larger ones
+   * are refused here with DSAT_ERR_TOO_LARGE rather than sent.
+   */
+  messageBytesMax?: number;
 }
 
 export interface OrchestratorEvent {
@@ -107,6 +120,9 @@ interface Pending {
   deadline: number;
 }
 
+/** Bytes of payload after which a batch leaves at once. */
+const BATCH_BYTES_MAX = 256 * 1024;
+
 /** How long past its own deadline a request waits for the orchestrator's timeout reply. */
 const CLIENT_GRACE_MS = 1000;
 
@@ -123,6 +139,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private readonly waiters: Array<() => void> = [];
   private readonly timeoutMs: number;
   private readonly inFlightMax: number;
+  private readonly messageBytesMax: number;
 
   constructor(
     readonly endpoint: string,
@@ -131,6 +148,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     super();
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.inFlightMax = options.inFlightMax ?? 10_000;
+    this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
     this.dealer = new Dealer({
       sendTimeout: 0,
       linger: 0,
@@ -168,18 +186,54 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     const correlation = this.nextCorrelation++;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const header = {
-      c: correlation,
-      t: timeoutMs,
-      ...(options.id ? { id: options.id } : {}),
-      ...(options.key !== undefined ? { k: options.key } : {}),
-    };
+    const body = encode(payload);
+    if (body.length > this.messageBytesMax) {
+      throw new RejectedError(
+        ErrorCode.tooLarge,
+        `payload of ${body.length} bytes exceeds the limit of ${this.messageBytesMax}`,
+      );
+    }
+    const entry: RequestEntry = [
+      type,
+      correlation,
+      body.length,
+      timeoutMs,
+      options.id ?? null,
+      options.key ?? null,
+    ];
     return new Promise<Result>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs + CLIENT_GRACE_MS;
       this.pending.set(correlation, { resolve: resolve as (value: unknown) => void, reject, deadline });
       this.deadlines.push(deadline, correlation);
-      this.writer.send(clientRequestFrames(type, header, encode(payload)));
+      this.outboxEntries.push(entry);
+      this.outboxPayloads.push(body);
+      this.outboxBytes += body.length;
+      // A batch stays well under the orchestrator's message limit.
+      if (this.outboxEntries.length >= BATCH_FLUSH_ENTRIES || this.outboxBytes >= BATCH_BYTES_MAX)
+        this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flushBound);
+      }
     });
+  }
+
+  // Requests made in one event-loop turn leave as one batch message (protocol/batch.ts).
+  private outboxEntries: RequestEntry[] = [];
+  private outboxPayloads: Buffer[] = [];
+  private outboxBytes = 0;
+  private flushScheduled = false;
+  private readonly flushBound = () => this.flush();
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outboxEntries.length === 0 || this.closed) return;
+    const entries = this.outboxEntries;
+    const payloads = this.outboxPayloads;
+    this.outboxEntries = [];
+    this.outboxPayloads = [];
+    this.outboxBytes = 0;
+    this.writer.send(clientBatchFrames(entries, payloads));
   }
 
   /** Fire and forget: the job goes through the orchestrator's intake; its result is an event. */
@@ -237,8 +291,17 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   }
 
   private onReply(frames: Buffer[]): void {
-    // "", MDPC01, service, dsat/1, header, payload
-    if (frames.length !== 6 || !frames[1].equals(MDP_CLIENT) || !frames[3].equals(DSAT_MARK)) return;
+    // "", MDPC01, service, marker, header(s), payload(s)
+    if (frames.length !== 6 || !frames[1].equals(MDP_CLIENT)) return;
+    if (frames[3].equals(DSAT_BATCH_MARK)) {
+      const batch = splitBatch(frames[4], frames[5], isReplyEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
+      if (typeof batch === "string") return;
+      batch.entries.forEach(([correlation, id, status, , message], index) => {
+        this.resolveReply(correlation, id, status, message ?? status, batch.payloads[index]);
+      });
+      return;
+    }
+    if (!frames[3].equals(DSAT_MARK)) return;
     let header: { c?: unknown; id?: unknown; s?: unknown; e?: unknown };
     try {
       header = decode(frames[4]) as typeof header;
@@ -246,23 +309,37 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       return;
     }
     if (typeof header?.c !== "number") return;
-    const pending = this.pending.get(header.c);
+    const message = typeof header.e === "string" ? header.e : String(header.s);
+    this.resolveReply(
+      header.c,
+      typeof header.id === "string" ? header.id : "",
+      String(header.s),
+      message,
+      frames[5],
+    );
+  }
+
+  private resolveReply(
+    correlation: number,
+    jobId: string,
+    status: string,
+    message: string,
+    payload: Buffer,
+  ): void {
+    const pending = this.pending.get(correlation);
     if (pending === undefined) {
-      this.emit("reply:orphan", header.c);
+      this.emit("reply:orphan", correlation);
       return;
     }
-    this.settle(header.c);
-    const jobId = typeof header.id === "string" ? header.id : undefined;
-    if (header.s === "ok") {
-      try {
-        pending.resolve(decode(frames[5]));
-      } catch {
-        pending.resolve(frames[5]); // a plain MDP worker's raw bytes
-      }
-    } else {
-      pending.reject(
-        errorFor(String(header.s), typeof header.e === "string" ? header.e : String(header.s), jobId),
-      );
+    this.settle(correlation);
+    if (status !== "ok") {
+      pending.reject(errorFor(status, message, jobId || undefined));
+      return;
+    }
+    try {
+      pending.resolve(decode(payload));
+    } catch {
+      pending.resolve(payload); // a plain MDP worker's raw bytes
     }
   }
 

@@ -4,6 +4,14 @@
 // socket. Time is handled by one periodic tick (heartbeats, liveness, deadlines); no timer per job.
 import { Router, XPublisher, XSubscriber } from "zeromq";
 import { hashKey } from "../crush/index.ts";
+import {
+  BATCH_FLUSH_ENTRIES,
+  type JobEntry,
+  jobBatchFrames,
+  type ReplyEntry,
+  type RequestEntry,
+  replyBatchFrames,
+} from "../protocol/batch.ts";
 import { decode, encode } from "../protocol/codec.ts";
 import {
   clientReplyFrames,
@@ -39,6 +47,7 @@ import { TypeStats } from "./stats.ts";
 
 type Origin =
   | { kind: "dsat"; route: Buffer; correlation: number; service: Buffer }
+  | { kind: "batch"; route: Buffer; correlation: number }
   | { kind: "mdp"; route: Buffer; service: Buffer }
   | { kind: "publish" };
 
@@ -57,7 +66,8 @@ interface Job {
   /** Attempts of the current step. */
   stepAttempts: number;
   satellite: SatelliteInfo | null;
-  readonly excluded: Set<string>;
+  /** Satellites this job must avoid (failed or lost it); null until there is one. */
+  excluded: Set<string> | null;
   readonly deadlineAt: number;
   readonly receivedAt: number;
   /** Pipeline steps still to run after the current one. */
@@ -120,7 +130,9 @@ export class Orchestrator {
     });
     for (const endpoint of this.config.frontend) await this.frontend.bind(endpoint);
     this.frontendWriter = new SocketWriter(this.frontend, {
-      backlogMax: 200_000,
+      // Per peer: a client or satellite that stops reading loses its own messages, nobody else's.
+      backlogMax: 50_000,
+      perPeer: true,
       retryMs: 1,
       onDrop: () => this.counters.dropped++,
     });
@@ -138,7 +150,12 @@ export class Orchestrator {
     if (this.config.control.length > 0) {
       this.control = new Router({ linger: 0, sendTimeout: 0, maxMessageSize: 65536 });
       for (const endpoint of this.config.control) await this.control.bind(endpoint);
-      this.controlWriter = new SocketWriter(this.control, { backlogMax: 1000, retryMs: 5, onDrop: () => {} });
+      this.controlWriter = new SocketWriter(this.control, {
+        backlogMax: 100,
+        perPeer: true,
+        retryMs: 5,
+        onDrop: () => {},
+      });
     }
     this.running = true;
     void this.frontendLoop(this.frontend);
@@ -229,7 +246,9 @@ export class Orchestrator {
     let bytes = 0;
     for (let i = 1; i < frames.length; i++) bytes += frames[i].length;
     const message = parseFrontend(frames.slice(1), this.config.limits.framesMax);
-    if (bytes > this.config.limits.messageBytesMax) {
+    // Batches are checked per entry, satellite replies per result (onWorkerReply).
+    const checkWhole = message.kind === "client-request" || message.kind === "malformed";
+    if (checkWhole && bytes > this.config.limits.messageBytesMax) {
       this.counters.tooLarge++;
       if (message.kind === "client-request") {
         this.replyError(
@@ -247,6 +266,9 @@ export class Orchestrator {
         return;
       case "client-request":
         this.onClientRequest(route, message);
+        return;
+      case "client-batch":
+        this.onClientBatch(route, message.entries, message.payloads);
         return;
       case "worker-ready":
         this.onWorkerReady(route, message.service, message.hello);
@@ -282,6 +304,36 @@ export class Orchestrator {
       payload: message.body,
       raw: header === null,
     });
+  }
+
+  private onClientBatch(route: Buffer, entries: RequestEntry[], payloads: Buffer[]): void {
+    for (let i = 0; i < entries.length; i++) {
+      const [service, correlation, length, timeoutMs, id, key] = entries[i];
+      const origin: Origin = { kind: "batch", route, correlation };
+      if (length > this.config.limits.messageBytesMax) {
+        this.counters.tooLarge++;
+        this.replyError(
+          origin,
+          id ?? "",
+          ErrorCode.tooLarge,
+          `payload of ${length} bytes exceeds the limit of ${this.config.limits.messageBytesMax}`,
+        );
+        continue;
+      }
+      if (service.startsWith("mmi.")) {
+        this.onMmi(origin, [payloads[i]], service);
+        continue;
+      }
+      this.submit({
+        origin,
+        type: service,
+        id: id ?? undefined,
+        key: key ?? undefined,
+        timeoutMs: timeoutMs ?? undefined,
+        payload: [payloads[i]],
+        raw: false,
+      });
+    }
   }
 
   /** Accepts a job from any origin; answers at once if it cannot be taken. */
@@ -332,16 +384,25 @@ export class Orchestrator {
       attempt: 0,
       stepAttempts: 0,
       satellite: null,
-      excluded: new Set(),
+      excluded: null,
       deadlineAt: now + (request.timeoutMs ?? typeConfig.timeoutMs),
       receivedAt: now,
-      steps: pipelineOf(this.config.types, type),
+      steps: this.pipelineFor(type),
       waitingSince: now,
     };
     this.jobs.set(id, job);
     this.statsFor(type).received++;
     this.deadlines.push(job.deadlineAt, id);
     this.dispatch(job, now);
+  }
+
+  private readonly pipelines = new Map<string, readonly string[]>();
+
+  /** The pipeline steps after `type`: a fresh array only when there are steps. */
+  private pipelineFor(type: string): string[] {
+    let steps = this.pipelines.get(type);
+    if (steps === undefined) this.pipelines.set(type, (steps = pipelineOf(this.config.types, type)));
+    return steps.length === 0 ? NO_STEPS : [...steps];
   }
 
   private typeConfig(type: string): ResolvedTypeConfig | undefined {
@@ -395,7 +456,7 @@ export class Orchestrator {
     for (const device of candidates) {
       const satellite = this.registry.byId(placement?.satelliteOf[device] ?? "");
       if (satellite === undefined || satellite.draining) continue;
-      if (job.excluded.has(satellite.id)) {
+      if (job.excluded?.has(satellite.id)) {
         fallback ??= satellite;
         continue;
       }
@@ -441,6 +502,33 @@ export class Orchestrator {
     job.stepAttempts++;
     job.satellite = satellite;
     satellite.inFlight++;
+    if (satellite.batch && job.payload.length === 1) {
+      const payload = job.payload[0];
+      const entry: JobEntry = [
+        job.id,
+        job.attempt,
+        job.type,
+        payload.length,
+        job.stepAttempts,
+        job.deadlineAt,
+        job.key ?? null,
+        job.raw ? 1 : null,
+      ];
+      satellite.outEntries.push(entry);
+      satellite.outPayloads.push(payload);
+      if (satellite.outEntries.length >= BATCH_FLUSH_ENTRIES) {
+        this.frontendWriter?.send([
+          satellite.routingId,
+          ...jobBatchFrames(satellite.outEntries, satellite.outPayloads),
+        ]);
+        satellite.outEntries = [];
+        satellite.outPayloads = [];
+        return;
+      }
+      if (satellite.outEntries.length === 1) this.satellitesToFlush.push(satellite);
+      this.scheduleFlush();
+      return;
+    }
     const address = jobAddress(job.id, job.attempt);
     const frames = satellite.dsat
       ? jobRequestFrames(
@@ -498,6 +586,10 @@ export class Orchestrator {
       weight: 1,
     };
     if (info.types.length > this.config.limits.typesPerSatelliteMax) {
+      this.publishEvent("satellite.refused", {
+        satellite: info.id,
+        reason: `${info.types.length} job types, more than the limit of ${this.config.limits.typesPerSatelliteMax}`,
+      });
       this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
       return;
     }
@@ -527,6 +619,7 @@ export class Orchestrator {
       capacity: info.capacity,
       weight: info.weight,
       dsat: hello !== null,
+      batch: hello?.batch === true,
       registeredAt: now,
       lastHeardAt: now,
     });
@@ -566,10 +659,29 @@ export class Orchestrator {
     const now = Date.now();
     satellite.lastHeardAt = now;
     switch (message.kind) {
-      case "worker-reply":
-        this.onWorkerReply(satellite, message.address, message.header, message.body, now);
+      case "worker-reply": {
+        const token = parseJobAddress(message.address);
+        this.onWorkerReply(
+          satellite,
+          token?.jobId ?? "",
+          token?.attempt ?? 0,
+          message.header,
+          message.body,
+          now,
+        );
+        return;
+      }
+      case "worker-reply-batch":
+        for (let i = 0; i < message.entries.length; i++) {
+          const [jobId, attempt, status, , error, retryable] = message.entries[i];
+          const header: { s: "ok" | "error"; e?: string; r?: boolean } = { s: status === 0 ? "ok" : "error" };
+          if (error !== null) header.e = error;
+          if (retryable !== null) header.r = retryable;
+          this.onWorkerReply(satellite, jobId, attempt, header, [message.payloads[i]], now);
+        }
         return;
       case "worker-ack":
+      case "worker-ack-batch":
         return;
       case "worker-progress": {
         const token = parseJobAddress(message.address);
@@ -598,15 +710,14 @@ export class Orchestrator {
 
   private onWorkerReply(
     satellite: SatelliteInfo,
-    address: Buffer,
+    jobId: string,
+    attempt: number,
     header: { s: "ok" | "error"; e?: string; r?: boolean } | null,
     body: Buffer[],
     now: number,
   ): void {
-    const token = parseJobAddress(address);
-    const job = token === null ? undefined : this.jobs.get(token.jobId);
-    const current =
-      job !== undefined && token !== null && job.attempt === token.attempt && job.satellite === satellite;
+    const job = this.jobs.get(jobId);
+    const current = job !== undefined && job.attempt === attempt && job.satellite === satellite;
     this.releaseSlot(satellite, now);
     if (!current || job === undefined) {
       // A result from an earlier attempt (or for a job already answered): fenced off, counted.
@@ -616,8 +727,18 @@ export class Orchestrator {
     job.satellite = null;
     if (header === null || header.s === "ok") {
       satellite.done++;
-      const result = header === null ? (body.length === 1 ? body[0] : encode(body)) : body[0];
-      this.onStepDone(job, result, now, header === null);
+      let bytes = 0;
+      for (const frame of body) bytes += frame.length;
+      if (bytes > this.config.limits.messageBytesMax) {
+        this.counters.tooLarge++;
+        this.complete(
+          job,
+          ErrorCode.tooLarge,
+          `the result of ${bytes} bytes exceeds the limit of ${this.config.limits.messageBytesMax}`,
+        );
+        return;
+      }
+      this.onStepDone(job, body.length === 0 ? [NULL_PAYLOAD] : body, now, header === null || job.raw);
       return;
     }
     satellite.failed++;
@@ -626,7 +747,7 @@ export class Orchestrator {
     stats.errors++;
     if (header.r !== false && job.stepAttempts < typeConfig.attemptsMax) {
       stats.retries++;
-      job.excluded.add(satellite.id);
+      (job.excluded ??= new Set()).add(satellite.id);
       this.publishEvent(`job.retry.${job.type}`, {
         id: job.id,
         attempt: job.attempt,
@@ -639,18 +760,22 @@ export class Orchestrator {
     this.complete(job, ErrorCode.failed, header.e ?? "the satellite reported an error");
   }
 
-  private onStepDone(job: Job, result: Buffer, now: number, rawResult: boolean): void {
-    const next = job.steps.shift();
+  /**
+   * `result` is the reply's payload frames: one MessagePack frame from a dsat satellite, or the
+   * body frames of a plain MDP worker (kept as they are for plain MDP clients).
+   */
+  private onStepDone(job: Job, result: Buffer[], now: number, rawResult: boolean): void {
+    const next = job.steps.length === 0 ? undefined : job.steps.shift();
     if (next === undefined) {
       this.complete(job, "ok", "", result);
       return;
     }
     // Pipeline: the result becomes the next step's payload.
     job.type = next;
-    job.payload = [result];
+    job.payload = rawResult && job.raw ? result : [singleFrame(result)];
     job.raw = rawResult && job.raw;
     job.stepAttempts = 0;
-    job.excluded.clear();
+    job.excluded = null;
     this.publishEvent(`job.step.${next}`, { id: job.id, step: next });
     this.dispatch(job, now);
   }
@@ -667,7 +792,7 @@ export class Orchestrator {
     for (const job of this.jobs.values()) if (job.satellite === satellite) orphans.push(job);
     for (const job of orphans) {
       job.satellite = null;
-      job.excluded.add(satellite.id);
+      (job.excluded ??= new Set()).add(satellite.id);
       this.statsFor(job.firstType).reroutes++;
       this.publishEvent(`job.rerouted.${job.type}`, { id: job.id, from: satellite.id, attempt: job.attempt });
       this.dispatch(job, now);
@@ -683,7 +808,7 @@ export class Orchestrator {
     for (const jobId of queued) {
       const job = this.jobs.get(jobId);
       if (job !== undefined && job.satellite === null) {
-        job.excluded.add(satellite.id);
+        (job.excluded ??= new Set()).add(satellite.id);
         this.dispatch(job, now);
       }
     }
@@ -691,7 +816,7 @@ export class Orchestrator {
 
   // ---- completion ----
 
-  private complete(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer): void {
+  private complete(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
     if (!this.jobs.delete(job.id)) return;
     const stats = this.statsFor(job.firstType);
     if (status === "ok") stats.recordDone(Date.now() - job.receivedAt);
@@ -703,21 +828,27 @@ export class Orchestrator {
         ...workerCommandFrames(WorkerCommand.cancel, jobAddress(job.id, job.attempt)),
       ]);
     }
-    if (status === "ok") this.replyOk(job, result ?? encode(null));
+    if (status === "ok") this.replyOk(job, result ?? [NULL_PAYLOAD]);
     else this.replyError(job.origin, job.id, status, message, job.firstType);
   }
 
-  private replyOk(job: Job, result: Buffer): void {
+  private replyOk(job: Job, frames: Buffer[]): void {
     const origin = job.origin;
+    if (origin.kind === "mdp") {
+      // Plain MDP clients get the body frames as the worker sent them.
+      this.frontendWriter?.send([origin.route, ...plainClientReplyFrames(origin.service, frames)]);
+      return;
+    }
+    const result = singleFrame(frames);
     switch (origin.kind) {
+      case "batch":
+        this.queueReply(origin.route, [origin.correlation, job.id, "ok", result.length, null], result);
+        return;
       case "dsat":
         this.frontendWriter?.send([
           origin.route,
           ...clientReplyFrames(origin.service, { c: origin.correlation, id: job.id, s: "ok" }, result),
         ]);
-        return;
-      case "mdp":
-        this.frontendWriter?.send([origin.route, ...plainClientReplyFrames(origin.service, [result])]);
         return;
       case "publish": {
         let value: unknown = result;
@@ -747,6 +878,13 @@ export class Orchestrator {
     type?: string,
   ): void {
     switch (origin.kind) {
+      case "batch":
+        this.queueReply(
+          origin.route,
+          [origin.correlation, jobId, code, NULL_PAYLOAD.length, message],
+          NULL_PAYLOAD,
+        );
+        return;
       case "dsat":
         this.frontendWriter?.send([
           origin.route,
@@ -775,14 +913,62 @@ export class Orchestrator {
     }
   }
 
+  // ---- batched output: everything produced in one event-loop turn leaves together ----
+
+  private readonly replyOutboxes = new Map<
+    string,
+    { route: Buffer; entries: ReplyEntry[]; payloads: Buffer[] }
+  >();
+  private readonly satellitesToFlush: SatelliteInfo[] = [];
+  private flushScheduled = false;
+  private readonly flushBound = () => this.flush();
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushBound);
+  }
+
+  private queueReply(route: Buffer, entry: ReplyEntry, payload: Buffer): void {
+    const key = route.toString("latin1");
+    let outbox = this.replyOutboxes.get(key);
+    if (outbox === undefined) this.replyOutboxes.set(key, (outbox = { route, entries: [], payloads: [] }));
+    outbox.entries.push(entry);
+    outbox.payloads.push(payload);
+    if (outbox.entries.length >= BATCH_FLUSH_ENTRIES) {
+      this.replyOutboxes.delete(key);
+      this.frontendWriter?.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
+    }
+    this.scheduleFlush();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const writer = this.frontendWriter;
+    for (const satellite of this.satellitesToFlush) {
+      const entries = satellite.outEntries;
+      if (entries.length === 0) continue;
+      const payloads = satellite.outPayloads;
+      satellite.outEntries = [];
+      satellite.outPayloads = [];
+      writer?.send([satellite.routingId, ...jobBatchFrames(entries, payloads)]);
+    }
+    this.satellitesToFlush.length = 0;
+    for (const outbox of this.replyOutboxes.values()) {
+      writer?.send([outbox.route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
+    }
+    this.replyOutboxes.clear();
+  }
+
   // ---- MMI (8/MMI) ----
 
-  private onMmi(origin: Origin, body: Buffer[]): void {
-    const service = origin.kind === "publish" ? "" : origin.service.toString();
+  private onMmi(origin: Origin, body: Buffer[], batchService = ""): void {
+    const service =
+      origin.kind === "publish" ? "" : origin.kind === "batch" ? batchService : origin.service.toString();
     let answer = "501";
     if (service === "mmi.service") {
       let name = body[0]?.toString() ?? "";
-      if (origin.kind === "dsat") {
+      if (origin.kind === "dsat" || origin.kind === "batch") {
         try {
           name = String(decode(body[0] ?? EMPTY));
         } catch {
@@ -791,7 +977,10 @@ export class Orchestrator {
       }
       answer = this.registry.serving(name).size > 0 ? "200" : "404";
     }
-    if (origin.kind === "dsat") {
+    if (origin.kind === "batch") {
+      const reply = encode(answer);
+      this.queueReply(origin.route, [origin.correlation, "", "ok", reply.length, null], reply);
+    } else if (origin.kind === "dsat") {
       this.frontendWriter?.send([
         origin.route,
         ...clientReplyFrames(origin.service, { c: origin.correlation, id: "", s: "ok" }, encode(answer)),
@@ -891,8 +1080,16 @@ export class Orchestrator {
         return { ok: true, satellites: this.status().satellites };
       case "stats":
         return { ok: true, stats: this.status().stats };
+      case "memory": {
+        // After a full collection when the process runs with --expose-gc (benchmarks do).
+        (globalThis as { gc?: () => void }).gc?.();
+        return { ok: true, jobs: this.jobs.size, ...process.memoryUsage() };
+      }
       default:
-        return { ok: false, error: `unknown command "${command}"; known: ping, status, satellites, stats` };
+        return {
+          ok: false,
+          error: `unknown command "${command}"; known: ping, status, satellites, stats, memory`,
+        };
     }
   }
 
@@ -988,3 +1185,13 @@ export class Orchestrator {
 }
 
 export { DSAT_MARK, MDP_WORKER };
+
+/** Shared empty pipeline (jobs without `next` steps); never mutated. */
+const NO_STEPS: string[] = [];
+/** MessagePack nil: the payload of error replies. */
+const NULL_PAYLOAD = encode(null);
+
+/** One payload frame for dsat clients: the frame itself, or several raw frames as a MessagePack array. */
+function singleFrame(frames: Buffer[]): Buffer {
+  return frames.length === 1 ? frames[0] : encode(frames);
+}

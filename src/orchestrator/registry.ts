@@ -1,5 +1,6 @@
 // The satellite registry: who is connected, what they serve, where they sit, how busy they are.
 // Keyed by ZeroMQ routing id; each satellite id keeps one stable CRUSH device id for life.
+import type { JobEntry } from "../protocol/batch.ts";
 
 export interface SatelliteInfo {
   /** ROUTER routing id of its connection. */
@@ -22,6 +23,11 @@ export interface SatelliteInfo {
   queueHead: number;
   done: number;
   failed: number;
+  /** Takes REQUEST-BATCH messages. */
+  readonly batch: boolean;
+  /** Jobs to send in the next batch. */
+  outEntries: JobEntry[];
+  outPayloads: Buffer[];
 }
 
 export class SatelliteRegistry {
@@ -45,7 +51,18 @@ export class SatelliteRegistry {
   }
 
   add(
-    info: Omit<SatelliteInfo, "device" | "queue" | "queueHead" | "done" | "failed" | "inFlight" | "draining">,
+    info: Omit<
+      SatelliteInfo,
+      | "device"
+      | "queue"
+      | "queueHead"
+      | "done"
+      | "failed"
+      | "inFlight"
+      | "draining"
+      | "outEntries"
+      | "outPayloads"
+    >,
   ): SatelliteInfo {
     const satellite: SatelliteInfo = {
       ...info,
@@ -56,6 +73,8 @@ export class SatelliteRegistry {
       queueHead: 0,
       done: 0,
       failed: 0,
+      outEntries: [],
+      outPayloads: [],
     };
     this.byRoutingKey.set(satellite.routingKey, satellite);
     this.bySatelliteId.set(satellite.id, satellite);

@@ -1,45 +1,34 @@
 // The wire protocol (docs/protocol.md): 7/MDP 0.1 + 8/MMI frames, with dsat's extensions carried
 // inside body frames after the "dsat/1" marker. Parsing is total: any frames give either a message
 // or { kind: "malformed", reason }, never an exception.
+
+import {
+  DSAT_BATCH_MARK,
+  isJobReplyEntry,
+  isRequestEntry,
+  type JobReplyEntry,
+  type RequestEntry,
+  splitBatch,
+} from "./batch.ts";
 import { decode, encode } from "./codec.ts";
+import {
+  DSAT_MARK,
+  EMPTY,
+  type ErrorCodeName,
+  MDP_CLIENT,
+  MDP_WORKER,
+  WorkerCommand,
+  type WorkerCommandCode,
+} from "./constants.ts";
 
-export const MDP_CLIENT = Buffer.from("MDPC01");
-export const MDP_WORKER = Buffer.from("MDPW01");
-/** Marks a body carrying dsat's header frame + payload frame. */
-export const DSAT_MARK = Buffer.from("dsat/1");
-export const EMPTY = Buffer.alloc(0);
-
-/** Worker commands: 0x01-0x05 are MDP's; 0x10 and up are dsat's (only to/from dsat satellites). */
-export const WorkerCommand = {
-  ready: 0x01,
-  request: 0x02,
-  reply: 0x03,
-  heartbeat: 0x04,
-  disconnect: 0x05,
-  ack: 0x10,
-  progress: 0x11,
-  cancel: 0x12,
-  drain: 0x13,
-} as const;
-export type WorkerCommandCode = (typeof WorkerCommand)[keyof typeof WorkerCommand];
+export * from "./constants.ts";
 
 const COMMAND_FRAMES = new Map<number, Buffer>(
   Object.values(WorkerCommand).map((code) => [code, Buffer.from([code])] as const),
 );
 
-/** Error codes carried in reply headers (docs/errors.md). */
-export const ErrorCode = {
-  unknownType: "DSAT_ERR_UNKNOWN_TYPE",
-  noSatellite: "DSAT_ERR_NO_SATELLITE",
-  timeout: "DSAT_ERR_TIMEOUT",
-  failed: "DSAT_ERR_FAILED",
-  cancelled: "DSAT_ERR_CANCELLED",
-  tooLarge: "DSAT_ERR_TOO_LARGE",
-  malformed: "DSAT_ERR_MALFORMED",
-  overloaded: "DSAT_ERR_OVERLOADED",
-  rejected: "DSAT_ERR_REJECTED",
-} as const;
-export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
+/** Most entries one batch may carry. */
+export const BATCH_ENTRIES_MAX = 4096;
 
 /** Header of a dsat client request (frame after the marker). */
 export interface RequestHeader {
@@ -72,6 +61,8 @@ export interface SatelliteHello {
   capacity: number;
   /** CRUSH weight (1.0 = one unit of capacity share). */
   weight: number;
+  /** Understands REQUEST-BATCH (and sends REPLY-BATCH / ACK-BATCH). */
+  batch?: boolean;
 }
 
 /** Header of a job sent to a dsat satellite. */
@@ -97,6 +88,9 @@ export interface JobReplyHeader {
 
 export type FrontendMessage =
   | { kind: "client-request"; service: string; header: RequestHeader | null; body: Buffer[] }
+  | { kind: "client-batch"; entries: RequestEntry[]; payloads: Buffer[] }
+  | { kind: "worker-reply-batch"; entries: JobReplyEntry[]; payloads: Buffer[] }
+  | { kind: "worker-ack-batch"; flat: unknown[] }
   | { kind: "worker-ready"; service: string; hello: SatelliteHello | null }
   | { kind: "worker-reply"; address: Buffer; header: JobReplyHeader | null; body: Buffer[] }
   | { kind: "worker-heartbeat" }
@@ -138,6 +132,11 @@ export function parseFrontend(frames: Buffer[], framesMax: number): FrontendMess
 }
 
 function parseClient(frames: Buffer[]): FrontendMessage {
+  if (frames.length === 6 && frames[3].equals(DSAT_BATCH_MARK)) {
+    const batch = splitBatch(frames[4], frames[5], isRequestEntry, (entry) => entry[2], BATCH_ENTRIES_MAX);
+    if (typeof batch === "string") return malformed(batch);
+    return { kind: "client-batch", entries: batch.entries, payloads: batch.payloads };
+  }
   const service = frames[2].toString("utf8");
   if (!SERVICE_NAME.test(service)) return malformed("service name must be 1-255 printable ASCII characters");
   const body = frames.slice(3);
@@ -191,14 +190,14 @@ function parseWorker(frames: Buffer[]): FrontendMessage {
       const address = frames[3];
       const body = frames.slice(5);
       if (body.length >= 1 && body[0].equals(DSAT_MARK)) {
-        if (body.length !== 3) return malformed("a dsat reply has marker, header and payload frames");
+        if (body.length < 3) return malformed("a dsat reply has marker, header and payload frames");
         const raw = decodeRecord(body[1]);
         if (raw === null || (raw.s !== "ok" && raw.s !== "error"))
           return malformed("reply header: s must be ok or error");
         const header: JobReplyHeader = { s: raw.s };
         if (typeof raw.e === "string") header.e = raw.e;
         if (typeof raw.r === "boolean") header.r = raw.r;
-        return { kind: "worker-reply", address, header, body: [body[2]] };
+        return { kind: "worker-reply", address, header, body: body.slice(2) };
       }
       return { kind: "worker-reply", address, header: null, body };
     }
@@ -220,6 +219,23 @@ function parseWorker(frames: Buffer[]): FrontendMessage {
     }
     case WorkerCommand.drain:
       return { kind: "worker-drain" };
+    case WorkerCommand.replyBatch: {
+      if (frames.length !== 5) return malformed("REPLY-BATCH has entries and blob frames");
+      const batch = splitBatch(frames[3], frames[4], isJobReplyEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
+      if (typeof batch === "string") return malformed(batch);
+      return { kind: "worker-reply-batch", entries: batch.entries, payloads: batch.payloads };
+    }
+    case WorkerCommand.ackBatch: {
+      if (frames.length !== 4) return malformed("ACK-BATCH has one entries frame");
+      try {
+        const flat = decode(frames[3]);
+        if (!Array.isArray(flat) || flat.length > 2 * BATCH_ENTRIES_MAX)
+          return malformed("ACK-BATCH entries");
+        return { kind: "worker-ack-batch", flat };
+      } catch {
+        return malformed("ACK-BATCH entries are not MessagePack");
+      }
+    }
     default:
       return malformed(`unknown worker command 0x${command.toString(16)}`);
   }
@@ -261,6 +277,7 @@ function checkHello(raw: Record<string, unknown>, service: string): SatelliteHel
     location: location as Array<[string, string]>,
     capacity,
     weight,
+    batch: raw.batch === true,
   };
 }
 
@@ -298,8 +315,14 @@ export function plainJobRequestFrames(address: Buffer, body: Buffer[]): Buffer[]
   return workerCommandFrames(WorkerCommand.request, address, EMPTY, ...body);
 }
 
-export function jobReplyFrames(address: Buffer, header: JobReplyHeader, payload: Buffer): Buffer[] {
-  return workerCommandFrames(WorkerCommand.reply, address, EMPTY, DSAT_MARK, encode(header), payload);
+/** A dsat satellite's reply: one MessagePack payload frame, or several raw frames for raw jobs. */
+export function jobReplyFrames(
+  address: Buffer,
+  header: JobReplyHeader,
+  payload: Buffer | Buffer[],
+): Buffer[] {
+  const frames = Array.isArray(payload) ? payload : [payload];
+  return workerCommandFrames(WorkerCommand.reply, address, EMPTY, DSAT_MARK, encode(header), ...frames);
 }
 
 /** The job token a worker echoes back: "<job id>#<attempt>". */
@@ -320,8 +343,9 @@ export function parseJobAddress(address: Buffer): { jobId: string; attempt: numb
 export function parseJobRequest(
   frames: Buffer[],
 ): { address: Buffer; header: JobHeader; payload: Buffer[] } | null {
-  // frames: "", MDPW01, 0x02, address, "", "dsat/1", header, payload...
-  if (frames.length < 8 || !frames[5].equals(DSAT_MARK)) return null;
+  // frames: "", MDPW01, 0x02, address, "", "dsat/1", header, payload... (no payload frame at all
+  // when a plain MDP client sent an empty body)
+  if (frames.length < 7 || !frames[5].equals(DSAT_MARK)) return null;
   const raw = decodeRecord(frames[6]);
   if (raw === null) return null;
   const { id, type, k, a, d, raw: rawFrames } = raw;

@@ -1,3 +1,4 @@
+export * from "./batch.ts";
 export { DecodeError, decode, encode } from "./codec.ts";
 export * from "./frames.ts";
 export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";

@@ -8,10 +8,20 @@
 // runs each job with an AbortSignal, and drains on SIGTERM/SIGINT: tells the orchestrator, stops
 // taking jobs, finishes the ones in flight, disconnects and exits.
 import { Dealer } from "zeromq";
+import {
+  ackBatchFrames,
+  BATCH_FLUSH_ENTRIES,
+  isJobEntry,
+  type JobReplyEntry,
+  jobReplyBatchFrames,
+  splitBatch,
+} from "../protocol/batch.ts";
 import { decode, encode } from "../protocol/codec.ts";
 import {
+  BATCH_ENTRIES_MAX,
   type JobHeader,
   jobReplyFrames,
+  parseJobAddress,
   parseJobRequest,
   type SatelliteHello,
   WorkerCommand,
@@ -81,7 +91,13 @@ export interface SatelliteOptions {
 
 interface RunningJob {
   controller: AbortController;
-  address: Buffer;
+  /** MDP reply address for jobs that came alone; null for batch jobs. */
+  address: Buffer | null;
+  id: string;
+  /** The orchestrator's fencing token for this attempt. */
+  attempt: number;
+  header: JobHeader;
+  finished?: boolean;
 }
 
 export class SatelliteRuntime {
@@ -148,6 +164,7 @@ export class SatelliteRuntime {
       location: this.options.location,
       capacity: this.capacity,
       weight: this.options.weight,
+      batch: true,
     };
   }
 
@@ -204,7 +221,32 @@ export class SatelliteRuntime {
     switch (frames[2][0]) {
       case WorkerCommand.request: {
         const job = parseJobRequest(frames);
-        if (job !== null) this.startJob(job.address, job.header, job.payload);
+        if (job === null) {
+          // Answer what cannot be read, so the orchestrator frees the slot instead of waiting.
+          const address = frames[3];
+          if (address !== undefined && frames.length >= 5) {
+            this.send(
+              jobReplyFrames(address, { s: "error", e: "malformed job request", r: false }, encode(null)),
+            );
+          }
+          return;
+        }
+        const token = parseJobAddress(job.address);
+        this.startJob(job.header, token?.attempt ?? job.header.a, job.payload, job.address);
+        return;
+      }
+      case WorkerCommand.requestBatch: {
+        if (frames.length !== 5) return;
+        const batch = splitBatch(frames[3], frames[4], isJobEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
+        if (typeof batch === "string") return;
+        for (let i = 0; i < batch.entries.length; i++) {
+          const [id, attempt, type, , stepAttempt, deadline, key, raw] = batch.entries[i];
+          const header: JobHeader = { id, type, a: stepAttempt };
+          if (deadline !== null) header.d = deadline;
+          if (key !== null) header.k = key;
+          if (raw !== null) header.raw = raw;
+          this.startJob(header, attempt, [batch.payloads[i]], null);
+        }
         return;
       }
       case WorkerCommand.cancel: {
@@ -229,13 +271,27 @@ export class SatelliteRuntime {
     this.writer?.send(frames);
   }
 
-  private startJob(address: Buffer, header: JobHeader, payloadFrames: Buffer[]): void {
-    const key = address.toString();
+  /**
+   * Runs one job. `address` is set for jobs that came as a single MDP REQUEST (the reply goes back
+   * the same way); batch jobs are answered in the next REPLY-BATCH.
+   */
+  private startJob(
+    header: JobHeader,
+    attempt: number,
+    payloadFrames: Buffer[],
+    address: Buffer | null,
+  ): void {
+    const key = `${header.id}#${attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
     const controller = new AbortController();
-    this.running.set(key, { controller, address });
+    const job: RunningJob = { controller, address, id: header.id, attempt, header };
+    this.running.set(key, job);
     this.counters.jobs++;
-    this.send(workerCommandFrames(WorkerCommand.ack, address));
+    if (address !== null) this.send(workerCommandFrames(WorkerCommand.ack, address));
+    else {
+      this.unacked.push(job);
+      this.scheduleFlush();
+    }
     let payload: unknown;
     try {
       payload =
@@ -245,13 +301,7 @@ export class SatelliteRuntime {
             : payloadFrames
           : decode(payloadFrames[0] ?? Buffer.alloc(0));
     } catch (error) {
-      this.finishJob(
-        key,
-        address,
-        { s: "error", e: `payload: ${(error as Error).message}`, r: false },
-        null,
-        header,
-      );
+      this.finishJob(key, job, { s: "error", e: `payload: ${(error as Error).message}`, r: false }, null);
       return;
     }
     const context: JobContext = {
@@ -262,8 +312,9 @@ export class SatelliteRuntime {
       deadline: header.d,
       signal: controller.signal,
       progress: (value?: unknown) => {
-        if (!controller.signal.aborted)
-          this.send(workerCommandFrames(WorkerCommand.progress, address, encode(value ?? null)));
+        if (!controller.signal.aborted) {
+          this.send(workerCommandFrames(WorkerCommand.progress, Buffer.from(key), encode(value ?? null)));
+        }
       },
       log: (message: string) => this.options.log(`[job ${header.id}#${header.a}] ${message}`),
     };
@@ -271,20 +322,20 @@ export class SatelliteRuntime {
     try {
       outcome = this.definition.handle(payload, context);
     } catch (error) {
-      this.failJob(key, address, error, header);
+      this.failJob(key, job, error);
       return;
     }
     if (outcome instanceof Promise) {
       outcome.then(
-        (result) => this.finishJob(key, address, { s: "ok" }, result, header),
-        (error) => this.failJob(key, address, error, header),
+        (result) => this.finishJob(key, job, { s: "ok" }, result),
+        (error) => this.failJob(key, job, error),
       );
     } else {
-      this.finishJob(key, address, { s: "ok" }, outcome, header);
+      this.finishJob(key, job, { s: "ok" }, outcome);
     }
   }
 
-  private failJob(key: string, address: Buffer, error: unknown, header: JobHeader): void {
+  private failJob(key: string, job: RunningJob, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     const retryable = !(
       typeof error === "object" &&
@@ -292,20 +343,74 @@ export class SatelliteRuntime {
       (error as { retryable?: unknown }).retryable === false
     );
     this.counters.errors++;
-    this.finishJob(key, address, { s: "error", e: message, r: retryable }, null, header);
+    this.finishJob(key, job, { s: "error", e: message, r: retryable }, null);
   }
 
   private finishJob(
     key: string,
-    address: Buffer,
-    replyHeader: { s: "ok" | "error"; e?: string; r?: boolean },
+    job: RunningJob,
+    reply: { s: "ok" | "error"; e?: string; r?: boolean },
     result: unknown,
-    header: JobHeader,
   ): void {
-    if (!this.running.delete(key)) return;
-    if (replyHeader.s === "ok") this.counters.done++;
-    this.send(jobReplyFrames(address, replyHeader, resultFrame(result, header)));
+    if (this.running.get(key) !== job) return;
+    this.running.delete(key);
+    job.finished = true;
+    if (reply.s === "ok") this.counters.done++;
+    let frames: Buffer[];
+    try {
+      frames = job.address !== null ? resultFrames(result, job.header) : [resultFrame(result, job.header)];
+    } catch (error) {
+      reply = { s: "error", e: `result cannot be encoded: ${(error as Error).message}`, r: false };
+      frames = [resultFrame(null, job.header)];
+    }
+    const frame = frames[0];
+    if (job.address !== null) {
+      this.send(jobReplyFrames(job.address, reply, frames));
+    } else {
+      this.replyEntries.push([
+        job.id,
+        job.attempt,
+        reply.s === "ok" ? 0 : 1,
+        frame.length,
+        reply.e ?? null,
+        reply.r ?? null,
+      ]);
+      this.replyPayloads.push(frame);
+      if (this.replyEntries.length >= BATCH_FLUSH_ENTRIES) this.flush();
+      else this.scheduleFlush();
+    }
     if (this.draining && this.running.size === 0) this.drainResolve?.();
+  }
+
+  // Replies and acks produced in one event-loop turn leave as one message each (protocol/batch.ts).
+  private replyEntries: JobReplyEntry[] = [];
+  private replyPayloads: Buffer[] = [];
+  private unacked: RunningJob[] = [];
+  private flushScheduled = false;
+  private readonly flushBound = () => this.flush();
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushBound);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.replyEntries.length > 0) {
+      const entries = this.replyEntries;
+      const payloads = this.replyPayloads;
+      this.replyEntries = [];
+      this.replyPayloads = [];
+      this.send(jobReplyBatchFrames(entries, payloads));
+    }
+    if (this.unacked.length > 0) {
+      // Jobs that finished within the turn need no ACK: their reply says more.
+      const flat: Array<string | number> = [];
+      for (const job of this.unacked) if (!job.finished) flat.push(job.id, job.attempt);
+      this.unacked = [];
+      if (flat.length > 0) this.send(ackBatchFrames(flat));
+    }
   }
 
   private onHeartbeatTick(): void {
@@ -367,6 +472,16 @@ function resultFrame(result: unknown, header: JobHeader): Buffer {
     if (typeof result === "string") return Buffer.from(result);
   }
   return encode(result ?? null);
+}
+
+/** For raw jobs answered alone: a list of byte strings goes back as that many frames (7/MDP). */
+function resultFrames(result: unknown, header: JobHeader): Buffer[] {
+  if (header.raw !== undefined && Array.isArray(result) && result.length > 0) {
+    if (result.every((part) => part instanceof Uint8Array || typeof part === "string")) {
+      return result.map((part) => resultFrame(part, header));
+    }
+  }
+  return [resultFrame(result, header)];
 }
 
 export async function runSatellite(

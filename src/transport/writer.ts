@@ -1,24 +1,29 @@
 // One writer per socket (zeromq.md §3.3): every send on a socket goes through its SocketWriter.
 // Sockets are created with sendTimeout 0, so a send either queues at once or fails at once
-// (EAGAIN at the high-water mark, EHOSTUNREACH for a ROUTER peer that is gone) instead of
-// leaving a pending send that would make the next one throw EBUSY. Messages refused with EAGAIN
-// wait in a bounded FIFO and are retried in order; other failures go to `onDrop`.
+// (EAGAIN at the peer's high-water mark, EHOSTUNREACH for a ROUTER peer that is gone) instead of
+// leaving a pending send that would make the next one throw EBUSY.
+//
+// Messages refused with EAGAIN wait in a backlog per peer (ROUTER sockets name the peer by the
+// routing-id frame), so one peer that stops reading does not hold up the others; each backlog is
+// bounded, and one drain loop retries them in order. Other failures go to `onDrop`.
 import type { Writable } from "zeromq";
 
 export type DropReason = "unroutable" | "overflow" | "closed" | "error";
 
 export interface SocketWriterOptions {
-  /** Messages held while the socket is at its high-water mark; beyond that they are dropped. */
+  /** Messages held per peer while it is at its high-water mark; beyond that they are dropped. */
   backlogMax: number;
   /** Retry delay after EAGAIN, ms. */
   retryMs: number;
+  /** For ROUTER sockets: the first frame (routing id) names the peer. */
+  perPeer?: boolean;
   onDrop: (frames: Buffer[], reason: DropReason, error?: unknown) => void;
 }
 
 export class SocketWriter {
-  private readonly backlog: Buffer[][] = [];
-  private backlogHead = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  /** Peer key -> messages waiting for that peer, oldest first. */
+  private readonly backlogs = new Map<string, Buffer[][]>();
+  private draining = false;
   private closed = false;
   sent = 0;
   dropped = 0;
@@ -28,28 +33,31 @@ export class SocketWriter {
     private readonly options: SocketWriterOptions,
   ) {}
 
+  private peerOf(frames: Buffer[]): string {
+    return this.options.perPeer ? (frames[0]?.toString("latin1") ?? "") : "";
+  }
+
   send(frames: Buffer[]): void {
     if (this.closed) {
       this.drop(frames, "closed");
       return;
     }
-    if (this.backlogHead < this.backlog.length) {
-      this.enqueue(frames);
-      return;
+    if (this.backlogs.size > 0) {
+      const backlog = this.backlogs.get(this.peerOf(frames));
+      if (backlog !== undefined) {
+        // Keep this peer's order: it waits behind the messages already held for it.
+        if (backlog.length >= this.options.backlogMax) this.drop(frames, "overflow");
+        else backlog.push(frames);
+        return;
+      }
     }
-    this.trySend(frames);
-  }
-
-  private trySend(frames: Buffer[]): boolean {
     let promise: Promise<void>;
     try {
       promise = this.socket.send(frames);
     } catch (error) {
-      // EBUSY is thrown synchronously; treat it like EAGAIN.
-      this.enqueueFront(frames);
-      this.scheduleRetry();
-      void error;
-      return false;
+      // EBUSY is thrown synchronously; hold the message like an EAGAIN.
+      this.hold(frames, error);
+      return;
     }
     promise.then(
       () => {
@@ -57,7 +65,6 @@ export class SocketWriter {
       },
       (error: { code?: string }) => this.onSendError(frames, error),
     );
-    return true;
   }
 
   private onSendError(frames: Buffer[], error: { code?: string }): void {
@@ -66,52 +73,60 @@ export class SocketWriter {
       return;
     }
     if (error?.code === "EAGAIN" || error?.code === "EBUSY") {
-      this.enqueueFront(frames);
-      this.scheduleRetry();
+      this.hold(frames, error);
       return;
     }
     this.drop(frames, error?.code === "EHOSTUNREACH" ? "unroutable" : "error", error);
   }
 
-  private enqueue(frames: Buffer[]): void {
-    if (this.backlog.length - this.backlogHead >= this.options.backlogMax) {
-      this.drop(frames, "overflow");
+  private hold(frames: Buffer[], error: unknown): void {
+    const peer = this.peerOf(frames);
+    let backlog = this.backlogs.get(peer);
+    if (backlog === undefined) this.backlogs.set(peer, (backlog = []));
+    if (backlog.length >= this.options.backlogMax) {
+      this.drop(frames, "overflow", error);
       return;
     }
-    this.backlog.push(frames);
+    // A refused message goes ahead of the ones queued after it.
+    backlog.unshift(frames);
+    if (!this.draining) void this.drain();
   }
 
-  private enqueueFront(frames: Buffer[]): void {
-    // A refused message keeps its place ahead of the ones queued after it.
-    if (this.backlogHead > 0) this.backlog[--this.backlogHead] = frames;
-    else this.backlog.unshift(frames);
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer !== null || this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.flush();
-    }, this.options.retryMs);
-  }
-
-  private flush(): void {
-    while (this.backlogHead < this.backlog.length && !this.closed) {
-      const frames = this.backlog[this.backlogHead];
-      this.backlog[this.backlogHead++] = [];
-      if (!this.trySend(frames)) return;
+  /** Retries held messages, peer by peer, one awaited send at a time. */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.backlogs.size > 0 && !this.closed) {
+        let progress = false;
+        for (const [peer, backlog] of this.backlogs) {
+          while (backlog.length > 0 && !this.closed) {
+            try {
+              await this.socket.send(backlog[0]);
+              backlog.shift();
+              this.sent++;
+              progress = true;
+            } catch (error) {
+              const code = (error as { code?: string }).code;
+              if (code === "EAGAIN" || code === "EBUSY") break;
+              this.drop(backlog.shift() as Buffer[], code === "EHOSTUNREACH" ? "unroutable" : "error", error);
+            }
+          }
+          if (backlog.length === 0) this.backlogs.delete(peer);
+        }
+        if (!progress && this.backlogs.size > 0) {
+          await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
+        }
+      }
+    } finally {
+      this.draining = false;
     }
-    if (this.backlogHead === this.backlog.length) {
-      this.backlog.length = 0;
-      this.backlogHead = 0;
-    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog.splice(0, this.backlogHead);
-      this.backlogHead = 0;
-    }
   }
 
+  /** Messages held for peers at their high-water mark. */
   get backlogSize(): number {
-    return this.backlog.length - this.backlogHead;
+    let size = 0;
+    for (const backlog of this.backlogs.values()) size += backlog.length;
+    return size;
   }
 
   private drop(frames: Buffer[], reason: DropReason, error?: unknown): void {
@@ -121,9 +136,6 @@ export class SocketWriter {
 
   close(): void {
     this.closed = true;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.backlog.length = 0;
-    this.backlogHead = 0;
+    this.backlogs.clear();
   }
 }

@@ -1,0 +1,141 @@
+// Messaging core benchmark: jobs/s and p50/p99 latency through the orchestrator (client ->
+// orchestrator -> satellite -> back, 64-byte payload, separate processes) at 1/64/1024 jobs in
+// flight, against a raw zeromq.js DEALER<->ROUTER echo between two processes measured in the same
+// run; and orchestrator memory per job in flight with 100k jobs held by a satellite.
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { controlRequest } from "../src/cli/messaging.ts";
+import { freePorts } from "../test/helpers/ports.ts";
+import type { BenchResult } from "./stats.ts";
+
+const here = (name: string) => fileURLToPath(new URL(`./processes/${name}`, import.meta.url));
+const started: ChildProcess[] = [];
+
+function spawn(name: string, args: string[], options: { gc?: boolean } = {}): ChildProcess {
+  const child = fork(here(name), args, {
+    execArgv: ["--import", "tsx", ...(options.gc ? ["--expose-gc"] : [])],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
+  started.push(child);
+  return child;
+}
+
+function waitFor(child: ChildProcess, message: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${message}" from a benchmark process`)), timeoutMs);
+    child.on("message", (received) => {
+      if (received === message) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+function output(child: ChildProcess, timeoutMs = 120_000): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error("benchmark client timed out")), timeoutMs);
+    child.stdout?.on("data", (chunk) => {
+      text += chunk;
+    });
+    child.on("exit", () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(text.trim().split("\n").pop() ?? "{}"));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+function stopAll(): void {
+  for (const child of started.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+async function rawEcho(window: number, seconds: number): Promise<Record<string, number>> {
+  const [port] = await freePorts(1);
+  const endpoint = `tcp://127.0.0.1:${port}`;
+  const server = spawn("raw-echo-server.ts", [endpoint]);
+  await waitFor(server, "ready");
+  const result = await output(spawn("raw-echo-client.ts", [endpoint, String(window), String(seconds)]));
+  stopAll();
+  return result;
+}
+
+async function startCore(satelliteConcurrency: number): Promise<{ frontend: string; control: string }> {
+  const [frontendPort, controlPort] = await freePorts(2);
+  const frontend = `tcp://127.0.0.1:${frontendPort}`;
+  const control = `tcp://127.0.0.1:${controlPort}`;
+  const orchestrator = spawn("orchestrator.ts", [frontend, control], { gc: true });
+  await waitFor(orchestrator, "ready");
+  const satellite = spawn("satellite.ts", [frontend, "s1", "r1", String(satelliteConcurrency)]);
+  await waitFor(satellite, "ready");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return { frontend, control };
+}
+
+async function dsatEcho(window: number, seconds: number): Promise<Record<string, number>> {
+  const { frontend } = await startCore(Math.max(window, 64));
+  const result = await output(spawn("client.ts", [frontend, "echo", String(window), String(seconds)]));
+  stopAll();
+  return result;
+}
+
+async function memoryPerJob(jobs: number): Promise<number> {
+  const { frontend, control } = await startCore(jobs + 10);
+  const before = (await controlRequest(control, "memory")) as { heapUsed: number };
+  const client = spawn("client.ts", [frontend, "hold", String(jobs), "0"]);
+  await waitFor(client, "sent", 60_000);
+  let during = { heapUsed: 0, jobs: 0 };
+  for (let i = 0; i < 100; i++) {
+    during = (await controlRequest(control, "memory", 10_000)) as { heapUsed: number; jobs: number };
+    if (during.jobs >= jobs) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  stopAll();
+  if (during.jobs < jobs) throw new Error(`only ${during.jobs} of ${jobs} jobs reached the orchestrator`);
+  return (during.heapUsed - before.heapUsed) / jobs;
+}
+
+export async function benchCore(quick: boolean): Promise<BenchResult[]> {
+  const seconds = quick ? 2 : 4;
+  const results: BenchResult[] = [];
+  try {
+    for (const window of [1, 64, 1024]) {
+      const raw = await rawEcho(window, seconds);
+      const dsat = await dsatEcho(window, seconds);
+      results.push({
+        name: `core: raw DEALER<->ROUTER echo, ${window} in flight`,
+        value: raw.perSecond,
+        unit: "round trips/s",
+      });
+      results.push({
+        name: `core: dsat client->orchestrator->satellite, ${window} in flight`,
+        value: dsat.perSecond,
+        unit: "jobs/s",
+      });
+      results.push({
+        name: `core: dsat latency p50 / p99, ${window} in flight`,
+        value: dsat.p50,
+        unit: `ms p50 / ${dsat.p99.toFixed(2)} ms p99`,
+      });
+      results.push({
+        name: `core: dsat / raw echo, ${window} in flight`,
+        value: dsat.perSecond / raw.perSecond,
+        unit: window === 1024 ? "ratio (target >= 0.5)" : "ratio",
+      });
+    }
+    const jobs = quick ? 20_000 : 100_000;
+    const bytes = await memoryPerJob(jobs);
+    results.push({
+      name: `core: orchestrator heap per job in flight (${jobs.toLocaleString("en-US")} held)`,
+      value: bytes,
+      unit: "bytes (target < 1024)",
+    });
+  } finally {
+    stopAll();
+  }
+  return results;
+}

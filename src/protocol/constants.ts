@@ -1,0 +1,38 @@
+// Protocol constants: headers, markers, worker commands, error codes (docs/protocol.md).
+
+export const MDP_CLIENT = Buffer.from("MDPC01");
+export const MDP_WORKER = Buffer.from("MDPW01");
+/** Marks a body carrying dsat's header frame + payload frame. */
+export const DSAT_MARK = Buffer.from("dsat/1");
+export const EMPTY = Buffer.alloc(0);
+
+/** Worker commands: 0x01-0x05 are MDP's; 0x10 and up are dsat's (only to/from dsat satellites). */
+export const WorkerCommand = {
+  ready: 0x01,
+  request: 0x02,
+  reply: 0x03,
+  heartbeat: 0x04,
+  disconnect: 0x05,
+  ack: 0x10,
+  progress: 0x11,
+  cancel: 0x12,
+  drain: 0x13,
+  requestBatch: 0x14,
+  replyBatch: 0x15,
+  ackBatch: 0x16,
+} as const;
+export type WorkerCommandCode = (typeof WorkerCommand)[keyof typeof WorkerCommand];
+
+/** Error codes carried in reply headers (docs/errors.md). */
+export const ErrorCode = {
+  unknownType: "DSAT_ERR_UNKNOWN_TYPE",
+  noSatellite: "DSAT_ERR_NO_SATELLITE",
+  timeout: "DSAT_ERR_TIMEOUT",
+  failed: "DSAT_ERR_FAILED",
+  cancelled: "DSAT_ERR_CANCELLED",
+  tooLarge: "DSAT_ERR_TOO_LARGE",
+  malformed: "DSAT_ERR_MALFORMED",
+  overloaded: "DSAT_ERR_OVERLOADED",
+  rejected: "DSAT_ERR_REJECTED",
+} as const;
+export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];

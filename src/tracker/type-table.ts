@@ -1,0 +1,69 @@
+// Per job type: resolved limits (run timeout, attempts) and the counters behind `stats()`.
+import { LatencyHistogram } from "./histogram.ts";
+import type { TypeStats } from "./types.ts";
+
+export class TypeRecord {
+  received = 0;
+  inFlight = 0;
+  done = 0;
+  failed = 0;
+  cancelled = 0;
+  expired = 0;
+  errors = 0;
+  retries = 0;
+  reroutes = 0;
+  timeouts = 0;
+  stalls = 0;
+  poison = 0;
+  lateResults = 0;
+  readonly latency = new LatencyHistogram();
+
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    readonly runTimeoutMs: number,
+    readonly attemptsMax: number,
+  ) {}
+
+  snapshot(): TypeStats {
+    return {
+      received: this.received,
+      inFlight: this.inFlight,
+      done: this.done,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      expired: this.expired,
+      errors: this.errors,
+      retries: this.retries,
+      reroutes: this.reroutes,
+      timeouts: this.timeouts,
+      stalls: this.stalls,
+      poison: this.poison,
+      lateResults: this.lateResults,
+      latencyMsP50: this.latency.quantileMs(0.5),
+      latencyMsP99: this.latency.quantileMs(0.99),
+    };
+  }
+}
+
+export class TypeTable {
+  private readonly byName = new Map<string, TypeRecord>();
+  readonly records: TypeRecord[] = [];
+
+  constructor(
+    private readonly capacity: number,
+    private readonly limitsOf: (name: string) => { runTimeoutMs: number; attemptsMax: number },
+  ) {}
+
+  /** The type's record, created if new; undefined when the table is full. */
+  ensure(name: string): TypeRecord | undefined {
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    if (this.records.length >= this.capacity) return undefined;
+    const limits = this.limitsOf(name);
+    const record = new TypeRecord(name, this.records.length, limits.runTimeoutMs, limits.attemptsMax);
+    this.records.push(record);
+    this.byName.set(name, record);
+    return record;
+  }
+}

@@ -1,0 +1,296 @@
+// Interop with plain 7/MDP + 8/MMI peers in another language: test/interop/mdp_client.py and
+// mdp_worker.py (pyzmq, written from the RFCs) against the orchestrator, a TS satellite and the
+// TS client. Needs Debian's /usr/bin/python3 with python3-zmq (.ci/run installs it).
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Client, connect } from "../../src/client/index.ts";
+import { Orchestrator } from "../../src/orchestrator/index.ts";
+import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
+
+const PYTHON = "/usr/bin/python3";
+const CLIENT_PY = fileURLToPath(new URL("./mdp_client.py", import.meta.url));
+const WORKER_PY = fileURLToPath(new URL("./mdp_worker.py", import.meta.url));
+const HEARTBEAT_MS = 500;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
+      const address = server.address();
+      const port = address !== null && typeof address === "object" ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no TCP port"))));
+    });
+  });
+}
+
+/** Every process this file starts, killed by PID after each test. */
+const children = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  children.clear();
+}
+
+function spawnPython(script: string, args: string[]): ChildProcess {
+  const child = spawn(PYTHON, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  return child;
+}
+
+interface ClientResult {
+  code: number | null;
+  body: string[] | null;
+  stderr: string;
+}
+
+/** Runs mdp_client.py once; body frames are latin-1 strings (one char per byte). */
+function pyRequest(
+  service: string,
+  body: string[],
+  options: { timeoutMs?: number; hex?: boolean; endpoint?: string } = {},
+): Promise<ClientResult> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const args = [
+    "--timeout-ms",
+    String(timeoutMs),
+    ...(options.hex ? ["--hex"] : []),
+    options.endpoint ?? endpoint,
+    service,
+    ...body,
+  ];
+  const child = spawnPython(CLIENT_PY, args);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve) => {
+    const guard = setTimeout(() => child.kill("SIGKILL"), timeoutMs + 3000);
+    child.on("exit", (code) => {
+      clearTimeout(guard);
+      children.delete(child);
+      resolve({ code, body: code === 0 ? (JSON.parse(stdout) as string[]) : null, stderr });
+    });
+  });
+}
+
+/** Waits for a stdout line matching `pattern` from a child, with a bound. */
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      const line = lines.find((candidate) => pattern.test(candidate));
+      if (line !== undefined) finish(() => resolve(line));
+    };
+    const onExit = (code: number | null): void =>
+      finish(() => reject(new Error(`process exited (${code}) before printing ${pattern}`)));
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    const finish = (settle: () => void): void => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+      settle();
+    };
+    child.stdout?.on("data", onData);
+    child.on("exit", onExit);
+  });
+}
+
+/** Starts a Python worker and waits until the orchestrator has registered it. */
+async function startWorker(service: string, flags: string[] = [], on = orchestrator): Promise<ChildProcess> {
+  const before = servingCount(service, on);
+  const address = on.config.frontend[0];
+  const child = spawnPython(WORKER_PY, ["--heartbeat-ms", String(HEARTBEAT_MS), ...flags, address, service]);
+  await waitForLine(child, /^ready$/);
+  await until(() => servingCount(service, on) > before, `a worker for "${service}" to register`);
+  return child;
+}
+
+function servingCount(service: string, on = orchestrator): number {
+  return on.status().satellites.filter((s) => (s.types as string[]).includes(service)).length;
+}
+
+function newOrchestrator(frontend: string): Orchestrator {
+  return new Orchestrator({
+    frontend,
+    hierarchy: ["rack", "host"],
+    types: { echo: {} },
+    limits: { heartbeatMs: HEARTBEAT_MS },
+    log: () => {},
+  });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let endpoint = "";
+let orchestrator: Orchestrator;
+let satellite: Awaited<ReturnType<typeof runSatellite>>;
+let client: Client | null = null;
+
+beforeAll(async () => {
+  endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  orchestrator = newOrchestrator(endpoint);
+  await orchestrator.start();
+  satellite = await runSatellite(
+    defineSatellite({ type: "echo", concurrency: 2, handle: (payload) => payload }),
+    {
+      endpoint,
+      id: "s1",
+      location: [
+        ["rack", "r1"],
+        ["host", "h1"],
+      ],
+      heartbeatMs: HEARTBEAT_MS,
+      log: () => {},
+    },
+  );
+  await until(() => servingCount("echo") === 1, "the TS echo satellite to register");
+});
+
+afterEach(async () => {
+  killAll();
+  await client?.close();
+  client = null;
+});
+
+afterAll(async () => {
+  killAll();
+  await satellite?.stop();
+  await orchestrator?.stop();
+});
+
+describe("plain 7/MDP peers in Python", () => {
+  it("Python client -> TS satellite: raw frames come back as sent", async () => {
+    expect(await pyRequest("echo", ["hello"])).toMatchObject({ code: 0, body: ["hello"] });
+    // Bytes that are neither UTF-8 nor MessagePack, including NUL: the raw path must not touch them.
+    const binary = await pyRequest("echo", ["00ff80c1de"], { hex: true });
+    expect(binary).toMatchObject({ code: 0, body: ["\u0000\u00ff\u0080\u00c1\u00de"] });
+    expect(await pyRequest("echo", [""])).toMatchObject({ code: 0, body: [""] });
+  });
+
+  // 7/MDP passes body frames through unchanged: a multi-frame body comes back as the same frames
+  // (an earlier version packed them into one MessagePack array).
+  it("Python client -> TS satellite: a multi-frame body comes back as the same frames", async () => {
+    expect(await pyRequest("echo", ["one", "two", "\u00ff"])).toMatchObject({
+      code: 0,
+      body: ["one", "two", "\u00ff"],
+    });
+  });
+
+  it("TS client -> Python worker: the MessagePack payload is echoed and decoded", async () => {
+    await startWorker("pyecho");
+    client = await connect(endpoint);
+    const value = { text: "héllo", n: 42, list: [1, 2.5, null, true], bytes: Buffer.from([0, 255]) };
+    expect(await client.request("pyecho", value, { timeoutMs: 5000 })).toEqual(value);
+    expect(await client.request("pyecho", "second", { timeoutMs: 5000 })).toBe("second");
+  });
+
+  it("Python client -> Python worker", async () => {
+    await startWorker("pyupper", ["--upper"]);
+    expect(await pyRequest("pyupper", ["hello"])).toMatchObject({ code: 0, body: ["HELLO"] });
+    // Bytes outside ASCII pass through; only a-z are uppercased.
+    const binary = await pyRequest("pyupper", ["00ff61"], { hex: true });
+    expect(binary).toMatchObject({ code: 0, body: ["\u0000\u00ffA"] });
+  });
+
+  // A plain worker's multi-frame REPLY reaches a plain client frame for frame.
+  it("Python client -> Python worker: a multi-frame body comes back as the same frames", async () => {
+    await startWorker("pymulti", ["--upper"]);
+    expect(await pyRequest("pymulti", ["a", "b", "c"])).toMatchObject({ code: 0, body: ["A", "B", "C"] });
+  });
+
+  it("8/MMI: mmi.service answers 200 / 404, other mmi.* 501", async () => {
+    await startWorker("pymmi");
+    expect(await pyRequest("mmi.service", ["echo"])).toMatchObject({ code: 0, body: ["200"] });
+    expect(await pyRequest("mmi.service", ["pymmi"])).toMatchObject({ code: 0, body: ["200"] });
+    expect(await pyRequest("mmi.service", ["nosuchservice"])).toMatchObject({ code: 0, body: ["404"] });
+    expect(await pyRequest("mmi.foo", ["echo"])).toMatchObject({ code: 0, body: ["501"] });
+  });
+
+  it("mmi.service answers 404 once the only worker has gone", async () => {
+    const worker = await startWorker("pygone");
+    expect(await pyRequest("mmi.service", ["pygone"])).toMatchObject({ code: 0, body: ["200"] });
+    worker.kill("SIGTERM"); // the worker sends DISCONNECT on SIGTERM
+    await until(() => servingCount("pygone") === 0, "the worker to be forgotten");
+    expect(await pyRequest("mmi.service", ["pygone"])).toMatchObject({ code: 0, body: ["404"] });
+  });
+
+  it("Python client asking an unknown type gets [DSAT_ERR_UNKNOWN_TYPE, message]", async () => {
+    const result = await pyRequest("nosuchtype", ["x"]);
+    expect(result.code).toBe(0);
+    expect(result.body).toHaveLength(2);
+    expect(result.body?.[0]).toBe("DSAT_ERR_UNKNOWN_TYPE");
+    expect(result.body?.[1]).toContain("nosuchtype");
+  });
+
+  it("a Python worker re-registers after DISCONNECT from a restarted orchestrator", async () => {
+    const address = `tcp://127.0.0.1:${await freePort()}`;
+    let other = newOrchestrator(address);
+    await other.start();
+    try {
+      const worker = await startWorker("pyrestart", [], other);
+      expect(await pyRequest("pyrestart", ["before"], { endpoint: address })).toMatchObject({
+        code: 0,
+        body: ["before"],
+      });
+      const reconnected = waitForLine(worker, /^reconnected$/);
+      reconnected.catch(() => {});
+      await other.stop(); // sends DISCONNECT to every registered worker
+      await reconnected;
+      other = newOrchestrator(address);
+      await other.start();
+      const restarted = other;
+      await until(() => servingCount("pyrestart", restarted) > 0, "the worker to send READY again");
+      expect(await pyRequest("pyrestart", ["after"], { endpoint: address })).toMatchObject({
+        code: 0,
+        body: ["after"],
+      });
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("a Python worker killed mid-request: the job is rerouted to the other worker", async () => {
+    const first = await startWorker("pyslow", ["--delay-ms", "1500"]);
+    const second = await startWorker("pyslow", ["--delay-ms", "1500"]);
+    const firstGot = waitForLine(first, /^request 1$/, 5000).then(() => first);
+    const secondGot = waitForLine(second, /^request 1$/, 5000).then(() => second);
+    firstGot.catch(() => {});
+    secondGot.catch(() => {});
+    const reply = pyRequest("pyslow", ["survive"], { timeoutMs: 10_000 });
+    const victim = await Promise.race([firstGot, secondGot]);
+    const survivor = victim === first ? second : first;
+    const rerouted = waitForLine(survivor, /^request 1$/, 8000);
+    rerouted.catch(() => {});
+    process.kill(victim.pid as number, "SIGKILL");
+    await rerouted; // the orchestrator noticed the silence and sent the job to the survivor
+    expect(await reply).toMatchObject({ code: 0, body: ["survive"] });
+    expect(orchestrator.counters.satellitesLost).toBeGreaterThanOrEqual(1);
+  });
+});
