@@ -32,6 +32,8 @@ import { SocketWriter } from "../transport/writer.ts";
 
 export interface JobContext {
   id: string;
+  /** The id of the satellite running it. */
+  satelliteId: string;
   type: string;
   key: string | undefined;
   /** 1 for the first attempt; retries elsewhere count up. */
@@ -306,6 +308,7 @@ export class SatelliteRuntime {
     }
     const context: JobContext = {
       id: header.id,
+      satelliteId: this.options.id,
       type: header.type,
       key: header.k,
       attempt: header.a,
@@ -444,6 +447,9 @@ export class SatelliteRuntime {
       });
     }
     for (const job of this.running.values()) job.controller.abort(new Error("satellite shutting down"));
+    // Replies still in the batch outbox must leave before DISCONNECT, or the orchestrator would
+    // reroute jobs that are already done.
+    this.flush();
     this.send(workerCommandFrames(WorkerCommand.disconnect));
     // Give the DISCONNECT and last replies a moment to leave before closing.
     await new Promise((resolve) => setTimeout(resolve, 50));
