@@ -3,6 +3,7 @@
 import { benchCore } from "./core.ts";
 import { benchCrush } from "./crush.ts";
 import { formatResult } from "./stats.ts";
+import { benchTracker } from "./tracker.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -12,5 +13,6 @@ console.log(
   `dsat benchmarks (${quick ? "quick" : "full"}; medians of several rounds; node ${process.version})`,
 );
 if (wants("crush")) for (const result of benchCrush(quick)) console.log(formatResult(result));
+if (wants("tracker")) for (const result of benchTracker(quick)) console.log(formatResult(result));
 if (wants("core")) for (const result of await benchCore(quick)) console.log(formatResult(result));
 process.exit(0);

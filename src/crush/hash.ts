@@ -540,7 +540,7 @@ function mix(a: number, b: number, c: number): void {
  * bytes. It reuses the rjenkins mix above.
  */
 export function hashKey(key: string | Uint8Array): number {
-  const bytes = typeof key === "string" ? Buffer.from(key, "utf8") : key;
+  const bytes = typeof key === "string" ? utf8(key) : key;
   const length = bytes.length;
   let a = 0x9e3779b9 | 0;
   let b = a;
@@ -566,6 +566,20 @@ export function hashKey(key: string | Uint8Array): number {
   }
   mix(a, b, c);
   return rc >>> 0;
+}
+
+// Keys are usually short ASCII (job ids): copy them into one reused buffer instead of allocating a
+// Buffer per job; anything else goes through Buffer.from.
+const scratch = new Uint8Array(256);
+
+function utf8(key: string): Uint8Array {
+  if (key.length > scratch.length) return Buffer.from(key, "utf8");
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code > 0x7f) return Buffer.from(key, "utf8");
+    scratch[i] = code;
+  }
+  return scratch.subarray(0, key.length);
 }
 
 function word(bytes: Uint8Array, at: number): number {

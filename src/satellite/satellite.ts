@@ -92,7 +92,9 @@ export interface SatelliteOptions {
 }
 
 interface RunningJob {
-  controller: AbortController;
+  /** Created on first use of context.signal (most handlers never look at it). */
+  controller: AbortController | null;
+  abortReason: Error | null;
   /** MDP reply address for jobs that came alone; null for batch jobs. */
   address: Buffer | null;
   id: string;
@@ -257,7 +259,7 @@ export class SatelliteRuntime {
         const running = this.running.get(address.toString());
         if (running !== undefined) {
           this.counters.cancelled++;
-          running.controller.abort(new Error("cancelled by the orchestrator"));
+          abortJob(running, new Error("cancelled by the orchestrator"));
         }
         return;
       }
@@ -285,8 +287,7 @@ export class SatelliteRuntime {
   ): void {
     const key = `${header.id}#${attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
-    const controller = new AbortController();
-    const job: RunningJob = { controller, address, id: header.id, attempt, header };
+    const job: RunningJob = { controller: null, abortReason: null, address, id: header.id, attempt, header };
     this.running.set(key, job);
     this.counters.jobs++;
     if (address !== null) this.send(workerCommandFrames(WorkerCommand.ack, address));
@@ -313,9 +314,11 @@ export class SatelliteRuntime {
       key: header.k,
       attempt: header.a,
       deadline: header.d,
-      signal: controller.signal,
+      get signal() {
+        return signalOf(job);
+      },
       progress: (value?: unknown) => {
-        if (!controller.signal.aborted) {
+        if (job.abortReason === null) {
           this.send(workerCommandFrames(WorkerCommand.progress, Buffer.from(key), encode(value ?? null)));
         }
       },
@@ -446,7 +449,7 @@ export class SatelliteRuntime {
         setTimeout(resolve, timeoutMs).unref?.();
       });
     }
-    for (const job of this.running.values()) job.controller.abort(new Error("satellite shutting down"));
+    for (const job of this.running.values()) abortJob(job, new Error("satellite shutting down"));
     // Replies still in the batch outbox must leave before DISCONNECT, or the orchestrator would
     // reroute jobs that are already done.
     this.flush();
@@ -464,10 +467,24 @@ export class SatelliteRuntime {
       process.off("SIGTERM", this.signalHandler);
       process.off("SIGINT", this.signalHandler);
     }
-    for (const job of this.running.values()) job.controller.abort(new Error("satellite stopped"));
+    for (const job of this.running.values()) abortJob(job, new Error("satellite stopped"));
     this.running.clear();
     this.closeSocket();
   }
+}
+
+function signalOf(job: RunningJob): AbortSignal {
+  if (job.controller === null) {
+    job.controller = new AbortController();
+    if (job.abortReason !== null) job.controller.abort(job.abortReason);
+  }
+  return job.controller.signal;
+}
+
+function abortJob(job: RunningJob, reason: Error): void {
+  if (job.abortReason !== null) return;
+  job.abortReason = reason;
+  job.controller?.abort(reason);
 }
 
 /** The reply payload frame: MessagePack, or bytes for jobs that came as raw MDP frames. */

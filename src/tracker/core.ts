@@ -289,7 +289,9 @@ export class TrackerCore {
   timeOutRun(slot: number, nowMs: number): void {
     const jobs = this.jobs;
     const runMs = nowMs - jobs.phaseAtMs[slot];
-    const ranTooLong = runMs >= jobs.runTimeoutMs[slot];
+    // Whichever limit came first names the cause, however late the tick that noticed it.
+    const ranTooLong =
+      jobs.phaseAtMs[slot] + jobs.runTimeoutMs[slot] <= jobs.progressAtMs[slot] + this.config.stallTimeoutMs;
     const record = this.satellites.at(jobs.satellite[slot]);
     const heartbeat = Number.isNaN(record.lastHeartbeatMs)
       ? "no heartbeat seen"
@@ -301,7 +303,7 @@ export class TrackerCore {
       blamesSatellite: true,
       cancelOnSatellite: true,
       message: ranTooLong
-        ? `ran ${runMs} ms, over runTimeoutMs ${jobs.runTimeoutMs[slot]}`
+        ? `ran ${runMs} ms, runTimeoutMs is ${jobs.runTimeoutMs[slot]}`
         : `no progress for ${nowMs - jobs.progressAtMs[slot]} ms (${heartbeat})`,
     });
   }

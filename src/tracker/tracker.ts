@@ -65,13 +65,17 @@ export class Tracker {
     const now = this.clock(nowMs);
     switch (event.kind) {
       case "submit":
-        return this.core.submit(event, now);
+        this.core.submit(event, now);
+        return;
       case "satellite-lost":
-        return this.loseSatellite(event.satelliteId, now);
+        this.loseSatellite(event.satelliteId, now);
+        return;
       case "satellite-heartbeat":
-        return this.core.heartbeat(event.satelliteId, now);
+        this.core.heartbeat(event.satelliteId, now);
+        return;
       default:
-        return this.stepJob(event, now);
+        this.stepJob(event, now);
+        return;
     }
   }
 

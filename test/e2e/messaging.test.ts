@@ -142,7 +142,7 @@ describe("messaging core, end to end (real processes)", () => {
   });
 
   it("an unknown type gets a clear error", async () => {
-    const error = await client.request("no-such-type", 1).catch((caught) => caught);
+    const error = (await client.request("no-such-type", 1).catch((caught) => caught)) as UnknownTypeError;
     expect(error).toBeInstanceOf(UnknownTypeError);
     expect(error.code).toBe("DSAT_ERR_UNKNOWN_TYPE");
     expect(error.message).toContain("no-such-type");
@@ -172,7 +172,7 @@ describe("messaging core, end to end (real processes)", () => {
       ]);
     }
     expect(event?.value).toMatchObject({ topic: "result.echo", status: "ok", result: { published: true } });
-    await iterator.return?.();
+    await iterator.return?.(undefined);
   });
 
   it("dsat publish: prints the summary with jobs/s and percentiles", async () => {
