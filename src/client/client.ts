@@ -84,6 +84,8 @@ export interface RequestOptions {
   id?: string;
   /** Deadline, ms; the orchestrator answers DSAT_ERR_TIMEOUT after it. */
   timeoutMs?: number;
+  /** Aborting it cancels the job (the satellite's AbortSignal fires; the request rejects CANCELLED). */
+  signal?: AbortSignal;
 }
 
 export interface ClientOptions {
@@ -139,6 +141,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private readonly waiters: Array<() => void> = [];
   private readonly timeoutMs: number;
   private readonly inFlightMax: number;
+  /** Prefix of the job ids this client makes up (for cancellable requests). */
+  private readonly clientId = `c${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   private readonly messageBytesMax: number;
 
   constructor(
@@ -186,6 +190,14 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     const correlation = this.nextCorrelation++;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    let id = options.id;
+    if (options.signal !== undefined) {
+      if (options.signal.aborted) throw new CancelledError(ErrorCode.cancelled, "aborted before it was sent");
+      // Cancelling needs the job's id: give the job one when the caller did not.
+      id ??= `${this.clientId}-${correlation}`;
+      const jobId = id;
+      options.signal.addEventListener("abort", () => this.cancel(jobId), { once: true });
+    }
     const body = encode(payload);
     if (body.length > this.messageBytesMax) {
       throw new RejectedError(
@@ -193,14 +205,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
         `payload of ${body.length} bytes exceeds the limit of ${this.messageBytesMax}`,
       );
     }
-    const entry: RequestEntry = [
-      type,
-      correlation,
-      body.length,
-      timeoutMs,
-      options.id ?? null,
-      options.key ?? null,
-    ];
+    const entry: RequestEntry = [type, correlation, body.length, timeoutMs, id ?? null, options.key ?? null];
     return new Promise<Result>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs + CLIENT_GRACE_MS;
       this.pending.set(correlation, { resolve: resolve as (value: unknown) => void, reject, deadline });
@@ -234,6 +239,20 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.outboxPayloads = [];
     this.outboxBytes = 0;
     this.writer.send(clientBatchFrames(entries, payloads));
+  }
+
+  /**
+   * Cancels a job this client sent (by the id given in `request`'s options): the satellite's
+   * AbortSignal fires and the request rejects with CancelledError. Unknown ids are ignored.
+   */
+  cancel(jobId: string): void {
+    if (this.closed) return;
+    this.outboxEntries.push(["dsat.cancel", 0, 0, null, jobId, null]);
+    this.outboxPayloads.push(Buffer.alloc(0));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushBound);
+    }
   }
 
   /** Fire and forget: the job goes through the orchestrator's intake; its result is an event. */

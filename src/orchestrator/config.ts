@@ -2,6 +2,7 @@
 // defaults and rejects bad combinations in sentences.
 import type { RuleSpec } from "../crush/index.ts";
 import { type Limits, validateLimits } from "../protocol/limits.ts";
+import type { TrackerConfig } from "../tracker/index.ts";
 
 export type OverflowPolicy = "queue" | "spill";
 
@@ -20,6 +21,8 @@ export interface JobTypeConfig {
   overflow?: OverflowPolicy;
   /** Attempts before a job fails (each retry on the next candidate). Default 3. */
   attemptsMax?: number;
+  /** Longest run of one attempt after its ack, ms (the tracker's default otherwise). */
+  runTimeoutMs?: number;
 }
 
 export interface OrchestratorConfig {
@@ -36,6 +39,8 @@ export interface OrchestratorConfig {
   /** Known job types. Types not listed are accepted once a satellite registers for them. */
   types?: Record<string, JobTypeConfig>;
   limits?: Partial<Limits>;
+  /** Tracker settings: ack, run and stall timeouts, backoff, breakers, poison (docs/tracker.md). */
+  tracker?: Partial<TrackerConfig>;
   log?: (line: string) => void;
 }
 
@@ -47,6 +52,7 @@ export interface ResolvedTypeConfig {
   timeoutMs: number;
   overflow: OverflowPolicy;
   attemptsMax: number;
+  runTimeoutMs?: number;
 }
 
 export interface ResolvedConfig {
@@ -157,5 +163,6 @@ export function resolveType(
     timeoutMs: type.timeoutMs ?? limits.requestTimeoutMs,
     overflow,
     attemptsMax,
+    ...(type.runTimeoutMs !== undefined ? { runTimeoutMs: type.runTimeoutMs } : {}),
   };
 }

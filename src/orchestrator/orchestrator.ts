@@ -31,8 +31,8 @@ import {
   WorkerCommand,
   workerCommandFrames,
 } from "../protocol/frames.ts";
+import { type Outcome, Tracker, type TrackerEffect } from "../tracker/index.ts";
 import { SocketWriter } from "../transport/writer.ts";
-import { DeadlineHeap } from "../util/deadline-heap.ts";
 import {
   type OrchestratorConfig,
   pipelineOf,
@@ -43,7 +43,6 @@ import {
 } from "./config.ts";
 import { TypePlacement } from "./placement.ts";
 import { type SatelliteInfo, SatelliteRegistry } from "./registry.ts";
-import { TypeStats } from "./stats.ts";
 
 type Origin =
   | { kind: "dsat"; route: Buffer; correlation: number; service: Buffer }
@@ -62,18 +61,25 @@ interface Job {
   payload: Buffer[];
   /** Payload frames are raw bytes from a plain MDP client (not MessagePack). */
   raw: boolean;
+  /** The tracker's id for the current step: the job id, then "<id>/<step>" for later steps. */
+  trackerId: string;
+  step: number;
+  /** The attempt the tracker asked for (the fencing token in the satellite address). */
   attempt: number;
-  /** Attempts of the current step. */
-  stepAttempts: number;
+  /** Where the current attempt runs; null while it is queued or being placed. */
   satellite: SatelliteInfo | null;
-  /** Satellites this job must avoid (failed or lost it); null until there is one. */
-  excluded: Set<string> | null;
+  /** The satellite whose queue holds it, waiting for a slot. */
+  queuedOn: SatelliteInfo | null;
   readonly deadlineAt: number;
   readonly receivedAt: number;
   /** Pipeline steps still to run after the current one. */
   readonly steps: string[];
-  /** Waiting for a satellite of its type to exist or have room, since. */
-  waitingSince: number;
+  /** The current step's result, kept from `succeeded` until the tracker completes the step. */
+  result: Buffer[] | null;
+  /** Why placement last failed, for the error the client gets if the tracker gives up. */
+  placementFailure: "none" | "full" | null;
+  /** An error code to report instead of the outcome's default (e.g. a result too large). */
+  errorCode: ErrorCodeName | null;
 }
 
 interface OrchestratorCounters {
@@ -95,11 +101,13 @@ export class Orchestrator {
   private controlWriter: SocketWriter | null = null;
   readonly registry = new SatelliteRegistry();
   private readonly jobs = new Map<string, Job>();
+  /** Tracker job id -> job (the same object as in `jobs`; pipeline steps have ids of their own). */
+  private readonly trackerJobs = new Map<string, Job>();
   private readonly placements = new Map<string, TypePlacement>();
-  /** Jobs with no placeable satellite yet, by type (FIFO). */
-  private readonly waiting = new Map<string, string[]>();
-  private readonly deadlines = new DeadlineHeap<string>();
-  private readonly stats = new Map<string, TypeStats>();
+  /** The job state machine: attempts, timeouts, retries, breakers, stats (src/tracker). */
+  readonly tracker: Tracker;
+  /** Satellites whose breaker is open. */
+  private readonly breakerOpen = new Set<string>();
   private tickTimer: NodeJS.Timeout | null = null;
   private nextJobNumber = 1;
   private readonly instance = Date.now().toString(36);
@@ -114,6 +122,22 @@ export class Orchestrator {
 
   constructor(config: OrchestratorConfig) {
     this.config = resolveConfig(config);
+    const runTimeoutMsByType: Record<string, number> = {};
+    const attemptsMaxByType: Record<string, number> = {};
+    for (const [name, type] of this.config.types) {
+      if (type.runTimeoutMs !== undefined) runTimeoutMsByType[name] = type.runTimeoutMs;
+      attemptsMaxByType[name] = type.attemptsMax;
+    }
+    this.tracker = new Tracker(
+      {
+        placeTimeoutMs: this.config.limits.noSatelliteWaitMs,
+        jobsMax: Math.max(this.config.limits.jobsMax * 2, 1024),
+        ...config.tracker,
+        runTimeoutMsByType: { ...runTimeoutMsByType, ...config.tracker?.runTimeoutMsByType },
+        attemptsMaxByType: { ...attemptsMaxByType, ...config.tracker?.attemptsMaxByType },
+      },
+      Math.random,
+    );
   }
 
   async start(): Promise<void> {
@@ -295,6 +319,11 @@ export class Orchestrator {
       return;
     }
     const header = message.header;
+    if (message.service === CANCEL_SERVICE) {
+      // dsat's cancel: header.id names the job; no reply of its own (the job's request gets CANCELLED).
+      if (header?.id !== undefined) this.cancel(route, header.id, Date.now());
+      return;
+    }
     this.submit({
       origin,
       type: message.service,
@@ -310,6 +339,10 @@ export class Orchestrator {
     for (let i = 0; i < entries.length; i++) {
       const [service, correlation, length, timeoutMs, id, key] = entries[i];
       const origin: Origin = { kind: "batch", route, correlation };
+      if (service === CANCEL_SERVICE) {
+        if (id !== null) this.cancel(route, id, Date.now());
+        continue;
+      }
       if (length > this.config.limits.messageBytesMax) {
         this.counters.tooLarge++;
         this.replyError(
@@ -381,19 +414,37 @@ export class Orchestrator {
       origin,
       payload: request.payload,
       raw: request.raw,
+      trackerId: id,
+      step: 0,
       attempt: 0,
-      stepAttempts: 0,
       satellite: null,
-      excluded: null,
+      queuedOn: null,
       deadlineAt: now + (request.timeoutMs ?? typeConfig.timeoutMs),
       receivedAt: now,
       steps: this.pipelineFor(type),
-      waitingSince: now,
+      result: null,
+      placementFailure: null,
+      errorCode: null,
     };
     this.jobs.set(id, job);
-    this.statsFor(type).received++;
-    this.deadlines.push(job.deadlineAt, id);
-    this.dispatch(job, now);
+    this.submitStep(job, now);
+  }
+
+  /** Hands the job's current step to the tracker, which answers with a `place` effect. */
+  private submitStep(job: Job, now: number): void {
+    job.trackerId = job.step === 0 ? job.id : `${job.id}/${job.step}`;
+    job.attempt = 0;
+    job.result = null;
+    job.placementFailure = null;
+    this.trackerJobs.set(job.trackerId, job);
+    const placement = this.placementFor(job.type);
+    const devices = placement?.candidates(job.x) ?? [];
+    const candidates = devices.map((device) => placement?.satelliteOf[device] ?? "");
+    this.tracker.step(
+      { kind: "submit", jobId: job.trackerId, type: job.type, candidates, deadlineAtMs: job.deadlineAt },
+      now,
+    );
+    this.runEffects(now);
   }
 
   private readonly pipelines = new Map<string, readonly string[]>();
@@ -438,30 +489,35 @@ export class Orchestrator {
   }
 
   private isPlaceable(satellite: SatelliteInfo | undefined): boolean {
-    return satellite !== undefined && !satellite.draining;
+    return satellite !== undefined && !satellite.draining && !this.breakerOpen.has(satellite.id);
   }
 
   /** Recomputes a satellite's placeability in every type it serves. */
-  private updatePlaceable(satellite: SatelliteInfo, placeable: boolean): void {
+  private updatePlaceable(satellite: SatelliteInfo): void {
+    const placeable = this.isPlaceable(satellite);
     for (const type of satellite.types) this.placements.get(type)?.setPlaceable(satellite.device, placeable);
   }
 
-  /** Sends the job to its best candidate with room, or queues it, or parks it until one exists. */
-  private dispatch(job: Job, now: number): void {
+  /**
+   * The tracker's `place`: send `attempt` to the best CRUSH candidate with room that is not
+   * excluded, or queue it there (overflow "queue") or on the next one with room in its queue
+   * ("spill"); answer the tracker with dispatched (now or when the queue gets to it) or unplaceable.
+   */
+  private place(job: Job, attempt: number, exclude: readonly string[], now: number): void {
+    job.attempt = attempt;
+    job.satellite = null;
+    job.queuedOn = null;
     const placement = this.placementFor(job.type);
     const typeConfig = this.typeConfig(job.type) as ResolvedTypeConfig;
     const candidates = placement?.candidates(job.x) ?? [];
     let queueOn: SatelliteInfo | null = null;
-    let fallback: SatelliteInfo | null = null;
+    let anyCandidate = false;
     for (const device of candidates) {
       const satellite = this.registry.byId(placement?.satelliteOf[device] ?? "");
-      if (satellite === undefined || satellite.draining) continue;
-      if (job.excluded?.has(satellite.id)) {
-        fallback ??= satellite;
-        continue;
-      }
+      if (satellite === undefined || !this.isPlaceable(satellite) || exclude.includes(satellite.id)) continue;
+      anyCandidate = true;
       if (satellite.inFlight < satellite.capacity && satellite.queueHead === satellite.queue.length) {
-        this.send(job, satellite);
+        this.send(job, satellite, now);
         return;
       }
       if (
@@ -472,44 +528,32 @@ export class Orchestrator {
         if (typeConfig.overflow === "queue") break;
       }
     }
-    if (queueOn === null && fallback !== null) {
-      // Every other candidate is excluded: try the excluded one again rather than nothing.
-      if (fallback.inFlight < fallback.capacity) {
-        this.send(job, fallback);
-        return;
-      }
-      queueOn = fallback;
-    }
     if (queueOn !== null) {
-      queueOn.queue.push(job.id);
+      job.queuedOn = queueOn;
+      queueOn.queue.push(job.trackerId);
       return;
     }
-    if (
-      candidates.length > 0 &&
-      candidates.every((device) => this.registry.byId(placement?.satelliteOf[device] ?? "") !== undefined)
-    ) {
-      this.complete(job, ErrorCode.overloaded, `every candidate satellite for "${job.type}" is full`);
-      return;
-    }
-    job.waitingSince = now;
-    let list = this.waiting.get(job.type);
-    if (list === undefined) this.waiting.set(job.type, (list = []));
-    list.push(job.id);
+    job.placementFailure = anyCandidate ? "full" : "none";
+    this.tracker.step({ kind: "unplaceable", jobId: job.trackerId, attempt }, now);
   }
 
-  private send(job: Job, satellite: SatelliteInfo): void {
-    job.attempt++;
-    job.stepAttempts++;
+  private send(job: Job, satellite: SatelliteInfo, now: number): void {
     job.satellite = satellite;
+    job.queuedOn = null;
     satellite.inFlight++;
+    (satellite.running as Set<Job>).add(job);
+    this.tracker.step(
+      { kind: "dispatched", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
+      now,
+    );
     if (satellite.batch && job.payload.length === 1) {
       const payload = job.payload[0];
       const entry: JobEntry = [
-        job.id,
+        job.trackerId,
         job.attempt,
         job.type,
         payload.length,
-        job.stepAttempts,
+        job.attempt,
         job.deadlineAt,
         job.key ?? null,
         job.raw ? 1 : null,
@@ -529,14 +573,14 @@ export class Orchestrator {
       this.scheduleFlush();
       return;
     }
-    const address = jobAddress(job.id, job.attempt);
+    const address = jobAddress(job.trackerId, job.attempt);
     const frames = satellite.dsat
       ? jobRequestFrames(
           address,
           {
-            id: job.id,
+            id: job.trackerId,
             type: job.type,
-            a: job.stepAttempts,
+            a: job.attempt,
             d: job.deadlineAt,
             ...(job.key !== undefined ? { k: job.key } : {}),
             ...(job.raw ? { raw: job.payload.length } : {}),
@@ -547,23 +591,27 @@ export class Orchestrator {
     this.frontendWriter?.send([satellite.routingId, ...frames]);
   }
 
-  /** Frees one slot on a satellite and hands it the next queued job. */
-  private releaseSlot(satellite: SatelliteInfo, now: number): void {
+  /** Frees the satellite's slot held by `job` and hands it the next queued job. */
+  private releaseSlot(satellite: SatelliteInfo, job: Job | undefined, now: number): void {
+    if (job === undefined || !(satellite.running as Set<Job>).delete(job)) return;
     satellite.inFlight = Math.max(0, satellite.inFlight - 1);
+    this.pumpQueue(satellite, now);
+  }
+
+  private pumpQueue(satellite: SatelliteInfo, now: number): void {
     while (
       satellite.inFlight < satellite.capacity &&
       satellite.queueHead < satellite.queue.length &&
-      !satellite.draining
+      this.isPlaceable(satellite)
     ) {
-      const jobId = satellite.queue[satellite.queueHead++];
-      const job = this.jobs.get(jobId);
-      if (job !== undefined && job.satellite === null) this.send(job, satellite);
+      const trackerId = satellite.queue[satellite.queueHead++];
+      const job = this.trackerJobs.get(trackerId);
+      if (job !== undefined && job.queuedOn === satellite) this.send(job, satellite, now);
     }
     if (satellite.queueHead === satellite.queue.length) {
       satellite.queue.length = 0;
       satellite.queueHead = 0;
     }
-    void now;
   }
 
   // ---- satellites ----
@@ -634,17 +682,8 @@ export class Orchestrator {
       location: satellite.location.map(([level, name]) => `${level}=${name}`).join(","),
       capacity: satellite.capacity,
     });
-    for (const type of info.types) this.retryWaiting(type, now);
-  }
-
-  private retryWaiting(type: string, now: number): void {
-    const list = this.waiting.get(type);
-    if (list === undefined || list.length === 0) return;
-    this.waiting.delete(type);
-    for (const jobId of list) {
-      const job = this.jobs.get(jobId);
-      if (job !== undefined && job.satellite === null) this.dispatch(job, now);
-    }
+    this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
+    this.runEffects(now);
   }
 
   private onWorkerMessage(route: Buffer, message: FrontendMessage): void {
@@ -680,156 +719,248 @@ export class Orchestrator {
           this.onWorkerReply(satellite, jobId, attempt, header, [message.payloads[i]], now);
         }
         return;
-      case "worker-ack":
+      case "worker-ack": {
+        const token = parseJobAddress(message.address);
+        if (token !== null) {
+          this.tracker.step(
+            { kind: "ack", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
+            now,
+          );
+        }
+        break;
+      }
       case "worker-ack-batch":
-        return;
+        for (let i = 0; i + 1 < message.flat.length; i += 2) {
+          const jobId = message.flat[i];
+          const attempt = message.flat[i + 1];
+          if (typeof jobId === "string" && typeof attempt === "number") {
+            this.tracker.step({ kind: "ack", jobId, attempt, satelliteId: satellite.id }, now);
+          }
+        }
+        break;
       case "worker-progress": {
         const token = parseJobAddress(message.address);
         if (token !== null) {
-          this.publishEvent(`job.progress.${this.jobs.get(token.jobId)?.type ?? "unknown"}`, {
-            id: token.jobId,
+          this.tracker.step(
+            { kind: "progress", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
+            now,
+          );
+          const job = this.trackerJobs.get(token.jobId);
+          this.publishEvent(`job.progress.${job?.type ?? "unknown"}`, {
+            id: job?.id ?? token.jobId,
             attempt: token.attempt,
             progress: message.progress,
           });
         }
-        return;
+        break;
       }
       case "worker-drain":
         satellite.draining = true;
-        this.updatePlaceable(satellite, false);
+        this.updatePlaceable(satellite);
         this.publishEvent("satellite.draining", { satellite: satellite.id });
         this.requeueQueued(satellite, now);
-        return;
+        break;
       case "worker-disconnect":
         this.loseSatellite(satellite, "disconnected");
         return;
+      case "worker-heartbeat":
+        this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
+        break;
       default:
-        return; // heartbeat: lastHeardAt is enough
+        break;
     }
+    this.runEffects(now);
   }
 
   private onWorkerReply(
     satellite: SatelliteInfo,
-    jobId: string,
+    trackerId: string,
     attempt: number,
     header: { s: "ok" | "error"; e?: string; r?: boolean } | null,
     body: Buffer[],
     now: number,
   ): void {
-    const job = this.jobs.get(jobId);
+    const job = this.trackerJobs.get(trackerId);
     const current = job !== undefined && job.attempt === attempt && job.satellite === satellite;
-    this.releaseSlot(satellite, now);
-    if (!current || job === undefined) {
-      // A result from an earlier attempt (or for a job already answered): fenced off, counted.
+    if (job?.satellite === satellite && job.attempt === attempt) job.satellite = null;
+    this.releaseSlot(satellite, current ? job : this.findRunning(satellite, trackerId, attempt), now);
+    if (!current) {
+      // A result from an earlier attempt (or for a step already ended): the tracker counts and drops it.
       this.counters.lateResults++;
-      return;
     }
-    job.satellite = null;
     if (header === null || header.s === "ok") {
       satellite.done++;
       let bytes = 0;
       for (const frame of body) bytes += frame.length;
-      if (bytes > this.config.limits.messageBytesMax) {
+      if (current && bytes > this.config.limits.messageBytesMax) {
         this.counters.tooLarge++;
-        this.complete(
-          job,
-          ErrorCode.tooLarge,
-          `the result of ${bytes} bytes exceeds the limit of ${this.config.limits.messageBytesMax}`,
+        job.errorCode = ErrorCode.tooLarge;
+        const message = `the result of ${bytes} bytes exceeds the limit of ${this.config.limits.messageBytesMax}`;
+        this.tracker.step(
+          { kind: "failed", jobId: trackerId, attempt, satelliteId: satellite.id, retryable: false, message },
+          now,
         );
         return;
       }
-      this.onStepDone(job, body.length === 0 ? [NULL_PAYLOAD] : body, now, header === null || job.raw);
+      if (current) job.result = body.length === 0 ? [NULL_PAYLOAD] : body;
+      this.tracker.step({ kind: "succeeded", jobId: trackerId, attempt, satelliteId: satellite.id }, now);
       return;
     }
     satellite.failed++;
-    const typeConfig = this.typeConfig(job.type) as ResolvedTypeConfig;
-    const stats = this.statsFor(job.firstType);
-    stats.errors++;
-    if (header.r !== false && job.stepAttempts < typeConfig.attemptsMax) {
-      stats.retries++;
-      (job.excluded ??= new Set()).add(satellite.id);
-      this.publishEvent(`job.retry.${job.type}`, {
-        id: job.id,
-        attempt: job.attempt,
-        satellite: satellite.id,
-        error: header.e ?? "",
-      });
-      this.dispatch(job, now);
-      return;
-    }
-    this.complete(job, ErrorCode.failed, header.e ?? "the satellite reported an error");
+    this.tracker.step(
+      {
+        kind: "failed",
+        jobId: trackerId,
+        attempt,
+        satelliteId: satellite.id,
+        retryable: header.r !== false,
+        message: header.e ?? "the satellite reported an error",
+      },
+      now,
+    );
   }
 
-  /**
-   * `result` is the reply's payload frames: one MessagePack frame from a dsat satellite, or the
-   * body frames of a plain MDP worker (kept as they are for plain MDP clients).
-   */
-  private onStepDone(job: Job, result: Buffer[], now: number, rawResult: boolean): void {
-    const next = job.steps.length === 0 ? undefined : job.steps.shift();
-    if (next === undefined) {
-      this.complete(job, "ok", "", result);
-      return;
-    }
-    // Pipeline: the result becomes the next step's payload.
-    job.type = next;
-    job.payload = rawResult && job.raw ? result : [singleFrame(result)];
-    job.raw = rawResult && job.raw;
-    job.stepAttempts = 0;
-    job.excluded = null;
-    this.publishEvent(`job.step.${next}`, { id: job.id, step: next });
-    this.dispatch(job, now);
+  /** The job object a (possibly late) reply's slot belongs to. */
+  private findRunning(satellite: SatelliteInfo, trackerId: string, attempt: number): Job | undefined {
+    for (const job of satellite.running as Set<Job>)
+      if (job.trackerId === trackerId || (job.attempt === attempt && job.id === trackerId)) return job;
+    return undefined;
   }
 
-  /** A satellite went silent, disconnected or re-registered: reroute its jobs. */
+  /** A satellite went silent, disconnected or re-registered: the tracker reroutes its jobs. */
   private loseSatellite(satellite: SatelliteInfo, reason: string): void {
     this.registry.remove(satellite);
-    this.updatePlaceable(satellite, false);
+    this.updatePlaceable(satellite);
+    for (const type of satellite.types) this.placements.get(type)?.setPlaceable(satellite.device, false);
     this.counters.satellitesLost++;
     this.publishEvent("satellite.lost", { satellite: satellite.id, reason });
     this.config.log(`orchestrator: satellite ${satellite.id} lost (${reason})`);
     const now = Date.now();
-    const orphans: Job[] = [];
-    for (const job of this.jobs.values()) if (job.satellite === satellite) orphans.push(job);
-    for (const job of orphans) {
-      job.satellite = null;
-      (job.excluded ??= new Set()).add(satellite.id);
-      this.statsFor(job.firstType).reroutes++;
-      this.publishEvent(`job.rerouted.${job.type}`, { id: job.id, from: satellite.id, attempt: job.attempt });
-      this.dispatch(job, now);
-    }
-    this.requeueQueued(satellite, now);
+    for (const job of satellite.running as Set<Job>) if (job.satellite === satellite) job.satellite = null;
+    satellite.running.clear();
     satellite.inFlight = 0;
+    this.tracker.step({ kind: "satellite-lost", satelliteId: satellite.id }, now);
+    this.requeueQueued(satellite, now);
+    this.runEffects(now);
   }
 
+  /** Jobs waiting in a satellite's queue that can no longer go there are placed again. */
   private requeueQueued(satellite: SatelliteInfo, now: number): void {
     const queued = satellite.queue.slice(satellite.queueHead);
     satellite.queue.length = 0;
     satellite.queueHead = 0;
-    for (const jobId of queued) {
-      const job = this.jobs.get(jobId);
-      if (job !== undefined && job.satellite === null) {
-        (job.excluded ??= new Set()).add(satellite.id);
-        this.dispatch(job, now);
+    for (const trackerId of queued) {
+      const job = this.trackerJobs.get(trackerId);
+      if (job !== undefined && job.queuedOn === satellite) this.place(job, job.attempt, [satellite.id], now);
+    }
+  }
+
+  // ---- the tracker's effects ----
+
+  /** Performs the tracker's effects until it has none left (effects may step it again). */
+  private runEffects(now: number): void {
+    for (let rounds = 0; rounds < 1000; rounds++) {
+      const effects = this.tracker.takeEffects();
+      if (effects.length === 0) return;
+      for (const effect of effects) this.perform(effect, now);
+    }
+  }
+
+  private perform(effect: TrackerEffect, now: number): void {
+    switch (effect.kind) {
+      case "place": {
+        const job = this.trackerJobs.get(effect.jobId);
+        if (job !== undefined) this.place(job, effect.attempt, effect.exclude, now);
+        return;
+      }
+      case "cancel-on-satellite": {
+        const satellite = this.registry.byId(effect.satelliteId);
+        if (satellite?.dsat) {
+          this.frontendWriter?.send([
+            satellite.routingId,
+            ...workerCommandFrames(WorkerCommand.cancel, jobAddress(effect.jobId, effect.attempt)),
+          ]);
+        }
+        return;
+      }
+      case "complete": {
+        const job = this.trackerJobs.get(effect.jobId);
+        if (job !== undefined) this.onStepComplete(job, effect.outcome, effect.message ?? "", now);
+        return;
+      }
+      case "breaker": {
+        const satellite = this.registry.byId(effect.satelliteId);
+        if (effect.state === "open") this.breakerOpen.add(effect.satelliteId);
+        else this.breakerOpen.delete(effect.satelliteId);
+        if (satellite !== undefined) {
+          this.updatePlaceable(satellite);
+          if (effect.state === "open") this.requeueQueued(satellite, now);
+        }
+        this.publishEvent(`satellite.breaker-${effect.state}`, { satellite: effect.satelliteId });
+        return;
+      }
+      case "event": {
+        const job = effect.jobId === undefined ? undefined : this.trackerJobs.get(effect.jobId);
+        const [scope, name] = effect.name.split(":");
+        const topic = job === undefined ? `${scope}.${name}` : `${scope}.${name}.${job.type}`;
+        this.publishEvent(topic, {
+          ...(job !== undefined ? { id: job.id } : effect.jobId !== undefined ? { id: effect.jobId } : {}),
+          ...(effect.satelliteId !== undefined ? { satellite: effect.satelliteId } : {}),
+          ...(effect.detail !== undefined ? { detail: effect.detail } : {}),
+        });
+        return;
       }
     }
   }
 
+  /** The tracker ended a step: next pipeline step, or the job's one reply. */
+  private onStepComplete(job: Job, outcome: Outcome, message: string, now: number): void {
+    this.trackerJobs.delete(job.trackerId);
+    if (job.queuedOn !== null) job.queuedOn = null;
+    if (outcome === "done") {
+      const result = job.result ?? [NULL_PAYLOAD];
+      const next = job.steps.length === 0 ? undefined : job.steps.shift();
+      if (next === undefined) {
+        this.finish(job, "ok", "", result);
+        return;
+      }
+      // Pipeline: the result becomes the next step's payload.
+      job.payload = job.raw ? result : [singleFrame(result)];
+      job.type = next;
+      job.step++;
+      this.publishEvent(`job.step.${next}`, { id: job.id, step: next });
+      this.submitStep(job, now);
+      return;
+    }
+    if (outcome === "cancelled") this.finish(job, ErrorCode.cancelled, message || "cancelled");
+    else if (outcome === "expired") this.finish(job, ErrorCode.timeout, message || "the deadline passed");
+    else this.finish(job, this.failureCode(job), message);
+  }
+
+  private failureCode(job: Job): ErrorCodeName {
+    if (job.errorCode !== null) return job.errorCode;
+    if (job.placementFailure === "none") return ErrorCode.noSatellite;
+    if (job.placementFailure === "full") return ErrorCode.overloaded;
+    return ErrorCode.failed;
+  }
+
   // ---- completion ----
 
-  private complete(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
+  private finish(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
     if (!this.jobs.delete(job.id)) return;
-    const stats = this.statsFor(job.firstType);
-    if (status === "ok") stats.recordDone(Date.now() - job.receivedAt);
-    else if (status === ErrorCode.timeout) stats.timeouts++;
-    else stats.failed++;
-    if (job.satellite?.dsat) {
-      this.frontendWriter?.send([
-        job.satellite.routingId,
-        ...workerCommandFrames(WorkerCommand.cancel, jobAddress(job.id, job.attempt)),
-      ]);
-    }
+    this.trackerJobs.delete(job.trackerId);
     if (status === "ok") this.replyOk(job, result ?? [NULL_PAYLOAD]);
     else this.replyError(job.origin, job.id, status, message, job.firstType);
+  }
+
+  /** Cancels a job on behalf of the client that sent it. */
+  private cancel(route: Buffer, jobId: string, now: number): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    const origin = job.origin;
+    if (origin.kind === "publish" || !origin.route.equals(route)) return; // only its own client may cancel it
+    this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
+    this.runEffects(now);
   }
 
   private replyOk(job: Job, frames: Buffer[]): void {
@@ -1098,12 +1229,14 @@ export class Orchestrator {
     jobs: { inFlight: number; waiting: number };
     satellites: Array<Record<string, unknown>>;
     stats: Record<string, Record<string, number>>;
+    tracker: Record<string, unknown>;
     counters: OrchestratorCounters;
   } {
-    let waiting = 0;
-    for (const list of this.waiting.values()) waiting += list.length;
+    let queued = 0;
+    for (const satellite of this.registry.all()) queued += satellite.queue.length - satellite.queueHead;
+    const trackerStats = this.tracker.stats();
     return {
-      jobs: { inFlight: this.jobs.size, waiting },
+      jobs: { inFlight: this.jobs.size, waiting: queued },
       satellites: [...this.registry.all()].map((satellite) => ({
         id: satellite.id,
         types: [...satellite.types],
@@ -1116,7 +1249,19 @@ export class Orchestrator {
         draining: satellite.draining,
         protocol: satellite.dsat ? "dsat/1" : "MDP/0.1",
       })),
-      stats: Object.fromEntries([...this.stats].map(([type, stats]) => [type, stats.snapshot()])),
+      stats: Object.fromEntries(
+        Object.entries(trackerStats.types).map(([type, stats]) => [
+          type,
+          { ...stats } as unknown as Record<string, number>,
+        ]),
+      ),
+      tracker: {
+        jobsTracked: trackerStats.jobsTracked,
+        timersPending: trackerStats.timersPending,
+        illegalTransitions: trackerStats.illegalTransitions,
+        unknownJobEvents: trackerStats.unknownJobEvents,
+        breakersOpen: [...this.breakerOpen],
+      },
       counters: structuredClone(this.counters),
     };
   }
@@ -1136,37 +1281,10 @@ export class Orchestrator {
       if (heartbeatDue)
         this.frontendWriter?.send([satellite.routingId, ...workerCommandFrames(WorkerCommand.heartbeat)]);
     }
-    for (;;) {
-      const jobId = this.deadlines.popDue(now);
-      if (jobId === undefined) break;
-      const job = this.jobs.get(jobId);
-      if (job !== undefined && job.deadlineAt <= now) {
-        this.publishEvent(`job.timeout.${job.type}`, {
-          id: job.id,
-          attempt: job.attempt,
-          satellite: job.satellite?.id ?? null,
-        });
-        this.complete(job, ErrorCode.timeout, `no result within ${job.deadlineAt - job.receivedAt} ms`);
-      }
+    for (let round = 0; round < 10; round++) {
+      if (this.tracker.tick(now) < this.tracker.config.timersPerTickMax) break;
     }
-    for (const [type, list] of this.waiting) {
-      const kept: string[] = [];
-      for (const jobId of list) {
-        const job = this.jobs.get(jobId);
-        if (job === undefined || job.satellite !== null) continue;
-        if (now - job.waitingSince >= limits.noSatelliteWaitMs) {
-          this.complete(
-            job,
-            ErrorCode.noSatellite,
-            `no live satellite for "${type}" within ${limits.noSatelliteWaitMs} ms`,
-          );
-        } else {
-          kept.push(jobId);
-        }
-      }
-      if (kept.length === 0) this.waiting.delete(type);
-      else this.waiting.set(type, kept);
-    }
+    this.runEffects(now);
   }
 
   private lastHeartbeatAt = 0;
@@ -1176,15 +1294,12 @@ export class Orchestrator {
   publishEvent(topic: string, fields: Record<string, unknown>): void {
     this.eventsWriter?.send([Buffer.from(topic), encode({ ...fields, at: Date.now() })]);
   }
-
-  private statsFor(type: string): TypeStats {
-    let stats = this.stats.get(type);
-    if (stats === undefined) this.stats.set(type, (stats = new TypeStats()));
-    return stats;
-  }
 }
 
 export { DSAT_MARK, MDP_WORKER };
+
+/** The service name of a cancel request (dsat clients only). */
+const CANCEL_SERVICE = "dsat.cancel";
 
 /** Shared empty pipeline (jobs without `next` steps); never mutated. */
 const NO_STEPS: string[] = [];

@@ -23,6 +23,8 @@ export interface SatelliteInfo {
   queueHead: number;
   done: number;
   failed: number;
+  /** The jobs holding its slots (the orchestrator's job records). */
+  readonly running: Set<object>;
   /** Takes REQUEST-BATCH messages. */
   readonly batch: boolean;
   /** Jobs to send in the next batch. */
@@ -62,6 +64,7 @@ export class SatelliteRegistry {
       | "draining"
       | "outEntries"
       | "outPayloads"
+      | "running"
     >,
   ): SatelliteInfo {
     const satellite: SatelliteInfo = {
@@ -75,6 +78,7 @@ export class SatelliteRegistry {
       failed: 0,
       outEntries: [],
       outPayloads: [],
+      running: new Set(),
     };
     this.byRoutingKey.set(satellite.routingKey, satellite);
     this.bySatelliteId.set(satellite.id, satellite);
