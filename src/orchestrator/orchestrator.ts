@@ -437,9 +437,7 @@ export class Orchestrator {
     job.result = null;
     job.placementFailure = null;
     this.trackerJobs.set(job.trackerId, job);
-    const placement = this.placementFor(job.type);
-    const devices = placement?.candidates(job.x) ?? [];
-    const candidates = devices.map((device) => placement?.satelliteOf[device] ?? "");
+    const candidates = this.placementFor(job.type)?.candidates(job.x) ?? NO_CANDIDATES;
     this.tracker.step(
       { kind: "submit", jobId: job.trackerId, type: job.type, candidates, deadlineAtMs: job.deadlineAt },
       now,
@@ -512,8 +510,8 @@ export class Orchestrator {
     const candidates = placement?.candidates(job.x) ?? [];
     let queueOn: SatelliteInfo | null = null;
     let anyCandidate = false;
-    for (const device of candidates) {
-      const satellite = this.registry.byId(placement?.satelliteOf[device] ?? "");
+    for (const satelliteId of candidates) {
+      const satellite = this.registry.byId(satelliteId);
       if (satellite === undefined || !this.isPlaceable(satellite) || exclude.includes(satellite.id)) continue;
       anyCandidate = true;
       if (satellite.inFlight < satellite.capacity && satellite.queueHead === satellite.queue.length) {
@@ -708,7 +706,7 @@ export class Orchestrator {
           message.body,
           now,
         );
-        return;
+        break;
       }
       case "worker-reply-batch":
         for (let i = 0; i < message.entries.length; i++) {
@@ -718,7 +716,7 @@ export class Orchestrator {
           if (retryable !== null) header.r = retryable;
           this.onWorkerReply(satellite, jobId, attempt, header, [message.payloads[i]], now);
         }
-        return;
+        break;
       case "worker-ack": {
         const token = parseJobAddress(message.address);
         if (token !== null) {
@@ -1300,6 +1298,8 @@ export { DSAT_MARK, MDP_WORKER };
 
 /** The service name of a cancel request (dsat clients only). */
 const CANCEL_SERVICE = "dsat.cancel";
+
+const NO_CANDIDATES: readonly string[] = [];
 
 /** Shared empty pipeline (jobs without `next` steps); never mutated. */
 const NO_STEPS: string[] = [];

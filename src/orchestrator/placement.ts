@@ -47,7 +47,15 @@ export class TypePlacement {
   private rule: Rule;
   private readonly reweights: Uint32Array;
   private readonly result: Int32Array;
-  private readonly cache = new Map<number, readonly number[]>();
+  private readonly cache = new Map<number, readonly string[]>();
+  /**
+   * Failure domain of each device (default rule only), to ask CRUSH for no more candidates than
+   * there are domains with a placeable satellite: firstn gives the same leading candidates either
+   * way, but asking for more makes every mapping run through all its retries (bench/core.ts: one
+   * host with 3 replicas spent ~25% of the orchestrator in CRUSH).
+   */
+  private readonly domainOf: Map<number, string> | null;
+  private resultMax: number;
   /** Device id -> satellite id. */
   readonly satelliteOf: string[] = [];
 
@@ -68,6 +76,18 @@ export class TypePlacement {
       this.reweights[member.device] = member.placeable ? 0x10000 : 0;
     }
     this.result = new Int32Array(Math.max(1, config.replicas));
+    this.domainOf = config.rule === undefined ? new Map() : null;
+    if (this.domainOf !== null) {
+      for (const member of members) this.domainOf.set(member.device, domainKey(member, config.failureDomain));
+    }
+    this.resultMax = this.countResultMax();
+  }
+
+  private countResultMax(): number {
+    if (this.domainOf === null) return this.config.replicas;
+    const domains = new Set<string>();
+    for (const [device, domain] of this.domainOf) if (this.reweights[device] !== 0) domains.add(domain);
+    return Math.min(this.config.replicas, domains.size);
   }
 
   private makeRule(): Rule {
@@ -98,24 +118,37 @@ export class TypePlacement {
     if (device < this.reweights.length && this.reweights[device] !== weight) {
       this.reweights[device] = weight;
       this.cache.clear();
+      this.resultMax = this.countResultMax();
     }
   }
 
   /** Candidate satellite ids for x, best first (cached until membership changes). */
-  candidates(x: number): readonly number[] {
+  candidates(x: number): readonly string[] {
     const cached = this.cache.get(x);
     if (cached !== undefined) return cached;
-    const length = this.mapper.mapInto(0, x, this.config.replicas, this.reweights, this.result);
-    const devices = Array.from(this.result.subarray(0, length));
+    const length =
+      this.resultMax === 0 ? 0 : this.mapper.mapInto(0, x, this.resultMax, this.reweights, this.result);
+    const ids: string[] = new Array(length);
+    for (let i = 0; i < length; i++) ids[i] = this.satelliteOf[this.result[i]];
     if (this.cache.size >= this.cacheMax) this.cache.clear();
-    this.cache.set(x, devices);
-    return devices;
+    this.cache.set(x, ids);
+    return ids;
   }
 
   /** The map (for `topology show`, status, explain). */
   get crushMap(): CrushMap {
     return this.map;
   }
+}
+
+/** A member's failure domain: its location path down to the failure-domain level (or itself). */
+function domainKey(member: PlacementMember, failureDomain: string): string {
+  const path: string[] = [];
+  for (const [level, name] of member.location) {
+    path.push(`${level}=${name}`);
+    if (level === failureDomain) return path.join("/");
+  }
+  return `satellite=${member.satelliteId}`;
 }
 
 /** Builds a straw2 map: root -> hierarchy levels from the members' locations -> devices. */
