@@ -2,6 +2,7 @@
 import { CrushTestError, isCrushInputError, RuleSpecError } from "../crush/index.ts";
 import { ConfigError } from "../orchestrator/index.ts";
 import { TopologyError } from "../topology/index.ts";
+import { TrackerConfigError } from "../tracker/index.ts";
 
 /** A command used wrongly (bad flag value, missing argument, unknown rule). */
 export class UsageError extends Error {
@@ -17,6 +18,7 @@ export function isUserError(error: unknown): error is Error {
     error instanceof RangeError ||
     error instanceof TopologyError ||
     error instanceof ConfigError ||
+    error instanceof TrackerConfigError ||
     isCrushInputError(error)
   );
 }

@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { JobTypeConfig, OrchestratorConfig } from "../orchestrator/config.ts";
 import type { Limits } from "../protocol/limits.ts";
+import type { TrackerConfig } from "../tracker/index.ts";
 
 export interface TopologyType extends JobTypeConfig {
   /** Satellite program (a module whose default export is defineSatellite(...)), relative to the file. */
@@ -36,6 +37,8 @@ export interface Topology {
     control?: string;
     heartbeatMs?: number;
     limits?: Partial<Limits>;
+    /** Tracker settings (docs/tracker.md): ackTimeoutMs, stallTimeoutMs, breaker..., backoff... */
+    tracker?: Partial<TrackerConfig>;
   };
   hierarchy: string[];
   hosts: Record<string, Record<string, string>>;
@@ -162,6 +165,10 @@ export function parseTopology(json: unknown, file: string): Topology {
       orchestrator.limits === undefined
         ? undefined
         : (check.object(orchestrator.limits, "/orchestrator/limits") as Partial<Limits>),
+    tracker:
+      orchestrator.tracker === undefined
+        ? undefined
+        : (numbersOnly(check, orchestrator.tracker, "/orchestrator/tracker") as Partial<TrackerConfig>),
   };
   const hierarchy = root.hierarchy === undefined ? ["host"] : check.stringArray(root.hierarchy, "/hierarchy");
   if (!hierarchy.includes("host")) check.fail("/hierarchy", 'a list of levels ending with "host"', hierarchy);
@@ -238,6 +245,7 @@ export function parseTopology(json: unknown, file: string): Topology {
       next,
       timeoutMs: check.optionalInteger(type.timeoutMs, `${path}/timeoutMs`, 1, 86_400_000),
       attemptsMax: check.optionalInteger(type.attemptsMax, `${path}/attemptsMax`, 1, 100),
+      runTimeoutMs: check.optionalInteger(type.runTimeoutMs, `${path}/runTimeoutMs`, 1, 86_400_000),
       overflow: overflow as TopologyType["overflow"],
       env:
         type.env === undefined
@@ -246,6 +254,16 @@ export function parseTopology(json: unknown, file: string): Topology {
     };
   }
   return { file, orchestrator: endpoints, hierarchy, hosts, types };
+}
+
+/** An object of numbers (tracker settings are all numbers; the tracker checks their ranges). */
+function numbersOnly(check: Checker, value: unknown, path: string): Record<string, number> {
+  const object = check.object(value, path);
+  for (const [name, field] of Object.entries(object)) {
+    if (typeof field !== "number" || !Number.isFinite(field))
+      check.fail(`${path}/${name}`, "a number", field);
+  }
+  return object as Record<string, number>;
 }
 
 /** The orchestrator's configuration from a topology. */
@@ -260,6 +278,7 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
       timeoutMs: type.timeoutMs,
       attemptsMax: type.attemptsMax,
       overflow: type.overflow,
+      runTimeoutMs: type.runTimeoutMs,
     };
   }
   return {
@@ -269,6 +288,7 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     control: orchestrator.control,
     hierarchy: topology.hierarchy,
     types,
+    tracker: orchestrator.tracker,
     limits: {
       ...orchestrator.limits,
       ...(orchestrator.heartbeatMs !== undefined ? { heartbeatMs: orchestrator.heartbeatMs } : {}),

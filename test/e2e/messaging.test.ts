@@ -1,117 +1,58 @@
 // End to end with real processes: `dsat orchestrator` and `dsat satellite` started from the CLI on
 // a topology written for the test (3 racks x 1 host, loopback ports), driven by the TS client and
 // by `dsat publish`. Satellites are killed with SIGKILL and drained with SIGTERM for real.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { type ChildProcess, execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlRequest } from "../../src/cli/messaging.ts";
 import { type Client, connect, UnknownTypeError } from "../../src/client/index.ts";
-import { freePorts } from "../helpers/ports.ts";
+import { Cluster, dsat, exited, root, waitUntil } from "./harness.ts";
 
-const root = resolve(import.meta.dirname, "../..");
-const dsat = join(root, "bin/dsat");
+const cluster = new Cluster();
+const processes = cluster.processes;
+let client: Client;
 let dir: string;
 let topologyFile: string;
-let endpoints: { frontend: string; intake: string; events: string; control: string };
-const processes = new Map<string, ChildProcess>();
-let client: Client;
-
-function start(name: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [dsat, ...args, "--topology", topologyFile], {
-    cwd: root,
-    env: { ...process.env, DSAT_TEST_DIR: dir, DSAT_CSV: join(dir, "measurements.csv") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  (child as ChildProcess & { output: () => string }).output = () => output;
-  processes.set(name, child);
-  return child;
-}
-
-async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function registered(): Promise<string[]> {
-  const status = (await controlRequest(endpoints.control, "satellites")) as {
-    satellites: Array<{ id: string }>;
-  };
-  return status.satellites.map((satellite) => satellite.id).sort();
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise((done) => child.once("exit", done));
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "dsat-e2e-"));
-  const [frontend, intake, events, control] = await freePorts(4);
-  endpoints = {
-    frontend: `tcp://127.0.0.1:${frontend}`,
-    intake: `tcp://127.0.0.1:${intake}`,
-    events: `tcp://127.0.0.1:${events}`,
-    control: `tcp://127.0.0.1:${control}`,
-  };
-  topologyFile = join(dir, "topology.json");
-  writeFileSync(
-    topologyFile,
-    JSON.stringify({
-      orchestrator: { ...endpoints, heartbeatMs: 200 },
-      hierarchy: ["rack", "host"],
-      hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
-      types: {
-        echo: { module: join(root, "satellites/echo.ts"), hosts: ["h1"] },
-        slow: {
-          module: join(root, "test/e2e/satellites/slow.ts"),
-          replicas: 3,
-          failureDomain: "rack",
-          timeoutMs: 20_000,
-        },
-        measure: { module: join(root, "satellites/measure.ts"), hosts: ["h2"], next: "store" },
-        store: { module: join(root, "satellites/store.ts"), hosts: ["h3"], replicas: 1 },
+  dir = cluster.dir;
+  topologyFile = cluster.topologyFile;
+  await cluster.write({
+    orchestrator: { heartbeatMs: 200 },
+    hierarchy: ["rack", "host"],
+    hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
+    types: {
+      echo: { module: join(root, "satellites/echo.ts"), hosts: ["h1"] },
+      slow: {
+        module: join(root, "test/e2e/satellites/slow.ts"),
+        replicas: 3,
+        failureDomain: "rack",
+        timeoutMs: 20_000,
       },
-    }),
-  );
-  start("orchestrator", ["orchestrator"]);
-  start("echo@h1", ["satellite", "satellites/echo.ts", "--host", "h1"]);
-  for (const host of ["h1", "h2", "h3"])
-    start(`slow@${host}`, ["satellite", "test/e2e/satellites/slow.ts", "--host", host]);
-  start("measure@h2", ["satellite", "satellites/measure.ts", "--host", "h2"]);
-  start("store@h3", ["satellite", "satellites/store.ts", "--host", "h3"]);
-  await waitUntil("six satellites to register", async () => {
-    try {
-      return (await registered()).length === 6;
-    } catch {
-      return false;
-    }
+      measure: { module: join(root, "satellites/measure.ts"), hosts: ["h2"], next: "store" },
+      store: { module: join(root, "satellites/store.ts"), hosts: ["h3"], replicas: 1 },
+    },
   });
-  client = await connect(endpoints.frontend, { publish: endpoints.intake, events: endpoints.events });
+  cluster.start("orchestrator", ["orchestrator"]);
+  cluster.start("echo@h1", ["satellite", "satellites/echo.ts", "--host", "h1"]);
+  for (const host of ["h1", "h2", "h3"]) {
+    cluster.start(`slow@${host}`, ["satellite", "test/e2e/satellites/slow.ts", "--host", host]);
+  }
+  cluster.start("measure@h2", ["satellite", "satellites/measure.ts", "--host", "h2"]);
+  cluster.start("store@h3", ["satellite", "satellites/store.ts", "--host", "h3"]);
+  await cluster.waitForSatellites(6);
+  client = await connect(cluster.endpoints.frontend, {
+    publish: cluster.endpoints.intake,
+    events: cluster.endpoints.events,
+  });
 }, 60_000);
 
 afterAll(async () => {
   await client?.close();
-  for (const child of processes.values()) if (child.exitCode === null) child.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
+  cluster.stop();
 });
+
+const registered = () => cluster.registered();
 
 describe("messaging core, end to end (real processes)", () => {
   it("request/reply: a job reaches a CRUSH-chosen satellite and returns", async () => {
@@ -216,9 +157,7 @@ describe("messaging core, end to end (real processes)", () => {
     expect(result.pid).not.toBe(victimPid);
     expect(result.satellite).not.toBe(victim?.[0]);
     expect(existsSync(join(dir, "started-kill-2"))).toBe(true);
-    const status = (await controlRequest(endpoints.control, "status")) as {
-      stats: Record<string, { reroutes: number }>;
-    };
+    const status = await cluster.status();
     expect(status.stats.slow.reroutes).toBeGreaterThanOrEqual(1);
     processes.delete(victim?.[0] ?? "");
   }, 30_000);
