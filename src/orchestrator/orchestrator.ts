@@ -1283,9 +1283,15 @@ export class Orchestrator {
       if (this.tracker.tick(now) < this.tracker.config.timersPerTickMax) break;
     }
     this.runEffects(now);
+    if (now - this.lastStatsAt >= STATS_EVERY_MS) {
+      // DSAT's tracker counters, for dashboards listening on the events socket.
+      this.lastStatsAt = now;
+      this.publishEvent("stats", { types: this.tracker.stats().types, jobsInFlight: this.jobs.size });
+    }
   }
 
   private lastHeartbeatAt = 0;
+  private lastStatsAt = 0;
 
   // ---- events and stats ----
 
@@ -1300,6 +1306,8 @@ export { DSAT_MARK, MDP_WORKER };
 const CANCEL_SERVICE = "dsat.cancel";
 
 const NO_CANDIDATES: readonly string[] = [];
+/** How often per-type stats are published as a `stats` event. */
+const STATS_EVERY_MS = 5000;
 
 /** Shared empty pipeline (jobs without `next` steps); never mutated. */
 const NO_STEPS: string[] = [];
