@@ -1296,7 +1296,20 @@ export class Orchestrator {
   // ---- events and stats ----
 
   publishEvent(topic: string, fields: Record<string, unknown>): void {
-    this.eventsWriter?.send([Buffer.from(topic), encode({ ...fields, at: Date.now() })]);
+    const event = { ...fields, at: Date.now() };
+    this.eventsWriter?.send([Buffer.from(topic), encode(event)]);
+    if (this.listeners.size > 0) for (const listener of this.listeners) listener(topic, event);
+  }
+
+  private readonly listeners = new Set<(topic: string, event: Record<string, unknown>) => void>();
+
+  /**
+   * Calls `listener` with every event the orchestrator publishes (in process, e.g. a pm2
+   * watchdog). Returns a function that removes it.
+   */
+  onEvent(listener: (topic: string, event: Record<string, unknown>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }
 
