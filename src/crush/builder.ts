@@ -2,7 +2,16 @@
 // Pure functions; the text compiler, topology compiler and tests all build buckets here.
 
 import { tunableProfile } from "./tunables.ts";
-import { type Bucket, type BucketAlgName, type CrushMap, type Tunables, WEIGHT_ONE } from "./types.ts";
+import {
+  type Bucket,
+  type BucketAlgName,
+  type CrushMap,
+  type Rule,
+  type RuleOpCode,
+  RuleType,
+  type Tunables,
+  WEIGHT_ONE,
+} from "./types.ts";
 
 export interface BucketSpec {
   id: number;
@@ -184,4 +193,19 @@ export function addBucket(map: CrushMap, bucket: Bucket, name?: string): void {
 /** 16.16 weight from a float the way crushtool parses text: float32, times 65536, truncated. */
 export function weightFromFloat(value: number): number {
   return Math.trunc(Math.fround(value) * WEIGHT_ONE) >>> 0;
+}
+
+/**
+ * A replicated rule from (op, arg1, arg2) steps, e.g.
+ * `makeRule(0, [[RuleOp.take, -1, 0], [RuleOp.chooseleafFirstn, 0, 1], [RuleOp.emit, 0, 0]])`.
+ */
+export function makeRule(id: number, steps: ReadonlyArray<readonly [RuleOpCode, number, number]>): Rule {
+  return {
+    id,
+    ruleset: id,
+    type: RuleType.replicated,
+    minSize: 1,
+    maxSize: 10,
+    steps: steps.map(([op, arg1, arg2]) => ({ op, arg1, arg2 })),
+  };
 }

@@ -7,6 +7,7 @@ export {
   CrushBuildError,
   emptyMap,
   makeBucket,
+  makeRule,
   weightFromFloat,
 } from "./builder.ts";
 export { type CompareOptions, type CompareResult, compareMappings, formatComparison } from "./compare.ts";

@@ -182,10 +182,12 @@ export class Orchestrator {
       });
     }
     this.running = true;
-    void this.frontendLoop(this.frontend);
-    if (this.intake !== null) void this.intakeLoop(this.intake);
-    if (this.events !== null) void this.eventsLoop(this.events);
-    if (this.control !== null) void this.controlLoop(this.control);
+    void this.receiveLoop(this.frontend, "frontend", (frames) => this.onFrontend(frames));
+    if (this.intake !== null) void this.receiveLoop(this.intake, "intake", (frames) => this.onIntake(frames));
+    // The events socket only receives subscriptions: drain them.
+    if (this.events !== null) void this.receiveLoop(this.events, "events", () => {});
+    if (this.control !== null)
+      void this.receiveLoop(this.control, "control", (frames) => this.onControl(frames));
     const tickMs = Math.max(10, Math.min(limits.heartbeatMs, 100));
     this.tickTimer = setInterval(() => this.tick(Date.now()), tickMs);
   }
@@ -205,60 +207,26 @@ export class Orchestrator {
 
   // ---- receive loops ----
 
-  private async frontendLoop(socket: Router): Promise<void> {
+  /**
+   * Feeds every message of `socket` to `handle`. A bug in a handler must not take the orchestrator
+   * down: it is logged and counted as malformed input of that socket, and the loop goes on.
+   */
+  private async receiveLoop(
+    socket: Router | XSubscriber | XPublisher,
+    name: "frontend" | "intake" | "control" | "events",
+    handle: (frames: Buffer[]) => void,
+  ): Promise<void> {
     try {
       for await (const frames of socket) {
         try {
-          this.onFrontend(frames);
+          handle(frames);
         } catch (error) {
-          // A bug must not take the orchestrator down; count it as malformed input and go on.
-          this.counters.malformed.frontend++;
-          this.config.log(`orchestrator: error handling a frontend message: ${(error as Error).stack}`);
+          if (name !== "events") this.counters.malformed[name]++;
+          this.config.log(`orchestrator: error handling a ${name} message: ${(error as Error).stack}`);
         }
       }
     } catch (error) {
-      if (this.running) this.config.log(`orchestrator: frontend receive failed: ${(error as Error).message}`);
-    }
-  }
-
-  private async intakeLoop(socket: XSubscriber): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        try {
-          this.onIntake(frames);
-        } catch (error) {
-          this.counters.malformed.intake++;
-          this.config.log(`orchestrator: error handling an intake message: ${(error as Error).stack}`);
-        }
-      }
-    } catch (error) {
-      if (this.running) this.config.log(`orchestrator: intake receive failed: ${(error as Error).message}`);
-    }
-  }
-
-  private async eventsLoop(socket: XPublisher): Promise<void> {
-    // Subscription messages from subscribers; nothing to do with them but drain the socket.
-    try {
-      for await (const _frames of socket) {
-        // ignore
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  private async controlLoop(socket: Router): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        try {
-          this.onControl(frames);
-        } catch (error) {
-          this.counters.malformed.control++;
-          this.config.log(`orchestrator: error handling a control message: ${(error as Error).stack}`);
-        }
-      }
-    } catch (error) {
-      if (this.running) this.config.log(`orchestrator: control receive failed: ${(error as Error).message}`);
+      if (this.running) this.config.log(`orchestrator: ${name} receive failed: ${(error as Error).message}`);
     }
   }
 

@@ -10,8 +10,10 @@ import {
   emptyMap,
   Mapper,
   makeBucket,
+  makeRule,
   type Rule,
   RuleOp,
+  type RuleOpCode,
   type RuleSpec,
   resolveRule,
   tunableProfile,
@@ -98,18 +100,11 @@ export class TypePlacement {
     const hasDomainBuckets =
       domainType !== undefined &&
       this.map.buckets.some((bucket) => bucket !== undefined && bucket.type === domainType);
-    const steps =
+    const choose: readonly [RuleOpCode, number, number] =
       domainType === undefined || domainType === 0 || !hasDomainBuckets
-        ? [{ op: RuleOp.chooseFirstn, arg1: 0, arg2: 0 }]
-        : [{ op: RuleOp.chooseleafFirstn, arg1: 0, arg2: domainType }];
-    return {
-      id: 0,
-      ruleset: 0,
-      type: 1,
-      minSize: 1,
-      maxSize: 10,
-      steps: [{ op: RuleOp.take, arg1: -1, arg2: 0 }, ...steps, { op: RuleOp.emit, arg1: 0, arg2: 0 }],
-    } as Rule;
+        ? [RuleOp.chooseFirstn, 0, 0]
+        : [RuleOp.chooseleafFirstn, 0, domainType];
+    return makeRule(0, [[RuleOp.take, -1, 0], choose, [RuleOp.emit, 0, 0]]);
   }
 
   /** Marks a device in or out of placement (dead, draining, breaker open). */

@@ -15,6 +15,7 @@ import {
   hashKey,
   Mapper,
   makeBucket,
+  makeRule,
   RuleOp,
 } from "../../src/crush/index.ts";
 import { STRAW2_LN } from "../../src/crush/ln.ts";
@@ -207,18 +208,11 @@ describe("straw2 draw: truncating division", () => {
     const map = emptyMap();
     map.typeNames.set(0, "osd").set(1, "root");
     addBucket(map, makeBucket({ id: -1, type: 1, alg: "straw2", items: [0, 1], weights: [w0, w1] }), "root");
-    map.rules[0] = {
-      id: 0,
-      ruleset: 0,
-      type: 1,
-      minSize: 1,
-      maxSize: 10,
-      steps: [
-        { op: RuleOp.take, arg1: -1, arg2: 0 },
-        { op: RuleOp.chooseFirstn, arg1: 1, arg2: 0 },
-        { op: RuleOp.emit, arg1: 0, arg2: 0 },
-      ],
-    };
+    map.rules[0] = makeRule(0, [
+      [RuleOp.take, -1, 0],
+      [RuleOp.chooseFirstn, 1, 0],
+      [RuleOp.emit, 0, 0],
+    ]);
     expect(new Mapper(map).map(0, x, 1, [0x10000, 0x10000])).toEqual([0]);
   });
 });

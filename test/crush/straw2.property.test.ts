@@ -3,7 +3,15 @@
 // domain guarantee on a two-level hierarchy.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addBucket, type CrushMap, emptyMap, Mapper, makeBucket, RuleOp } from "../../src/crush/index.ts";
+import {
+  addBucket,
+  type CrushMap,
+  emptyMap,
+  Mapper,
+  makeBucket,
+  makeRule,
+  RuleOp,
+} from "../../src/crush/index.ts";
 
 const X_COUNT = 500;
 const RUNS = { numRuns: 100 };
@@ -19,18 +27,11 @@ function flatMap(weights: readonly number[]): CrushMap {
   const items = weights.map((_, device) => device);
   addBucket(map, makeBucket({ id: -1, type: 1, alg: "straw2", items, weights }), "root");
   for (const device of items) map.itemNames.set(device, `osd.${device}`);
-  map.rules[0] = {
-    id: 0,
-    ruleset: 0,
-    type: 1,
-    minSize: 1,
-    maxSize: 10,
-    steps: [
-      { op: RuleOp.take, arg1: -1, arg2: 0 },
-      { op: RuleOp.chooseFirstn, arg1: 0, arg2: 0 },
-      { op: RuleOp.emit, arg1: 0, arg2: 0 },
-    ],
-  };
+  map.rules[0] = makeRule(0, [
+    [RuleOp.take, -1, 0],
+    [RuleOp.chooseFirstn, 0, 0],
+    [RuleOp.emit, 0, 0],
+  ]);
   map.ruleNames.set(0, "flat");
   return map;
 }
@@ -149,18 +150,11 @@ function hostMap(hosts: readonly (readonly number[])[]): { map: CrushMap; hostOf
     makeBucket({ id: -1, type: 2, alg: "straw2", items: hostIds, weights: hostWeights }),
     "root",
   );
-  map.rules[0] = {
-    id: 0,
-    ruleset: 0,
-    type: 1,
-    minSize: 1,
-    maxSize: 10,
-    steps: [
-      { op: RuleOp.take, arg1: -1, arg2: 0 },
-      { op: RuleOp.chooseleafFirstn, arg1: 0, arg2: 1 },
-      { op: RuleOp.emit, arg1: 0, arg2: 0 },
-    ],
-  };
+  map.rules[0] = makeRule(0, [
+    [RuleOp.take, -1, 0],
+    [RuleOp.chooseleafFirstn, 0, 1],
+    [RuleOp.emit, 0, 0],
+  ]);
   return { map, hostOf };
 }
 
