@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError } from "./errors.ts";
+import { topologyCommand } from "./topology.ts";
 import {
   eventsCommand,
   orchestratorCommand,
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(publishCommand());
   program.addCommand(eventsCommand());
   program.addCommand(statusCommand());
+  program.addCommand(topologyCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;

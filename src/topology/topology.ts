@@ -1,30 +1,50 @@
 // Topology files: where the orchestrator listens, the failure-domain hierarchy and where each host
-// sits, the job types and the satellites that serve them. This is the minimal form the messaging
-// core needs; errors name the file, the JSON path, what was expected and what was found.
+// sits, the job types and the satellites that serve them (docs/topology.md).
 //
 // {
+//   "$schema": "./topology.schema.json",
 //   "orchestrator": { "frontend": "tcp://127.0.0.1:5555", "intake": "...", "events": "...", "control": "...",
 //                     "heartbeatMs": 1000 },
 //   "hierarchy": ["rack", "host"],
 //   "hosts": { "h1": { "rack": "r1" }, "h2": { "rack": "r2" } },
-//   "types": { "echo": { "module": "satellites/echo.ts", "instancesPerHost": 1, "concurrency": 8,
+//   "types": { "echo": { "module": "../satellites/echo.ts", "instancesPerHost": 1, "concurrency": 8,
 //                        "replicas": 3, "failureDomain": "host", "timeoutMs": 5000, "next": "store" } }
 // }
+//
+// Loading is three passes: JSON (with the position of a syntax error), the JSON Schema
+// (topologies/topology.schema.json), then the checks the schema cannot express: names that must
+// exist (hosts, types, levels, buckets), cycles in `next`, and rules. Every error names the file,
+// the JSON Pointer, what was expected and what was found.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import {
+  type CrushMap,
+  type RuleSpec,
+  RuleSpecError,
+  type RuleStepSpec,
+  resolveRule,
+} from "../crush/index.ts";
 import type { JobTypeConfig, OrchestratorConfig } from "../orchestrator/config.ts";
+import { buildMap } from "../orchestrator/placement.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
+import { parseRuleText, RuleTextError } from "./rule-text.ts";
+import { describe, escapePointer, schemaProblem } from "./schema.ts";
 
 export interface TopologyType extends JobTypeConfig {
   /** Satellite program (a module whose default export is defineSatellite(...)), relative to the file. */
   module?: string;
+  /** Satellites on each of the type's hosts (default 1). */
   instancesPerHost?: number;
+  /** Satellites in all, spread over the type's hosts round-robin across failure domains. */
+  instances?: number;
   /** Hosts this type runs on (default: every host). */
   hosts?: string[];
   concurrency?: number;
   weight?: number;
   env?: Record<string, string>;
+  /** The rule as written, when it was crushtool text (`rule` holds it parsed). */
+  ruleText?: string;
 }
 
 export interface Topology {
@@ -40,7 +60,9 @@ export interface Topology {
     /** Tracker settings (docs/tracker.md): ackTimeoutMs, stallTimeoutMs, breaker..., backoff... */
     tracker?: Partial<TrackerConfig>;
   };
+  /** Failure-domain levels, outermost first, ending with "host". */
   hierarchy: string[];
+  /** Host -> its bucket at each level above host. */
   hosts: Record<string, Record<string, string>>;
   types: Record<string, TopologyType>;
 }
@@ -68,202 +90,304 @@ export class TopologyError extends Error {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
+/** The bucket at the top of every type's map (CRUSH's root), which rules `take`. */
+export const ROOT_BUCKET = "default";
+/** Level names a rule may use besides the hierarchy's: devices and the root. */
+export const EXTRA_LEVELS = ["satellite", "root"] as const;
 
-class Checker {
-  constructor(readonly file: string) {}
-
-  fail(path: string, expected: string, found: unknown): never {
-    throw new TopologyError(this.file, path, `expected ${expected}, found ${describe(found)}`);
-  }
-
-  object(value: unknown, path: string): Record<string, unknown> {
-    if (typeof value !== "object" || value === null || Array.isArray(value))
-      this.fail(path, "an object", value);
-    return value as Record<string, unknown>;
-  }
-
-  string(value: unknown, path: string, pattern?: RegExp): string {
-    if (typeof value !== "string" || value.length === 0 || (pattern !== undefined && !pattern.test(value))) {
-      this.fail(path, pattern === undefined ? "a non-empty string" : `a string matching ${pattern}`, value);
-    }
-    return value as string;
-  }
-
-  optionalString(value: unknown, path: string): string | undefined {
-    return value === undefined ? undefined : this.string(value, path);
-  }
-
-  integer(value: unknown, path: string, min: number, max: number): number {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      this.fail(path, `an integer in ${min}..${max}`, value);
-    }
-    return value as number;
-  }
-
-  optionalInteger(value: unknown, path: string, min: number, max: number): number | undefined {
-    return value === undefined ? undefined : this.integer(value, path, min, max);
-  }
-
-  stringArray(value: unknown, path: string): string[] {
-    if (!Array.isArray(value)) this.fail(path, "an array of strings", value);
-    return (value as unknown[]).map((item, index) => this.string(item, `${path}/${index}`));
-  }
-}
-
-const ENDPOINT = /^(tcp|ipc|inproc):\/\/.+$/;
-const NAME = /^[\x21-\x7e]{1,255}$/;
-
-/** Reads and checks a topology file. */
+/** Reads and checks a topology file. Errors name `file` as given. */
 export function loadTopology(file: string): Topology {
   const path = resolve(file);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
     throw new TopologyError(
-      path,
+      file,
       "/",
-      `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `expected a readable file, found ${code === "ENOENT" ? "no such file" : (code ?? (error as Error).message)}`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new TopologyError(path, "/", `not valid JSON: ${(error as Error).message}`);
-  }
-  return parseTopology(json, path);
+  return parseTopology(parseJson(text, file), file);
 }
 
+/** JSON.parse with the line and column of a syntax error. */
+function parseJson(text: string, file: string): unknown {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const match = /at position (\d+)/.exec(message);
+    const position = match === null ? text.length : Number(match[1]);
+    const before = text.slice(0, position).split("\n");
+    const line = before.length;
+    const column = before[before.length - 1].length + 1;
+    const reason = message.replace(/\s*in JSON at position \d+.*$/s, "").replace(/^JSON\.parse: /, "");
+    throw new TopologyError(file, "/", `not valid JSON at line ${line}, column ${column}: ${reason}`);
+  }
+}
+
+/** Checks parsed JSON as a topology; `file` is where it came from (module paths are relative to it). */
 export function parseTopology(json: unknown, file: string): Topology {
-  const check = new Checker(file);
-  const root = check.object(json, "/");
-  const orchestrator = check.object(root.orchestrator, "/orchestrator");
-  const endpoints = {
-    frontend: check.string(orchestrator.frontend, "/orchestrator/frontend", ENDPOINT),
-    intake:
-      orchestrator.intake === undefined
-        ? undefined
-        : check.string(orchestrator.intake, "/orchestrator/intake", ENDPOINT),
-    events:
-      orchestrator.events === undefined
-        ? undefined
-        : check.string(orchestrator.events, "/orchestrator/events", ENDPOINT),
-    control:
-      orchestrator.control === undefined
-        ? undefined
-        : check.string(orchestrator.control, "/orchestrator/control", ENDPOINT),
-    heartbeatMs: check.optionalInteger(orchestrator.heartbeatMs, "/orchestrator/heartbeatMs", 10, 600_000),
-    limits:
-      orchestrator.limits === undefined
-        ? undefined
-        : (check.object(orchestrator.limits, "/orchestrator/limits") as Partial<Limits>),
-    tracker:
-      orchestrator.tracker === undefined
-        ? undefined
-        : (numbersOnly(check, orchestrator.tracker, "/orchestrator/tracker") as Partial<TrackerConfig>),
+  const problem = schemaProblem(json);
+  if (problem !== undefined) throw new TopologyError(file, problem.path, problem.message);
+  const raw = json as RawTopology;
+  const topology: Topology = {
+    file: resolve(file),
+    orchestrator: { ...raw.orchestrator },
+    hierarchy: raw.hierarchy ?? ["host"],
+    hosts: raw.hosts,
+    types: {},
   };
-  const hierarchy = root.hierarchy === undefined ? ["host"] : check.stringArray(root.hierarchy, "/hierarchy");
-  if (!hierarchy.includes("host")) check.fail("/hierarchy", 'a list of levels ending with "host"', hierarchy);
-  if (hierarchy[hierarchy.length - 1] !== "host")
-    check.fail("/hierarchy", 'the innermost level to be "host"', hierarchy);
-  const hosts: Record<string, Record<string, string>> = {};
-  const hostsJson = check.object(root.hosts, "/hosts");
-  for (const [host, placement] of Object.entries(hostsJson)) {
-    check.string(host, `/hosts/${host}`, NAME);
-    const levels = check.object(placement, `/hosts/${host}`);
-    const located: Record<string, string> = {};
-    for (const [level, name] of Object.entries(levels)) {
-      if (!hierarchy.includes(level) || level === "host") {
-        check.fail(
-          `/hosts/${host}/${level}`,
-          `a level of the hierarchy above host (${hierarchy.slice(0, -1).join(", ") || "none"})`,
-          level,
+  const check = new Semantics(file, topology);
+  check.hierarchy();
+  check.hosts();
+  for (const [name, type] of Object.entries(raw.types)) topology.types[name] = check.type(name, type, raw);
+  check.pipelines();
+  check.rulesFit();
+  return topology;
+}
+
+interface RawType extends Omit<TopologyType, "rule" | "ruleText"> {
+  rule?: string | RuleStepSpec[] | RuleSpec;
+}
+
+interface RawTopology {
+  orchestrator: Topology["orchestrator"];
+  hierarchy?: string[];
+  hosts: Record<string, Record<string, string>>;
+  types: Record<string, RawType>;
+}
+
+/** At most `max` names, then "...". */
+function listNames(names: readonly string[], max = 12): string {
+  return names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")}, ...`;
+}
+
+class Semantics {
+  /** Bucket name -> its level and the host that first placed it (hosts are buckets too). */
+  private readonly buckets = new Map<string, { level: string; parents: string; host: string }>();
+  /** Rule path -> where its steps are, for checks after the rule was read. */
+  readonly stepsOf = new Map<string, (index: number, key?: string) => [string, string]>();
+
+  constructor(
+    private readonly file: string,
+    private readonly topology: Topology,
+  ) {}
+
+  fail(path: string, message: string): never {
+    throw new TopologyError(this.file, path, message);
+  }
+
+  hierarchy(): void {
+    const { hierarchy } = this.topology;
+    if (hierarchy[hierarchy.length - 1] !== "host") {
+      this.fail("/hierarchy", `expected levels ending with "host", found ${describe(hierarchy)}`);
+    }
+  }
+
+  hosts(): void {
+    const { hierarchy, hosts } = this.topology;
+    const above = hierarchy.slice(0, -1);
+    this.buckets.set(ROOT_BUCKET, { level: "root", parents: "", host: "" });
+    for (const [host, placement] of Object.entries(hosts)) {
+      for (const level of Object.keys(placement)) {
+        if (!above.includes(level)) {
+          this.fail(
+            `/hosts/${escapePointer(host)}/${escapePointer(level)}`,
+            `expected a level of the hierarchy above host (${above.join(", ") || "none"}), found ${describe(level)}`,
+          );
+        }
+      }
+      const parents: string[] = [];
+      for (const level of hierarchy) {
+        const name = level === "host" ? host : placement[level];
+        if (name === undefined) continue;
+        const path =
+          level === "host" ? `/hosts/${escapePointer(host)}` : `/hosts/${escapePointer(host)}/${level}`;
+        const seen = this.buckets.get(name);
+        const where = parents.join("/");
+        if (seen === undefined) {
+          this.buckets.set(name, { level, parents: where, host });
+        } else if (seen.level !== level) {
+          const owner = seen.level === "root" ? "the root bucket" : `a ${seen.level} (host ${seen.host})`;
+          this.fail(
+            path,
+            `expected a ${level} name not used for another bucket, found ${describe(name)}, already ${owner}`,
+          );
+        } else if (seen.parents !== where) {
+          this.fail(
+            path,
+            `expected ${level} ${JSON.stringify(name)} in one place (${seen.parents || "the root"}, as for host ${seen.host}), found it under ${where || "the root"}`,
+          );
+        }
+        parents.push(name);
+      }
+    }
+  }
+
+  type(name: string, raw: RawType, topology: RawTopology): TopologyType {
+    const path = `/types/${escapePointer(name)}`;
+    const { hierarchy } = this.topology;
+    for (const [index, host] of (raw.hosts ?? []).entries()) {
+      if (!Object.hasOwn(this.topology.hosts, host)) {
+        this.fail(
+          `${path}/hosts/${index}`,
+          `expected a host declared under /hosts (${listNames(Object.keys(this.topology.hosts))}), found ${describe(host)}`,
         );
       }
-      located[level] = check.string(name, `/hosts/${host}/${level}`, NAME);
     }
-    hosts[host] = located;
-  }
-  if (Object.keys(hosts).length === 0) check.fail("/hosts", "at least one host", hostsJson);
-  const types: Record<string, TopologyType> = {};
-  const typesJson = check.object(root.types, "/types");
-  for (const [name, raw] of Object.entries(typesJson)) {
-    const path = `/types/${name}`;
-    check.string(name, path, NAME);
-    const type = check.object(raw, path);
-    const next =
-      type.next === undefined
-        ? undefined
-        : Array.isArray(type.next)
-          ? check.stringArray(type.next, `${path}/next`)
-          : check.string(type.next, `${path}/next`);
-    for (const step of next === undefined ? [] : Array.isArray(next) ? next : [next]) {
-      if (!Object.hasOwn(typesJson, step))
-        check.fail(
-          `${path}/next`,
-          `a type declared under /types (${Object.keys(typesJson).join(", ")})`,
-          step,
-        );
-    }
-    const typeHosts = type.hosts === undefined ? undefined : check.stringArray(type.hosts, `${path}/hosts`);
-    for (const [index, host] of (typeHosts ?? []).entries()) {
-      if (!Object.hasOwn(hosts, host))
-        check.fail(`${path}/hosts/${index}`, `a host declared under /hosts`, host);
-    }
-    const failureDomain = check.optionalString(type.failureDomain, `${path}/failureDomain`);
-    if (failureDomain !== undefined && failureDomain !== "satellite" && !hierarchy.includes(failureDomain)) {
-      check.fail(
+    const levels = [...hierarchy, "satellite"];
+    if (raw.failureDomain !== undefined && !levels.includes(raw.failureDomain)) {
+      this.fail(
         `${path}/failureDomain`,
-        `a hierarchy level (${[...hierarchy, "satellite"].join(", ")})`,
-        failureDomain,
+        `expected a hierarchy level (${levels.join(", ")}), found ${describe(raw.failureDomain)}`,
       );
     }
-    const overflow = type.overflow;
-    if (overflow !== undefined && overflow !== "queue" && overflow !== "spill")
-      check.fail(`${path}/overflow`, '"queue" or "spill"', overflow);
-    types[name] = {
-      module: check.optionalString(type.module, `${path}/module`),
-      instancesPerHost: check.optionalInteger(type.instancesPerHost, `${path}/instancesPerHost`, 0, 64),
-      hosts: typeHosts,
-      concurrency: check.optionalInteger(type.concurrency, `${path}/concurrency`, 1, 100_000),
-      weight:
-        type.weight === undefined
-          ? undefined
-          : typeof type.weight === "number" && type.weight > 0
-            ? type.weight
-            : check.fail(`${path}/weight`, "a positive number", type.weight),
-      replicas: check.optionalInteger(type.replicas, `${path}/replicas`, 1, 16),
-      failureDomain,
-      next,
-      timeoutMs: check.optionalInteger(type.timeoutMs, `${path}/timeoutMs`, 1, 86_400_000),
-      attemptsMax: check.optionalInteger(type.attemptsMax, `${path}/attemptsMax`, 1, 100),
-      runTimeoutMs: check.optionalInteger(type.runTimeoutMs, `${path}/runTimeoutMs`, 1, 86_400_000),
-      overflow: overflow as TopologyType["overflow"],
-      env:
-        type.env === undefined
-          ? undefined
-          : (check.object(type.env, `${path}/env`) as Record<string, string>),
-    };
+    const next = raw.next === undefined ? [] : Array.isArray(raw.next) ? raw.next : [raw.next];
+    next.forEach((step, index) => {
+      if (!Object.hasOwn(topology.types, step)) {
+        this.fail(
+          Array.isArray(raw.next) ? `${path}/next/${index}` : `${path}/next`,
+          `expected a type declared under /types (${listNames(Object.keys(topology.types))}), found ${describe(step)}`,
+        );
+      }
+    });
+    const { rule: rawRule, ...rest } = raw;
+    const type: TopologyType = { ...rest };
+    if (rawRule !== undefined) {
+      const rule = this.rule(`${path}/rule`, rawRule);
+      type.rule = rule;
+      if (typeof rawRule === "string") type.ruleText = rawRule;
+    }
+    return type;
   }
-  return { file, orchestrator: endpoints, hierarchy, hosts, types };
-}
 
-/** An object of numbers (tracker settings are all numbers; the tracker checks their ranges). */
-function numbersOnly(check: Checker, value: unknown, path: string): Record<string, number> {
-  const object = check.object(value, path);
-  for (const [name, field] of Object.entries(object)) {
-    if (typeof field !== "number" || !Number.isFinite(field))
-      check.fail(`${path}/${name}`, "a number", field);
+  /** Reads a rule in any form and checks its names against the hierarchy. */
+  private rule(path: string, raw: string | RuleStepSpec[] | RuleSpec): RuleSpec {
+    let spec: RuleSpec;
+    /** Where step `index` (its `key`) is: a JSON Pointer, and "line N: " for rule text. */
+    let where: (index: number, key?: string) => [string, string];
+    if (typeof raw === "string") {
+      let lines: number[];
+      try {
+        ({ spec, lines } = parseRuleText(raw));
+      } catch (error) {
+        if (error instanceof RuleTextError) this.fail(path, error.message);
+        throw error;
+      }
+      where = (index) => [path, `line ${lines[index]}: `];
+    } else {
+      spec = Array.isArray(raw) ? { steps: raw } : raw;
+      const steps = Array.isArray(raw) ? path : `${path}/steps`;
+      where = (index, key) => [`${steps}/${index}${key === undefined ? "" : `/${key}`}`, ""];
+    }
+    this.stepsOf.set(path, where);
+    const levels = [...this.topology.hierarchy, ...EXTRA_LEVELS];
+    let working = false;
+    spec.steps.forEach((step, index) => {
+      const at = (key?: string) => where(index, key);
+      switch (step.op) {
+        case "use": {
+          if (!this.buckets.has(step.bucket)) {
+            const [p, prefix] = at("bucket");
+            this.fail(
+              p,
+              `${prefix}expected a bucket of the hierarchy (${listNames([...this.buckets.keys()])}), found ${describe(step.bucket)}`,
+            );
+          }
+          working = true;
+          break;
+        }
+        case "select":
+        case "take":
+        case "choose": {
+          if (!working) {
+            const [p, prefix] = at();
+            this.fail(
+              p,
+              `${prefix}expected a take (op "use") before this step, found none since the last emit`,
+            );
+          }
+          if (step.type !== undefined && !levels.includes(step.type)) {
+            const [p, prefix] = at("type");
+            this.fail(
+              p,
+              `${prefix}expected a bucket type (${levels.join(", ")}), found ${describe(step.type)}`,
+            );
+          }
+          break;
+        }
+        case "emit":
+          working = false;
+          break;
+        default:
+          break;
+      }
+    });
+    if (!spec.steps.some((step) => step.op === "emit")) {
+      this.fail(path, "expected an emit step (without one the rule places nothing), found none");
+    }
+    return spec;
   }
-  return object as Record<string, number>;
+
+  /**
+   * Each rule against its type's own map (the buckets above the type's satellites only), as the
+   * orchestrator will resolve it: a `take` of a bucket none of the type's hosts sit under fails there.
+   */
+  rulesFit(): void {
+    const instances = satelliteInstances(this.topology);
+    for (const [name, type] of Object.entries(this.topology.types)) {
+      if (type.rule === undefined) continue;
+      const members = instances.filter((instance) => instance.type === name);
+      if (members.length === 0) continue;
+      const path = `/types/${escapePointer(name)}/rule`;
+      const map = typeMap(this.topology, members);
+      const names = new Set<string>();
+      const ids = [...map.itemNames.keys()].filter((id) => id < 0).sort((a, b) => b - a);
+      for (const id of ids) names.add(map.itemNames.get(id) as string);
+      type.rule.steps.forEach((step, index) => {
+        if (step.op === "use" && !names.has(step.bucket)) {
+          const [p, prefix] = this.stepsOf.get(path)?.(index, "bucket") ?? [path, ""];
+          this.fail(
+            p,
+            `${prefix}expected a bucket holding some of ${name}'s satellites (${listNames([...names])}), found ${describe(step.bucket)}`,
+          );
+        }
+      });
+      try {
+        resolveRule(type.rule, map, 0, path);
+      } catch (error) {
+        if (error instanceof RuleSpecError) this.fail(error.path, error.message.slice(error.path.length + 2));
+        throw error;
+      }
+    }
+  }
+
+  pipelines(): void {
+    const { types } = this.topology;
+    const nextOf = (name: string): string[] => {
+      const next = types[name]?.next;
+      return next === undefined ? [] : Array.isArray(next) ? next : [next];
+    };
+    const done = new Set<string>();
+    const visit = (name: string, stack: string[]): void => {
+      const loop = stack.indexOf(name);
+      if (loop >= 0) {
+        const cycle = [...stack.slice(loop), name];
+        this.fail(
+          `/types/${escapePointer(stack[stack.length - 1])}/next`,
+          `expected a pipeline that ends, found the loop ${cycle.join(" -> ")}`,
+        );
+      }
+      if (done.has(name)) return;
+      for (const step of nextOf(name)) visit(step, [...stack, name]);
+      done.add(name);
+    };
+    for (const name of Object.keys(types)) visit(name, []);
+  }
 }
 
 /** The orchestrator's configuration from a topology. */
@@ -274,6 +398,7 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     types[name] = {
       replicas: type.replicas,
       failureDomain: type.failureDomain,
+      rule: type.rule,
       next: type.next,
       timeoutMs: type.timeoutMs,
       attemptsMax: type.attemptsMax,
@@ -300,7 +425,7 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
 export function hostLocation(topology: Topology, host: string): Array<[string, string]> {
   const placement = topology.hosts[host];
   if (placement === undefined)
-    throw new TopologyError(topology.file, `/hosts/${host}`, "no such host in the topology");
+    throw new TopologyError(topology.file, `/hosts/${escapePointer(host)}`, "no such host in the topology");
   const location: Array<[string, string]> = [];
   for (const level of topology.hierarchy) {
     if (level === "host") location.push(["host", host]);
@@ -309,27 +434,81 @@ export function hostLocation(topology: Topology, host: string): Array<[string, s
   return location;
 }
 
-/** Every satellite process the topology asks for: per type, instancesPerHost on each of its hosts. */
+/**
+ * `hosts` reordered so that consecutive hosts differ at the outermost level where they can:
+ * round-robin over the datacenters, within each over its racks, and so on (declaration order).
+ */
+export function spreadOrder(topology: Topology, hosts: readonly string[]): string[] {
+  const { hierarchy } = topology;
+  const spread = (group: readonly string[], level: number): string[] => {
+    if (level >= hierarchy.length - 1 || group.length <= 1) return [...group];
+    const byBucket = new Map<string, string[]>();
+    for (const host of group) {
+      const key = topology.hosts[host]?.[hierarchy[level]] ?? "";
+      const members = byBucket.get(key);
+      if (members === undefined) byBucket.set(key, [host]);
+      else members.push(host);
+    }
+    const ordered = [...byBucket.values()].map((members) => spread(members, level + 1));
+    const result: string[] = [];
+    for (let round = 0; result.length < group.length; round++) {
+      for (const members of ordered) if (round < members.length) result.push(members[round]);
+    }
+    return result;
+  };
+  return spread(hosts, 0);
+}
+
+/**
+ * Every satellite process the topology asks for. Per type: `instancesPerHost` (default 1) on each of
+ * its hosts, or `instances` in all, dealt round-robin over spreadOrder(hosts) so consecutive
+ * instances land in different datacenters/racks. A host with one instance of a type names it
+ * `type@host`; with several, `type@host#1`, `type@host#2`, ...
+ */
 export function satelliteInstances(topology: Topology): SatelliteInstance[] {
   const instances: SatelliteInstance[] = [];
   const base = dirname(topology.file);
   for (const [type, config] of Object.entries(topology.types)) {
     if (config.module === undefined) continue;
-    const count = config.instancesPerHost ?? 1;
-    for (const host of config.hosts ?? Object.keys(topology.hosts)) {
-      for (let index = 1; index <= count; index++) {
-        instances.push({
-          id: count === 1 ? `${type}@${host}` : `${type}@${host}#${index}`,
-          type,
-          host,
-          module: resolve(base, config.module),
-          location: hostLocation(topology, host),
-          concurrency: config.concurrency ?? 1,
-          weight: config.weight ?? 1,
-          env: config.env ?? {},
-        });
+    const hosts = config.hosts ?? Object.keys(topology.hosts);
+    const make = (host: string, index: number, count: number): SatelliteInstance => ({
+      id: count === 1 ? `${type}@${host}` : `${type}@${host}#${index}`,
+      type,
+      host,
+      module: resolve(base, config.module as string),
+      location: hostLocation(topology, host),
+      concurrency: config.concurrency ?? 1,
+      weight: config.weight ?? 1,
+      env: config.env ?? {},
+    });
+    if (config.instances !== undefined) {
+      const order = spreadOrder(topology, hosts);
+      if (order.length === 0) continue;
+      const countOn = (position: number) =>
+        Math.floor(config.instances! / order.length) + (position < config.instances! % order.length ? 1 : 0);
+      for (let n = 0; n < config.instances; n++) {
+        const position = n % order.length;
+        instances.push(make(order[position], Math.floor(n / order.length) + 1, countOn(position)));
       }
+    } else {
+      const count = config.instancesPerHost ?? 1;
+      for (const host of hosts)
+        for (let index = 1; index <= count; index++) instances.push(make(host, index, count));
     }
   }
   return instances;
+}
+
+/** The CRUSH map the orchestrator builds for a type whose satellites are `members` (devices 0..n-1). */
+export function typeMap(topology: Topology, members: readonly SatelliteInstance[]): CrushMap {
+  return buildMap(
+    topology.hierarchy,
+    members.map((member, device) => ({
+      device,
+      satelliteId: member.id,
+      location: member.location,
+      weight: member.weight,
+      placeable: true,
+    })),
+  );
 }

@@ -148,7 +148,8 @@ describe("messaging core, end to end (real processes)", () => {
       { key: "victim" },
     );
     const marker = join(dir, "started-kill-1");
-    await waitUntil("the job to start", () => existsSync(marker));
+    // The satellite's write is not atomic: wait for the pid to be in the file.
+    await waitUntil("the job to start", () => existsSync(marker) && readFileSync(marker, "utf8") !== "");
     const victimPid = Number(readFileSync(marker, "utf8"));
     const victim = [...processes.entries()].find(([, child]) => child.pid === victimPid);
     expect(victim).toBeDefined();

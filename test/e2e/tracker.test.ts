@@ -63,7 +63,8 @@ afterAll(async () => {
 
 function started(tag: string, attempt: number): string | undefined {
   const file = join(cluster.dir, `started-${tag}-${attempt}`);
-  return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  // The satellite's write is not atomic: an empty file is one still being written.
+  return existsSync(file) ? readFileSync(file, "utf8") || undefined : undefined;
 }
 
 describe("tracker, end to end (real processes)", () => {
@@ -137,7 +138,12 @@ describe("tracker, end to end (real processes)", () => {
     controller.abort();
     const error = await request.catch((caught) => caught);
     expect(error).toBeInstanceOf(CancelledError);
-    await waitUntil("the handler's signal to fire", () => existsSync(join(cluster.dir, "aborted-cancel")));
+    await waitUntil(
+      "the handler's signal to fire",
+      () =>
+        existsSync(join(cluster.dir, "aborted-cancel")) &&
+        readFileSync(join(cluster.dir, "aborted-cancel"), "utf8") !== "",
+    );
     expect(readFileSync(join(cluster.dir, "aborted-cancel"), "utf8")).toBe(started("cancel", 1));
   }, 20_000);
 
