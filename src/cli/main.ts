@@ -4,7 +4,6 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError } from "./errors.ts";
-import { topologyCommand } from "./topology.ts";
 import {
   eventsCommand,
   orchestratorCommand,
@@ -12,6 +11,7 @@ import {
   satelliteCommand,
   statusCommand,
 } from "./messaging.ts";
+import { topologyCommand } from "./topology.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
