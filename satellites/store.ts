@@ -1,10 +1,12 @@
 // store: the second step of the pipeline: appends a measurement to a CSV file (DSAT_CSV, default
-// measurements.csv in the working directory) and returns the line it wrote.
+// dsat-measurements.csv in the system's temp directory) and returns the line it wrote.
 import { appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineSatellite, NonRetryableError } from "../src/index.ts";
 import type { Measurement } from "./measure.ts";
 
-const file = process.env.DSAT_CSV ?? "measurements.csv";
+const file = process.env.DSAT_CSV ?? join(tmpdir(), "dsat-measurements.csv");
 
 function csvField(value: string): string {
   return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;

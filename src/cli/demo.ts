@@ -1,41 +1,187 @@
-// `dsat demo` (what `npm start` runs). Until the orchestrator, satellites and pm2 land, it shows
-// the placement engine on the example topology map: where 12 job keys go, and what happens to
-// them when a host fails.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { Command } from "commander";
-import { compileCrushText, defaultReweights, hashKey, Mapper } from "../crush/index.ts";
+// `dsat demo` (what `npm start` runs): the demo topology under pm2 end to end. It brings the
+// orchestrator and every satellite up (a project-local PM2_HOME), sends 1,000 jobs with a progress
+// bar, kill -9s one satellite halfway (pm2 restarts it; the tracker reroutes its jobs), prints the
+// results and per-type stats, and takes everything down. Exit code 1 if any job was lost.
+import { resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { type Client, connect } from "../client/index.ts";
+import { down, list, satelliteAppName, up } from "../pm2/index.ts";
+import { connectAddress, controlRequest } from "./messaging.ts";
 
-const DEMO_MAP = fileURLToPath(new URL("../../topologies/demo.crush.txt", import.meta.url));
+interface DemoOptions {
+  topology: string;
+  jobs: number;
+  concurrency: number;
+  keep: boolean;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return parsed;
+}
+
+const WORDS = ["orbit", "satellite", "rack", "host", "crush", "placement", "failure", "domain", "job"];
+
+/** The demo's job mix: mostly echo, some wordcount, a few measure -> store pipelines. */
+function jobFor(index: number): { type: string; payload: unknown; key: string } {
+  if (index % 10 === 0)
+    return { type: "measure", payload: { source: "demo", value: index }, key: `m${index}` };
+  if (index % 5 === 0) {
+    const text = Array.from({ length: 12 }, (_, i) => WORDS[(index * 7 + i * 3) % WORDS.length]).join(" ");
+    return { type: "wordcount", payload: text, key: `w${index}` };
+  }
+  return { type: "echo", payload: { index, at: Date.now() }, key: `e${index}` };
+}
+
+function bar(done: number, total: number, failed: number, startedAt: number): string {
+  const width = 30;
+  const filled = Math.round((width * done) / total);
+  const rate = done / Math.max((Date.now() - startedAt) / 1000, 0.001);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}${failed ? ` (${failed} failed)` : ""} ${Math.round(rate)} jobs/s`;
+}
+
+async function runDemo(options: DemoOptions): Promise<number> {
+  const file = resolve(options.topology);
+  const began = Date.now();
+  console.log(`dsat demo: ${options.topology} under pm2 (PM2_HOME ${process.env.DSAT_PM2_HOME ?? ".pm2"})`);
+  const started = await up(file, { timeoutMs: 90_000 });
+  const { topology } = started;
+  console.log(
+    `  up in ${((Date.now() - began) / 1000).toFixed(1)} s: ${started.processes.length} pm2 apps, ${started.registered.length} satellites registered${started.missing.length > 0 ? `, missing: ${started.missing.join(", ")}` : ""}`,
+  );
+  let client: Client | null = null;
+  try {
+    client = await connect(connectAddress(topology.orchestrator.frontend), {
+      inFlightMax: options.concurrency,
+    });
+    const outcome = await sendJobs(client, options, topology.orchestrator.control);
+    await reportStats(topology.orchestrator.control, outcome.victim);
+    const lost = outcome.failed;
+    console.log(
+      lost === 0
+        ? `\nno job lost: ${options.jobs}/${options.jobs} answered (${outcome.rerouted} rerouted after the kill)`
+        : `\n${lost} job(s) LOST out of ${options.jobs}`,
+    );
+    return lost === 0 ? 0 : 1;
+  } finally {
+    await client?.close();
+    if (!options.keep) {
+      await down(file);
+      console.log("  everything is down (dsat down)");
+    } else {
+      console.log("  left running: see `./bin/dsat status`, stop with `./bin/dsat down`");
+    }
+  }
+}
+
+async function sendJobs(
+  client: Client,
+  options: DemoOptions,
+  control: string | undefined,
+): Promise<{ failed: number; victim: string | null; rerouted: number }> {
+  const startedAt = Date.now();
+  const latencies: number[] = [];
+  const errors = new Map<string, number>();
+  let issued = 0;
+  let done = 0;
+  let failed = 0;
+  let victim: string | null = null;
+  let lastDrawn = 0;
+  const draw = (final = false) => {
+    if (!final && Date.now() - lastDrawn < 100) return;
+    lastDrawn = Date.now();
+    const line = bar(done, options.jobs, failed, startedAt);
+    if (process.stdout.isTTY) process.stdout.write(`\r  ${line}${final ? "\n" : ""}`);
+    else if (final || done % 250 === 0) console.log(`  ${line}`);
+  };
+  const killHalfway = async () => {
+    // Kill -9 the satellite with the most echo jobs on it: pm2 restarts it, the tracker reroutes.
+    const apps = await list();
+    const echo = apps.filter((app) => app.name.startsWith(satelliteAppName("echo@")) && app.pid > 0);
+    const target = echo[Math.floor(echo.length / 2)];
+    if (target === undefined) return;
+    victim = target.name;
+    process.kill(target.pid, "SIGKILL");
+    const message = `kill -9 ${target.name} (pid ${target.pid}) at ${done}/${options.jobs}`;
+    if (process.stdout.isTTY) process.stdout.write(`\n  ${message}\n`);
+    else console.log(`  ${message}`);
+  };
+  let killing: Promise<void> | null = null;
+  const worker = async () => {
+    while (issued < options.jobs) {
+      const index = issued++;
+      const job = jobFor(index);
+      const sent = performance.now();
+      try {
+        await client.request(job.type, job.payload, { key: job.key, timeoutMs: 30_000 });
+        latencies.push(performance.now() - sent);
+      } catch (error) {
+        failed++;
+        const line = `${(error as { code?: string }).code ?? "error"}: ${(error as Error).message}`;
+        errors.set(line, (errors.get(line) ?? 0) + 1);
+      }
+      done++;
+      if (killing === null && done >= options.jobs / 2) killing = killHalfway();
+      draw();
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  await killing;
+  draw(true);
+  const seconds = (Date.now() - startedAt) / 1000;
+  latencies.sort((a, b) => a - b);
+  const quantile = (fraction: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(fraction * latencies.length))] ?? 0;
+  console.log(
+    `  ${options.jobs - failed}/${options.jobs} ok in ${seconds.toFixed(1)} s: ${Math.round(options.jobs / seconds)} jobs/s, p50 ${quantile(0.5).toFixed(1)} ms, p99 ${quantile(0.99).toFixed(1)} ms`,
+  );
+  for (const [line, count] of errors) console.log(`    ${count} x ${line}`);
+  let rerouted = 0;
+  if (control !== undefined) {
+    const status = (await controlRequest(connectAddress(control), "stats").catch(() => null)) as {
+      stats?: Record<string, { reroutes?: number }>;
+    } | null;
+    for (const stats of Object.values(status?.stats ?? {})) rerouted += stats.reroutes ?? 0;
+  }
+  return { failed, victim, rerouted };
+}
+
+async function reportStats(control: string | undefined, victim: string | null): Promise<void> {
+  if (victim !== null) {
+    // pm2 restarts the killed satellite; wait (bounded) until it runs again.
+    for (let i = 0; i < 50; i++) {
+      const app = (await list()).find((candidate) => candidate.name === victim);
+      if (app !== undefined && app.status === "online" && app.restarts > 0) {
+        console.log(`  pm2 restarted ${victim}: ${app.restarts} restart(s), now pid ${app.pid}`);
+        break;
+      }
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  }
+  if (control === undefined) return;
+  const status = (await controlRequest(connectAddress(control), "status").catch(() => null)) as {
+    stats?: Record<string, Record<string, number>>;
+    satellites?: Array<{ id: string; done: number }>;
+  } | null;
+  if (status?.stats === undefined) return;
+  console.log("\n  per type:      received    done  failed  retries  reroutes  timeouts   p50 ms   p99 ms");
+  for (const [type, stats] of Object.entries(status.stats)) {
+    console.log(
+      `  ${type.padEnd(12)} ${String(stats.received).padStart(9)} ${String(stats.done).padStart(7)} ${String(stats.failed).padStart(7)} ${String(stats.retries).padStart(8)} ${String(stats.reroutes).padStart(9)} ${String(stats.timeouts).padStart(9)} ${stats.latencyMsP50.toFixed(1).padStart(8)} ${stats.latencyMsP99.toFixed(1).padStart(8)}`,
+    );
+  }
+}
 
 export function demoCommand(): Command {
-  return new Command("demo").description("run the demo (what `npm start` runs)").action(() => {
-    const map = compileCrushText(readFileSync(DEMO_MAP, "utf8"), DEMO_MAP);
-    const mapper = new Mapper(map);
-    const reweights = defaultReweights(map);
-    const name = (item: number) => map.itemNames.get(item) ?? `osd.${item}`;
-    const keys = Array.from({ length: 12 }, (_, i) => `job-${i}`);
-    const before = keys.map((key) => mapper.map(0, hashKey(key), 3, reweights));
-    console.log(
-      "dsat demo: 3 racks x 2 hosts, rule 0 = one replica per rack (chooseleaf firstn 0 type rack)\n",
-    );
-    keys.forEach((key, i) => {
-      console.log(
-        `  ${key.padEnd(7)} x=${String(hashKey(key)).padStart(10)} -> ${before[i].map(name).join(", ")}`,
-      );
+  return new Command("demo")
+    .description("the demo (npm start): the demo topology under pm2, 1,000 jobs, a satellite killed halfway")
+    .option("-t, --topology <file>", "topology", "topologies/demo.json")
+    .option("-n, --jobs <n>", "jobs to send", positiveInteger, 1000)
+    .option("-c, --concurrency <n>", "jobs in flight", positiveInteger, 32)
+    .option("--keep", "leave the topology running afterwards")
+    .action(async (options: DemoOptions) => {
+      process.exitCode = await runDemo(options);
     });
-    const failed = map.itemNames.get(0) ?? "osd.0";
-    reweights[0] = 0;
-    console.log(`\n${failed} fails (reweight 0): only the keys that used it move.\n`);
-    let moved = 0;
-    keys.forEach((key, i) => {
-      const after = mapper.map(0, hashKey(key), 3, reweights);
-      const changed = after.join() !== before[i].join();
-      if (changed) moved++;
-      console.log(`  ${key.padEnd(7)} -> ${after.map(name).join(", ")}${changed ? "   (moved)" : ""}`);
-    });
-    console.log(
-      `\n${moved} of ${keys.length} keys moved. Try: ./bin/dsat crush tree -i topologies/demo.crush.txt`,
-    );
-  });
 }

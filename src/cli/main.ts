@@ -4,13 +4,8 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError } from "./errors.ts";
-import {
-  eventsCommand,
-  orchestratorCommand,
-  publishCommand,
-  satelliteCommand,
-  statusCommand,
-} from "./messaging.ts";
+import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
+import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
 import { topologyCommand } from "./topology.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -30,6 +25,9 @@ export function buildProgram(): Command {
   program.addCommand(publishCommand());
   program.addCommand(eventsCommand());
   program.addCommand(statusCommand());
+  program.addCommand(upCommand());
+  program.addCommand(downCommand());
+  program.addCommand(logsCommand());
   program.addCommand(topologyCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();

@@ -1,10 +1,12 @@
-// `dsat orchestrator | satellite | publish | events | status`: the messaging core from the shell.
+// `dsat orchestrator | satellite | publish | events`: the messaging core from the shell (`dsat status`
+// is in pm2.ts: it merges pm2's view with the orchestrator's).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { Dealer } from "zeromq";
 import { type Client, connect } from "../client/index.ts";
 import { Orchestrator } from "../orchestrator/index.ts";
+import { startWatchdog, watchdogWanted } from "../pm2/watchdog.ts";
 import { decode, encode } from "../protocol/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
 import { hostLocation, loadTopology, orchestratorConfig, type Topology } from "../topology/index.ts";
@@ -45,12 +47,15 @@ export function orchestratorCommand(): Command {
         log: (line) => console.log(line),
       });
       await orchestrator.start();
+      // Under pm2 (or DSAT_WATCHDOG=1): restart satellites whose process hangs (docs/pm2.md).
+      const watchdog = watchdogWanted() ? startWatchdog(orchestrator) : null;
       console.log(
         `orchestrator: frontend ${topology.orchestrator.frontend}; ${Object.keys(topology.types).length} job types`,
       );
       process.send?.("ready");
       await new Promise<void>((done) => {
         const stop = () => {
+          watchdog?.stop();
           void orchestrator.stop().then(done);
         };
         process.once("SIGTERM", stop);
@@ -254,39 +259,4 @@ export async function controlRequest(endpoint: string, command: string, timeoutM
   } finally {
     socket.close();
   }
-}
-
-export function statusCommand(): Command {
-  return topologyOption(new Command("status").description("the orchestrator's registry and per-type stats"))
-    .option("--json", "print the raw status")
-    .action(async (options) => {
-      const topology = loadTopology(options.topology);
-      const status = (await controlRequest(
-        need(topology.orchestrator.control, "control", topology),
-        "status",
-      )) as {
-        satellites: Array<Record<string, unknown>>;
-        stats: Record<string, Record<string, number>>;
-        jobs: Record<string, number>;
-      };
-      if (options.json) {
-        console.log(JSON.stringify(status, null, 2));
-        return;
-      }
-      console.log(`jobs in flight ${status.jobs.inFlight}, waiting for a satellite ${status.jobs.waiting}`);
-      console.log("\nsatellites:");
-      for (const s of status.satellites) {
-        console.log(
-          `  ${String(s.id).padEnd(24)} ${String(s.location).padEnd(28)} ${String(s.types).padEnd(16)} in flight ${s.inFlight}/${s.capacity} queued ${s.queued} done ${s.done} failed ${s.failed}${s.draining ? " draining" : ""}`,
-        );
-      }
-      console.log("\nper type:");
-      for (const [type, stats] of Object.entries(status.stats)) {
-        console.log(
-          `  ${type.padEnd(16)} ${Object.entries(stats)
-            .map(([name, value]) => `${name} ${value}`)
-            .join("  ")}`,
-        );
-      }
-    });
 }

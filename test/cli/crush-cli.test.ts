@@ -276,16 +276,4 @@ describe.concurrent("dsat top level", () => {
     expect(r.code, r.stderr.toString()).toBe(0);
     expect(r.stdout.toString().trim()).toBe(pkg.version);
   });
-
-  it("demo exits 0 and reports moved keys", async ({ expect }) => {
-    const r = await runDsat(["demo"], 120_000);
-    expect(r.code, r.stderr.toString()).toBe(0);
-    expect(
-      r.stdout
-        .toString()
-        .split("\n")
-        .some((l) => l.includes("moved")),
-    ).toBe(true);
-    expect(r.stderr.toString()).not.toContain(STACK_FRAME);
-  });
 });
