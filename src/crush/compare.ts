@@ -1,6 +1,8 @@
 // How placement changes between two maps (or two reweight vectors) over a range of inputs:
 // what operators want to see before every topology change. Ceph has no such tool; python-crush's
 // `crush compare` had the idea.
+
+import { formatTable } from "../util/table.ts";
 import { defaultChooseArgs, Mapper } from "./mapper.ts";
 import { type CrushMap, ITEM_NONE, RuleOp } from "./types.ts";
 
@@ -110,18 +112,6 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? "0.00%" : `${((100 * part) / whole).toFixed(2)}%`;
 }
 
-function table(rows: string[][], rightAligned: boolean[]): string[] {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) =>
-    row
-      .map((cell, column) =>
-        rightAligned[column] ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
-      )
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** A report for people: the summary, the moves (largest first) and the per-device change. */
 export function formatComparison(result: CompareResult, names: (item: number) => string, limit = 50): string {
   const label = (item: number) => (item === ITEM_NONE ? "(none)" : names(item));
@@ -134,7 +124,7 @@ export function formatComparison(result: CompareResult, names: (item: number) =>
   lines.push("", "moves (from -> to):");
   const shown = result.movements.slice(0, limit);
   lines.push(
-    ...table(
+    ...formatTable(
       [
         ["FROM", "TO", "REPLICAS"],
         ...shown.map((move) => [label(move.from), label(move.to), String(move.count)]),
@@ -151,7 +141,7 @@ export function formatComparison(result: CompareResult, names: (item: number) =>
   if (changed.length > 0) {
     lines.push("", "per device:");
     lines.push(
-      ...table(
+      ...formatTable(
         [
           ["DEVICE", "BEFORE", "AFTER", "CHANGE"],
           ...changed.map((device) => {

@@ -3,6 +3,7 @@
 // CRUSH gives it (the first candidate of many mappings, the satellite a job goes to when all are up).
 import { type CrushMap, describeStep, formatTree, type Rule } from "../crush/index.ts";
 import { TypePlacement } from "../orchestrator/index.ts";
+import { formatTable } from "../util/table.ts";
 import { type SatelliteInstance, satelliteInstances, type Topology, typeMap } from "./topology.ts";
 
 export interface SatelliteShare {
@@ -126,18 +127,6 @@ function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
-function table(rows: string[][], rightAligned: readonly boolean[]): string[] {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) =>
-    row
-      .map((cell, column) =>
-        rightAligned[column] ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
-      )
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** Warnings that do not stop a load: hosts missing a level, types with both rule and failureDomain. */
 export function topologyWarnings(topology: Topology): string[] {
   const warnings: string[] = [];
@@ -206,7 +195,7 @@ export function formatCheck(topology: Topology, display: string, samples = 10_00
         percent(share.crushShare),
       ]),
     ];
-    for (const line of table(rows, [false, false, true, true, true])) lines.push(`    ${line}`);
+    for (const line of formatTable(rows, [false, false, true, true, true])) lines.push(`    ${line}`);
   }
   lines.push("");
   for (const warning of warnings) lines.push(`warning: ${warning}`);
