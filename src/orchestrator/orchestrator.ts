@@ -200,8 +200,18 @@ export class Orchestrator {
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
     for (const writer of [this.frontendWriter, this.eventsWriter, this.controlWriter]) writer?.close();
-    for (const socket of [this.frontend, this.intake, this.events, this.control]) {
-      if (socket !== null && !socket.closed) socket.close();
+    const bound: Array<[Router | XSubscriber | XPublisher | null, string[]]> = [
+      [this.frontend, this.config.frontend],
+      [this.intake, this.config.intake],
+      [this.events, this.config.events],
+      [this.control, this.config.control],
+    ];
+    for (const [socket, endpoints] of bound) {
+      if (socket === null || socket.closed) continue;
+      // Unbind (and wait) before closing, so an orchestrator started next on the same endpoints
+      // can bind at once instead of meeting "Address already in use".
+      for (const endpoint of endpoints) await socket.unbind(endpoint).catch(() => {});
+      socket.close();
     }
   }
 
