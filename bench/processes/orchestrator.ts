@@ -7,7 +7,7 @@ const orchestrator = new Orchestrator({
   control,
   hierarchy: ["rack", "host"],
   types: { echo: { replicas: 3, failureDomain: "host" }, hold: { replicas: 1, timeoutMs: 600_000 } },
-  limits: { heartbeatMs: 1000, jobsMax: 500_000, satelliteQueueMax: 200_000 },
+  limits: { heartbeatMs: 1000, jobsMax: 500_000, satelliteQueueMax: 200_000, inFlightPerClientMax: 500_000 },
   log: () => {},
 });
 await orchestrator.start();

@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError } from "./errors.ts";
+import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
 import { topologyCommand } from "./topology.ts";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(downCommand());
   program.addCommand(logsCommand());
   program.addCommand(topologyCommand());
+  program.addCommand(keysCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;

@@ -11,6 +11,7 @@ import { decode, encode } from "../protocol/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
 import { hostLocation, loadTopology, orchestratorConfig, type Topology } from "../topology/index.ts";
 import { UsageError } from "./errors.ts";
+import { curveFromEnv } from "./keys.ts";
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -98,6 +99,7 @@ export function satelliteCommand(): Command {
           weight: typeConfig?.weight ?? 1,
           heartbeatMs: topology.orchestrator.heartbeatMs,
           handleSignals: true,
+          curve: curveFromEnv(topology),
         },
       );
     });
@@ -148,6 +150,7 @@ export function publishCommand(): Command {
       if (!options.wait) {
         const client = await connect(connectAddress(topology.orchestrator.frontend), {
           publish: need(topology.orchestrator.intake, "intake", topology),
+          curve: curveFromEnv(topology),
         });
         await new Promise((done) => setTimeout(done, 200)); // PUB/SUB join
         for (let i = 0; i < options.count; i++)
@@ -158,6 +161,7 @@ export function publishCommand(): Command {
       }
       const client = await connect(connectAddress(topology.orchestrator.frontend), {
         inFlightMax: options.concurrency,
+        curve: curveFromEnv(topology),
       });
       await runPublish(
         client,
@@ -231,6 +235,7 @@ export function eventsCommand(): Command {
       const topology = loadTopology(options.topology);
       const client = await connect(connectAddress(topology.orchestrator.frontend), {
         events: need(topology.orchestrator.events, "events", topology),
+        curve: curveFromEnv(topology),
       });
       let seen = 0;
       for await (const event of client.events("")) {

@@ -3,6 +3,7 @@
 //
 //   const client = await connect("tcp://127.0.0.1:5555", { publish: "tcp://127.0.0.1:5556", events: "tcp://127.0.0.1:5557" });
 //   const result = await client.request("echo", { hello: 1 }, { key: "user-42", timeoutMs: 5000 });
+
 import { EventEmitter } from "node:events";
 import type TypedEmitter from "typed-emitter";
 import { Dealer, Publisher, Subscriber } from "zeromq";
@@ -22,6 +23,7 @@ import {
   type ErrorCodeName,
   MDP_CLIENT,
 } from "../protocol/frames.ts";
+import { type CurveOptions, curveClientOptions } from "../security/keys.ts";
 import { SocketWriter } from "../transport/writer.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 
@@ -89,6 +91,8 @@ export interface RequestOptions {
 }
 
 export interface ClientOptions {
+  /** CURVE keys, when the orchestrator's topology turns security on. */
+  curve?: CurveOptions;
   /** The orchestrator's intake endpoint (XSUB) for publish(). */
   publish?: string;
   /** The orchestrator's events endpoint (XPUB) for events(). */
@@ -153,7 +157,9 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.inFlightMax = options.inFlightMax ?? 10_000;
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
+    const curve = curveClientOptions(options.curve);
     this.dealer = new Dealer({
+      ...curve,
       sendTimeout: 0,
       linger: 0,
       sendHighWaterMark: 100_000,
@@ -166,7 +172,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       onDrop: (_frames, reason) => this.emit("send:dropped", reason),
     });
     if (options.publish !== undefined) {
-      this.publisher = new Publisher({ sendTimeout: 0, linger: 1000 });
+      this.publisher = new Publisher({ ...curve, sendTimeout: 0, linger: 1000 });
       this.publisher.connect(options.publish);
       this.publishWriter = new SocketWriter(this.publisher, {
         backlogMax: 100_000,
@@ -272,7 +278,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   async *events(prefix = ""): AsyncGenerator<OrchestratorEvent> {
     if (this.options.events === undefined)
       throw new DsatError("DSAT_ERR_CLOSED", "connect with { events: endpoint } to read events");
-    const subscriber = new Subscriber({ linger: 0 });
+    const subscriber = new Subscriber({ ...curveClientOptions(this.options.curve), linger: 0 });
     subscriber.connect(this.options.events);
     subscriber.subscribe(prefix);
     this.subscribers.add(subscriber);

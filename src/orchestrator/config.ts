@@ -2,6 +2,7 @@
 // defaults and rejects bad combinations in sentences.
 import type { RuleSpec } from "../crush/index.ts";
 import { type Limits, validateLimits } from "../protocol/limits.ts";
+import { type KeyPair, keyName, readKeyPair } from "../security/keys.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 
 export type OverflowPolicy = "queue" | "spill";
@@ -25,6 +26,25 @@ export interface JobTypeConfig {
   runTimeoutMs?: number;
 }
 
+/** CURVE + ZAP (docs/security.md). */
+export interface SecurityConfig {
+  /** The orchestrator's key pair, or the path of its NAME.key file. */
+  serverKey: KeyPair | string;
+  /** Directory of the allowed clients' NAME.pub files. */
+  clientKeysDir?: string;
+  /** Directory of the allowed satellites' NAME.pub files. */
+  satelliteKeysDir?: string;
+  /** Satellite key name -> the job types it may serve (keys not listed may serve any type). */
+  satelliteTypes?: Record<string, string[]>;
+}
+
+export interface ResolvedSecurity {
+  serverKey: KeyPair;
+  clientKeysDir?: string;
+  satelliteKeysDir?: string;
+  satelliteTypes: Map<string, Set<string>>;
+}
+
 export interface OrchestratorConfig {
   /** ROUTER endpoint(s) for clients and satellites (MDP style: both on one socket). */
   frontend: string | string[];
@@ -41,6 +61,8 @@ export interface OrchestratorConfig {
   limits?: Partial<Limits>;
   /** Tracker settings: ack, run and stall timeouts, backoff, breakers, poison (docs/tracker.md). */
   tracker?: Partial<TrackerConfig>;
+  /** When set, every TCP endpoint is a CURVE server and peers must hold an allowed key. */
+  security?: SecurityConfig;
   log?: (line: string) => void;
 }
 
@@ -63,6 +85,7 @@ export interface ResolvedConfig {
   hierarchy: string[];
   types: Map<string, ResolvedTypeConfig>;
   limits: Limits;
+  security: ResolvedSecurity | null;
   log: (line: string) => void;
 }
 
@@ -101,6 +124,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     hierarchy,
     types,
     limits,
+    security: config.security === undefined ? null : resolveSecurity(config.security),
     log: config.log ?? ((line) => console.log(line)),
   };
 }
@@ -164,5 +188,28 @@ export function resolveType(
     overflow,
     attemptsMax,
     ...(type.runTimeoutMs !== undefined ? { runTimeoutMs: type.runTimeoutMs } : {}),
+  };
+}
+
+function resolveSecurity(security: SecurityConfig): ResolvedSecurity {
+  let serverKey: KeyPair;
+  try {
+    serverKey = typeof security.serverKey === "string" ? readKeyPair(security.serverKey) : security.serverKey;
+  } catch (error) {
+    throw new ConfigError(`security.serverKey: ${(error as Error).message}`);
+  }
+  if (security.clientKeysDir === undefined && security.satelliteKeysDir === undefined)
+    throw new ConfigError("security: name clientKeysDir and/or satelliteKeysDir (nobody could connect)");
+  const satelliteTypes = new Map<string, Set<string>>();
+  for (const [name, types] of Object.entries(security.satelliteTypes ?? {})) {
+    if (!Array.isArray(types) || !types.every((type) => typeof type === "string"))
+      throw new ConfigError(`security.satelliteTypes.${name}: expected an array of job types`);
+    satelliteTypes.set(keyName(name), new Set(types));
+  }
+  return {
+    serverKey,
+    clientKeysDir: security.clientKeysDir,
+    satelliteKeysDir: security.satelliteKeysDir,
+    satelliteTypes,
   };
 }

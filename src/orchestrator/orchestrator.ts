@@ -2,6 +2,7 @@
 // the intake XSUB, the events XPUB and the control ROUTER; places each job with CRUSH and follows
 // it to a result. Single-threaded: frames in -> state change -> sends out through one writer per
 // socket. Time is handled by one periodic tick (heartbeats, liveness, deadlines); no timer per job.
+import { chmodSync } from "node:fs";
 import { Router, XPublisher, XSubscriber } from "zeromq";
 import { hashKey } from "../crush/index.ts";
 import {
@@ -31,6 +32,8 @@ import {
   WorkerCommand,
   workerCommandFrames,
 } from "../protocol/frames.ts";
+import { checkReadyProof } from "../security/proof.ts";
+import { ZAP_DOMAIN, ZapHandler } from "../security/zap.ts";
 import { type Outcome, Tracker, type TrackerEffect } from "../tracker/index.ts";
 import { SocketWriter } from "../transport/writer.ts";
 import {
@@ -41,6 +44,7 @@ import {
   resolveConfig,
   resolveType,
 } from "./config.ts";
+import { PeerGuard } from "./peer-guard.ts";
 import { TypePlacement } from "./placement.ts";
 import { type SatelliteInfo, SatelliteRegistry } from "./registry.ts";
 
@@ -88,6 +92,17 @@ interface OrchestratorCounters {
   lateResults: number;
   dropped: number;
   satellitesLost: number;
+  security: {
+    /** Handshakes refused (ZAP: unknown key or mechanism; plain peers on a CURVE socket). */
+    refused: number;
+    /** Satellites refused at READY for their key (missing, unproven, not allowed for a type). */
+    satelliteKeyRefused: number;
+    /** Peers blocked for sending too many malformed messages, and messages dropped from them. */
+    peersBlocked: number;
+    droppedWhileBlocked: number;
+    /** Requests refused with OVERLOADED for a client's in-flight limit. */
+    clientInFlightRefused: number;
+  };
 }
 
 export class Orchestrator {
@@ -118,7 +133,17 @@ export class Orchestrator {
     lateResults: 0,
     dropped: 0,
     satellitesLost: 0,
+    security: {
+      refused: 0,
+      satelliteKeyRefused: 0,
+      peersBlocked: 0,
+      droppedWhileBlocked: 0,
+      clientInFlightRefused: 0,
+    },
   };
+  /** ZAP handler and allow-lists (null without security). */
+  zap: ZapHandler | null = null;
+  private readonly guard: PeerGuard;
 
   constructor(config: OrchestratorConfig) {
     this.config = resolveConfig(config);
@@ -138,13 +163,69 @@ export class Orchestrator {
       },
       Math.random,
     );
+    const limits = this.config.limits;
+    this.guard = new PeerGuard({
+      malformedMax: limits.malformedPerPeerMax,
+      windowMs: limits.malformedWindowMs,
+      blockMs: limits.peerBlockMs,
+    });
+  }
+
+  /** CURVE server options for every bound socket when security is on. */
+  private serverOptions(): { curveServer?: boolean; curveSecretKey?: string; zapDomain?: string } {
+    const security = this.config.security;
+    if (security === null) return {};
+    return { curveServer: true, curveSecretKey: security.serverKey.secretKey, zapDomain: ZAP_DOMAIN };
+  }
+
+  private async bindAll(socket: Router | XSubscriber | XPublisher, endpoints: string[]): Promise<void> {
+    for (const endpoint of endpoints) {
+      await socket.bind(endpoint);
+      // ipc: only this user may connect (the socket file's mode; abstract sockets have none).
+      if (endpoint.startsWith("ipc://") && !endpoint.startsWith("ipc://@"))
+        chmodSync(endpoint.slice("ipc://".length), 0o600);
+    }
+    if (this.config.security !== null) {
+      // A peer without CURVE never reaches ZAP: count it from the socket's handshake errors.
+      socket.events.on("handshake:error:protocol", (event) =>
+        this.onRefused({
+          mechanism: "NULL?",
+          address: event.address,
+          reason: "handshake failed (no CURVE?)",
+        }),
+      );
+    }
+  }
+
+  private onRefused(refusal: { mechanism: string; address: string; reason: string }): void {
+    this.counters.security.refused++;
+    this.publishEvent("security.refused", { ...refusal });
+  }
+
+  /** Re-reads the allow-lists (control command "reload-keys"). */
+  reloadKeys(): { clients: number; satellites: number; problems: string[] } {
+    if (this.zap === null) return { clients: 0, satellites: 0, problems: ["security is off"] };
+    const problems = this.zap.reload();
+    return { clients: this.zap.clients.size, satellites: this.zap.satellites.size, problems };
   }
 
   async start(): Promise<void> {
     const limits = this.config.limits;
     // libzmq drops (and disconnects) beyond twice our limit; between the two we answer TOO_LARGE.
     const maxMessageSize = limits.messageBytesMax * 2 + 4096;
+    const security = this.config.security;
+    if (security !== null) {
+      this.zap = new ZapHandler({
+        clientKeysDir: security.clientKeysDir,
+        satelliteKeysDir: security.satelliteKeysDir,
+        onRefused: (refusal) => this.onRefused(refusal),
+        log: this.config.log,
+      });
+      await this.zap.start();
+    }
+    const curve = this.serverOptions();
     this.frontend = new Router({
+      ...curve,
       mandatory: true,
       sendTimeout: 0,
       linger: 0,
@@ -152,7 +233,7 @@ export class Orchestrator {
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
     });
-    for (const endpoint of this.config.frontend) await this.frontend.bind(endpoint);
+    await this.bindAll(this.frontend, this.config.frontend);
     this.frontendWriter = new SocketWriter(this.frontend, {
       // Per peer: a client or satellite that stops reading loses its own messages, nobody else's.
       backlogMax: 50_000,
@@ -161,19 +242,19 @@ export class Orchestrator {
       onDrop: () => this.counters.dropped++,
     });
     if (this.config.intake.length > 0) {
-      this.intake = new XSubscriber({ linger: 0, maxMessageSize, receiveHighWaterMark: 100_000 });
-      for (const endpoint of this.config.intake) await this.intake.bind(endpoint);
+      this.intake = new XSubscriber({ ...curve, linger: 0, maxMessageSize, receiveHighWaterMark: 100_000 });
+      await this.bindAll(this.intake, this.config.intake);
       // Subscribe to every topic on every connected publisher.
       await this.intake.send(Buffer.from([1]));
     }
     if (this.config.events.length > 0) {
-      this.events = new XPublisher({ linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000 });
-      for (const endpoint of this.config.events) await this.events.bind(endpoint);
+      this.events = new XPublisher({ ...curve, linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000 });
+      await this.bindAll(this.events, this.config.events);
       this.eventsWriter = new SocketWriter(this.events, { backlogMax: 10_000, retryMs: 5, onDrop: () => {} });
     }
     if (this.config.control.length > 0) {
-      this.control = new Router({ linger: 0, sendTimeout: 0, maxMessageSize: 65536 });
-      for (const endpoint of this.config.control) await this.control.bind(endpoint);
+      this.control = new Router({ ...curve, linger: 0, sendTimeout: 0, maxMessageSize: 65536 });
+      await this.bindAll(this.control, this.config.control);
       this.controlWriter = new SocketWriter(this.control, {
         backlogMax: 100,
         perPeer: true,
@@ -213,6 +294,7 @@ export class Orchestrator {
       for (const endpoint of endpoints) await socket.unbind(endpoint).catch(() => {});
       socket.close();
     }
+    await this.zap?.stop();
   }
 
   // ---- receive loops ----
@@ -245,6 +327,10 @@ export class Orchestrator {
   private onFrontend(frames: Buffer[]): void {
     const route = frames[0];
     if (route === undefined) return;
+    if (this.guard.active && this.guard.isBlocked(route.toString("hex"), Date.now())) {
+      this.counters.security.droppedWhileBlocked++;
+      return;
+    }
     let bytes = 0;
     for (let i = 1; i < frames.length; i++) bytes += frames[i].length;
     const message = parseFrontend(frames.slice(1), this.config.limits.framesMax);
@@ -265,6 +351,7 @@ export class Orchestrator {
     switch (message.kind) {
       case "malformed":
         this.counters.malformed.frontend++;
+        this.onMalformedPeer(route);
         return;
       case "client-request":
         this.onClientRequest(route, message);
@@ -278,6 +365,19 @@ export class Orchestrator {
       default:
         this.onWorkerMessage(route, message);
     }
+  }
+
+  /** The per-peer malformed budget (peer-guard.ts): a peer over it is ignored for a while. */
+  private onMalformedPeer(route: Buffer): void {
+    const peer = route.toString("hex");
+    if (!this.guard.malformed(peer, Date.now())) return;
+    this.counters.security.peersBlocked++;
+    const limits = this.config.limits;
+    this.publishEvent("security.peer-blocked", {
+      peer,
+      reason: `more than ${limits.malformedPerPeerMax} malformed messages in ${limits.malformedWindowMs} ms`,
+      forMs: limits.peerBlockMs,
+    });
   }
 
   private originOf(route: Buffer, message: Extract<FrontendMessage, { kind: "client-request" }>): Origin {
@@ -377,6 +477,17 @@ export class Orchestrator {
       );
       return;
     }
+    const client = origin.kind === "publish" ? null : origin.route.toString("hex");
+    if (client !== null && this.guard.inFlightOf(client) >= this.config.limits.inFlightPerClientMax) {
+      this.counters.security.clientInFlightRefused++;
+      this.replyError(
+        origin,
+        request.id ?? "",
+        ErrorCode.overloaded,
+        `this client has ${this.config.limits.inFlightPerClientMax} jobs in flight, its limit`,
+      );
+      return;
+    }
     const id = request.id ?? `${this.instance}-${(this.nextJobNumber++).toString(36)}`;
     if (this.jobs.has(id)) {
       this.replyError(origin, id, ErrorCode.rejected, `a job with id "${id}" is already in flight`);
@@ -405,6 +516,7 @@ export class Orchestrator {
       errorCode: null,
     };
     this.jobs.set(id, job);
+    if (client !== null) this.guard.addInFlight(client);
     this.submitStep(job, now);
   }
 
@@ -609,6 +721,15 @@ export class Orchestrator {
       capacity: 1,
       weight: 1,
     };
+    const keyProblem = this.config.security === null ? null : this.satelliteKeyProblem(info, hello);
+    if (keyProblem !== null) {
+      this.counters.security.satelliteKeyRefused++;
+      this.config.log(`orchestrator: satellite ${info.id} refused: ${keyProblem}`);
+      this.publishEvent("satellite.refused", { satellite: info.id, reason: keyProblem });
+      this.publishEvent("security.refused", { mechanism: "CURVE", address: "", reason: keyProblem });
+      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+      return;
+    }
     if (info.types.length > this.config.limits.typesPerSatelliteMax) {
       this.publishEvent("satellite.refused", {
         satellite: info.id,
@@ -660,6 +781,30 @@ export class Orchestrator {
     });
     this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
     this.runEffects(now);
+  }
+
+  /**
+   * On a CURVE topology, why a READY may not register (null when it may): the hello must name a
+   * satellite key of the allow-list that passed ZAP, prove it holds that key's secret
+   * (src/security/proof.ts), and announce only types the key is allowed.
+   */
+  private satelliteKeyProblem(info: SatelliteHello, hello: SatelliteHello | null): string | null {
+    const security = this.config.security;
+    const zap = this.zap;
+    if (security === null || zap === null) return null;
+    if (hello === null) return "plain MDP workers cannot prove a satellite key on a CURVE topology";
+    if (hello.key === undefined || hello.proof === undefined)
+      return "READY carries no satellite key and proof";
+    const name = zap.satellites.get(hello.key);
+    if (name === undefined) return "the key in READY is not in the satellite allow-list";
+    if (!zap.authenticated.has(hello.key)) return `key "${name}" never passed a CURVE handshake`;
+    if (!checkReadyProof(security.serverKey, hello.key, info.id, hello.proof))
+      return `READY does not prove holding key "${name}"`;
+    const allowed = security.satelliteTypes.get(name);
+    const denied = allowed === undefined ? [] : info.types.filter((type) => !allowed.has(type));
+    if (denied.length > 0)
+      return `key "${name}" may not serve ${denied.map((type) => `"${type}"`).join(", ")}`;
+    return null;
   }
 
   private onWorkerMessage(route: Buffer, message: FrontendMessage): void {
@@ -925,6 +1070,7 @@ export class Orchestrator {
   private finish(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
     if (!this.jobs.delete(job.id)) return;
     this.trackerJobs.delete(job.trackerId);
+    if (job.origin.kind !== "publish") this.guard.removeInFlight(job.origin.route.toString("hex"));
     if (status === "ok") this.replyOk(job, result ?? [NULL_PAYLOAD]);
     else this.replyError(job.origin, job.id, status, message, job.firstType);
   }
@@ -1187,6 +1333,8 @@ export class Orchestrator {
         return { ok: true, satellites: this.status().satellites };
       case "stats":
         return { ok: true, stats: this.status().stats };
+      case "reload-keys":
+        return { ok: this.zap !== null, ...this.reloadKeys() };
       case "memory": {
         // After a full collection when the process runs with --expose-gc (benchmarks do).
         (globalThis as { gc?: () => void }).gc?.();
@@ -1195,7 +1343,7 @@ export class Orchestrator {
       default:
         return {
           ok: false,
-          error: `unknown command "${command}"; known: ping, status, satellites, stats, memory`,
+          error: `unknown command "${command}"; known: ping, status, satellites, stats, memory, reload-keys`,
         };
     }
   }
@@ -1261,6 +1409,7 @@ export class Orchestrator {
       if (this.tracker.tick(now) < this.tracker.config.timersPerTickMax) break;
     }
     this.runEffects(now);
+    if (this.guard.active) this.guard.sweep(now);
     if (now - this.lastStatsAt >= STATS_EVERY_MS) {
       // DSAT's tracker counters, for dashboards listening on the events socket.
       this.lastStatsAt = now;

@@ -63,6 +63,9 @@ export interface SatelliteHello {
   weight: number;
   /** Understands REQUEST-BATCH (and sends REPLY-BATCH / ACK-BATCH). */
   batch?: boolean;
+  /** On a CURVE topology: the satellite's public key (Z85) and proof of holding it (src/security/proof.ts). */
+  key?: string;
+  proof?: string;
 }
 
 /** Header of a job sent to a dsat satellite. */
@@ -278,6 +281,8 @@ function checkHello(raw: Record<string, unknown>, service: string): SatelliteHel
     capacity,
     weight,
     batch: raw.batch === true,
+    ...(typeof raw.key === "string" && raw.key.length === 40 ? { key: raw.key } : {}),
+    ...(typeof raw.proof === "string" && /^[0-9a-f]{64}$/.test(raw.proof) ? { proof: raw.proof } : {}),
   };
 }
 

@@ -22,6 +22,13 @@ export interface Limits {
   typesPerSatelliteMax: number;
   /** Placements cached per map epoch (type, x -> candidates). */
   placementCacheMax: number;
+  /** Jobs one client (routing id) may have in flight; beyond that, DSAT_ERR_OVERLOADED. */
+  inFlightPerClientMax: number;
+  /** Malformed messages one frontend peer may send per `malformedWindowMs` before it is blocked. */
+  malformedPerPeerMax: number;
+  malformedWindowMs: number;
+  /** How long a blocked peer's messages are dropped unparsed. */
+  peerBlockMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -35,6 +42,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   requestTimeoutMs: 30_000,
   typesPerSatelliteMax: 64,
   placementCacheMax: 100_000,
+  inFlightPerClientMax: 10_000,
+  malformedPerPeerMax: 100,
+  malformedWindowMs: 1000,
+  peerBlockMs: 10_000,
 };
 
 export class LimitsError extends Error {

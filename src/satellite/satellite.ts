@@ -28,6 +28,8 @@ import {
   workerCommandFrames,
   workerReadyFrames,
 } from "../protocol/frames.ts";
+import { type CurveOptions, curveClientOptions } from "../security/keys.ts";
+import { readyProof } from "../security/proof.ts";
 import { SocketWriter } from "../transport/writer.ts";
 
 export interface JobContext {
@@ -89,6 +91,8 @@ export interface SatelliteOptions {
   /** Handle SIGTERM/SIGINT by draining (default true when run by the CLI). */
   handleSignals?: boolean;
   log?: (message: string) => void;
+  /** CURVE keys, when the orchestrator's topology turns security on; READY then proves the key. */
+  curve?: CurveOptions;
 }
 
 interface RunningJob {
@@ -116,7 +120,8 @@ export class SatelliteRuntime {
   private drainResolve: (() => void) | null = null;
   private readonly types: string[];
   private readonly capacity: number;
-  private readonly options: Required<Omit<SatelliteOptions, "location" | "log">> & {
+  private readonly curve: CurveOptions | undefined;
+  private readonly options: Required<Omit<SatelliteOptions, "location" | "log" | "curve">> & {
     location: Array<[string, string]>;
     log: (message: string) => void;
   };
@@ -143,7 +148,13 @@ export class SatelliteRuntime {
       id: options.id,
     };
     this.reconnectDelay = this.options.reconnectMs;
+    this.curve = options.curve;
+    if (this.curve !== undefined) {
+      this.keyProof = readyProof(this.curve, this.curve.serverPublicKey, options.id);
+    }
   }
+
+  private keyProof: string | undefined;
 
   /** Connects and registers; resolves once READY is sent. */
   async start(): Promise<void> {
@@ -169,11 +180,13 @@ export class SatelliteRuntime {
       capacity: this.capacity,
       weight: this.options.weight,
       batch: true,
+      ...(this.curve !== undefined ? { key: this.curve.publicKey, proof: this.keyProof } : {}),
     };
   }
 
   private connect(): void {
     const socket = new Dealer({
+      ...curveClientOptions(this.curve),
       sendTimeout: 0,
       linger: 0,
       sendHighWaterMark: 100_000,

@@ -59,12 +59,30 @@ export interface Topology {
     limits?: Partial<Limits>;
     /** Tracker settings (docs/tracker.md): ackTimeoutMs, stallTimeoutMs, breaker..., backoff... */
     tracker?: Partial<TrackerConfig>;
+    /** CURVE + ZAP (docs/security.md); paths made absolute (relative to the file) on load. */
+    security?: TopologySecurity;
   };
   /** Failure-domain levels, outermost first, ending with "host". */
   hierarchy: string[];
   /** Host -> its bucket at each level above host. */
   hosts: Record<string, Record<string, string>>;
   types: Record<string, TopologyType>;
+}
+
+export interface TopologySecurity {
+  /** The orchestrator's NAME.key; its NAME.pub (next to it) is what clients and satellites need. */
+  serverKey: string;
+  /** Directory of the allowed clients' NAME.pub files. */
+  clients?: string;
+  /** Directory of the allowed satellites' NAME.pub files. */
+  satellites?: string;
+  /** Satellite key name (NAME or NAME.pub) -> job types it may serve. */
+  satelliteTypes?: Record<string, string[]>;
+}
+
+/** The orchestrator's public key file of a secured topology: serverKey with .key -> .pub. */
+export function serverPublicKeyFile(security: TopologySecurity): string {
+  return `${security.serverKey.replace(/\.key$/, "")}.pub`;
 }
 
 export interface SatelliteInstance {
@@ -136,7 +154,12 @@ export function parseTopology(json: unknown, file: string): Topology {
   const raw = json as RawTopology;
   const topology: Topology = {
     file: resolve(file),
-    orchestrator: { ...raw.orchestrator },
+    orchestrator: {
+      ...raw.orchestrator,
+      ...(raw.orchestrator.security !== undefined
+        ? { security: resolveSecurityPaths(raw.orchestrator.security, dirname(resolve(file))) }
+        : {}),
+    },
     hierarchy: raw.hierarchy ?? ["host"],
     hosts: raw.hosts,
     types: {},
@@ -390,6 +413,15 @@ class Semantics {
   }
 }
 
+function resolveSecurityPaths(security: TopologySecurity, dir: string): TopologySecurity {
+  return {
+    ...security,
+    serverKey: resolve(dir, security.serverKey),
+    ...(security.clients !== undefined ? { clients: resolve(dir, security.clients) } : {}),
+    ...(security.satellites !== undefined ? { satellites: resolve(dir, security.satellites) } : {}),
+  };
+}
+
 /** The orchestrator's configuration from a topology. */
 export function orchestratorConfig(topology: Topology): OrchestratorConfig {
   const { orchestrator } = topology;
@@ -414,6 +446,16 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     hierarchy: topology.hierarchy,
     types,
     tracker: orchestrator.tracker,
+    ...(orchestrator.security !== undefined
+      ? {
+          security: {
+            serverKey: orchestrator.security.serverKey,
+            clientKeysDir: orchestrator.security.clients,
+            satelliteKeysDir: orchestrator.security.satellites,
+            satelliteTypes: orchestrator.security.satelliteTypes,
+          },
+        }
+      : {}),
     limits: {
       ...orchestrator.limits,
       ...(orchestrator.heartbeatMs !== undefined ? { heartbeatMs: orchestrator.heartbeatMs } : {}),
