@@ -6,6 +6,8 @@ import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect } from "../client/index.ts";
 import { down, list, satelliteAppName, up } from "../pm2/index.ts";
+import type { CurveOptions } from "../security/keys.ts";
+import { curveFromEnv } from "./keys.ts";
 import { connectAddress, controlRequest } from "./messaging.ts";
 
 interface DemoOptions {
@@ -53,11 +55,13 @@ async function runDemo(options: DemoOptions): Promise<number> {
   );
   let client: Client | null = null;
   try {
+    const curve = curveFromEnv(topology);
     client = await connect(connectAddress(topology.orchestrator.frontend), {
       inFlightMax: options.concurrency,
+      curve,
     });
-    const outcome = await sendJobs(client, options, topology.orchestrator.control);
-    await reportStats(topology.orchestrator.control, outcome.victim);
+    const outcome = await sendJobs(client, options, topology.orchestrator.control, curve);
+    await reportStats(topology.orchestrator.control, outcome.victim, curve);
     const lost = outcome.failed;
     console.log(
       lost === 0
@@ -80,6 +84,7 @@ async function sendJobs(
   client: Client,
   options: DemoOptions,
   control: string | undefined,
+  curve: CurveOptions | undefined,
 ): Promise<{ failed: number; victim: string | null; rerouted: number }> {
   const startedAt = Date.now();
   const latencies: number[] = [];
@@ -140,7 +145,9 @@ async function sendJobs(
   for (const [line, count] of errors) console.log(`    ${count} x ${line}`);
   let rerouted = 0;
   if (control !== undefined) {
-    const status = (await controlRequest(connectAddress(control), "stats").catch(() => null)) as {
+    const status = (await controlRequest(connectAddress(control), "stats", 3000, curve).catch(
+      () => null,
+    )) as {
       stats?: Record<string, { reroutes?: number }>;
     } | null;
     for (const stats of Object.values(status?.stats ?? {})) rerouted += stats.reroutes ?? 0;
@@ -148,7 +155,11 @@ async function sendJobs(
   return { failed, victim, rerouted };
 }
 
-async function reportStats(control: string | undefined, victim: string | null): Promise<void> {
+async function reportStats(
+  control: string | undefined,
+  victim: string | null,
+  curve: CurveOptions | undefined,
+): Promise<void> {
   if (victim !== null) {
     // pm2 restarts the killed satellite; wait (bounded) until it runs again.
     for (let i = 0; i < 50; i++) {
@@ -161,7 +172,7 @@ async function reportStats(control: string | undefined, victim: string | null): 
     }
   }
   if (control === undefined) return;
-  const status = (await controlRequest(connectAddress(control), "status").catch(() => null)) as {
+  const status = (await controlRequest(connectAddress(control), "status", 3000, curve).catch(() => null)) as {
     stats?: Record<string, Record<string, number>>;
     satellites?: Array<{ id: string; done: number }>;
   } | null;

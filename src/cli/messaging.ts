@@ -9,6 +9,7 @@ import { Orchestrator } from "../orchestrator/index.ts";
 import { startWatchdog, watchdogWanted } from "../pm2/watchdog.ts";
 import { decode, encode } from "../protocol/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
+import { type CurveOptions, curveClientOptions } from "../security/keys.ts";
 import { hostLocation, loadTopology, orchestratorConfig, type Topology } from "../topology/index.ts";
 import { UsageError } from "./errors.ts";
 import { curveFromEnv } from "./keys.ts";
@@ -249,9 +250,22 @@ export function eventsCommand(): Command {
     });
 }
 
-/** One request/reply on the control socket. */
-export async function controlRequest(endpoint: string, command: string, timeoutMs = 3000): Promise<unknown> {
-  const socket = new Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
+/**
+ * One request/reply on the control socket. On a secured topology pass `curve` (curveFromEnv):
+ * without it a CURVE orchestrator refuses the handshake and this times out.
+ */
+export async function controlRequest(
+  endpoint: string,
+  command: string,
+  timeoutMs = 3000,
+  curve?: CurveOptions,
+): Promise<unknown> {
+  const socket = new Dealer({
+    linger: 0,
+    receiveTimeout: timeoutMs,
+    sendTimeout: timeoutMs,
+    ...curveClientOptions(curve),
+  });
   socket.connect(endpoint);
   try {
     await socket.send(encode({ cmd: command }));

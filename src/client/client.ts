@@ -16,6 +16,7 @@ import {
   splitBatch,
 } from "../protocol/batch.ts";
 import { decode, encode } from "../protocol/codec.ts";
+import { PAYLOAD_DEPTH_MAX, withinDepth } from "../protocol/depth.ts";
 import {
   BATCH_ENTRIES_MAX,
   DSAT_MARK,
@@ -359,6 +360,12 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.settle(correlation);
     if (status !== "ok") {
       pending.reject(errorFor(status, message, jobId || undefined));
+      return;
+    }
+    if (!withinDepth(payload, PAYLOAD_DEPTH_MAX)) {
+      pending.reject(
+        new RejectedError(ErrorCode.malformed, `result nests deeper than ${PAYLOAD_DEPTH_MAX} levels`, jobId),
+      );
       return;
     }
     try {

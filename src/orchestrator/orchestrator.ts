@@ -14,6 +14,7 @@ import {
   replyBatchFrames,
 } from "../protocol/batch.ts";
 import { decode, encode } from "../protocol/codec.ts";
+import { withinDepth } from "../protocol/depth.ts";
 import {
   clientReplyFrames,
   DSAT_MARK,
@@ -33,7 +34,7 @@ import {
   workerCommandFrames,
 } from "../protocol/frames.ts";
 import { checkReadyProof } from "../security/proof.ts";
-import { ZAP_DOMAIN, ZapHandler } from "../security/zap.ts";
+import { RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/zap.ts";
 import { type Outcome, Tracker, type TrackerEffect } from "../tracker/index.ts";
 import { SocketWriter } from "../transport/writer.ts";
 import {
@@ -143,6 +144,7 @@ export class Orchestrator {
   };
   /** ZAP handler and allow-lists (null without security). */
   zap: ZapHandler | null = null;
+  private readonly refusalEvents = new RefusalLimiter();
   private readonly guard: PeerGuard;
 
   constructor(config: OrchestratorConfig) {
@@ -199,7 +201,9 @@ export class Orchestrator {
 
   private onRefused(refusal: { mechanism: string; address: string; reason: string }): void {
     this.counters.security.refused++;
-    this.publishEvent("security.refused", { ...refusal });
+    // At most one event per address per second; `muted` says how many were left out since.
+    const muted = this.refusalEvents.allow(refusal.address);
+    if (muted !== null) this.publishEvent("security.refused", { ...refusal, muted });
   }
 
   /** Re-reads the allow-lists (control command "reload-keys"). */
@@ -1105,7 +1109,8 @@ export class Orchestrator {
         return;
       case "publish": {
         let value: unknown = result;
-        if (!job.raw) {
+        // Decoded only to publish it in the event; a result nested too deep stays bytes.
+        if (!job.raw && withinDepth(result, this.config.limits.payloadDepthMax)) {
           try {
             value = decode(result);
           } catch {

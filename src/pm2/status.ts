@@ -1,6 +1,7 @@
 // `dsat status`: pm2's view of the apps (online, restarts, memory, pid) joined with the
 // orchestrator's (registered, in flight, done, breakers, per-type stats). Either side may be
 // missing: no pm2 daemon (satellites started by hand) or no orchestrator answering.
+import { curveFromEnv } from "../cli/keys.ts";
 import { connectAddress, controlRequest } from "../cli/messaging.ts";
 import { loadTopology } from "../topology/index.ts";
 import { ORCHESTRATOR_APP, satelliteApps } from "./apps.ts";
@@ -66,9 +67,12 @@ export async function gatherStatus(
       if (control === undefined)
         return { status: null, error: `${topology.file}: no /orchestrator/control endpoint` };
       try {
-        const reply = (await controlRequest(connectAddress(control), "status", options.timeoutMs ?? 1500)) as
-          | (OrchestratorStatus & { ok?: boolean; error?: string })
-          | undefined;
+        const reply = (await controlRequest(
+          connectAddress(control),
+          "status",
+          options.timeoutMs ?? 1500,
+          curveFromEnv(topology),
+        )) as (OrchestratorStatus & { ok?: boolean; error?: string }) | undefined;
         if (reply === undefined || reply.ok === false)
           return { status: null, error: reply?.error ?? "no reply" };
         return { status: reply as OrchestratorStatus, error: undefined };

@@ -22,6 +22,8 @@ export interface Limits {
   typesPerSatelliteMax: number;
   /** Placements cached per map epoch (type, x -> candidates). */
   placementCacheMax: number;
+  /** Nesting of MessagePack payloads (arrays, maps) anything decodes; deeper ones are refused. */
+  payloadDepthMax: number;
   /** Jobs one client (routing id) may have in flight; beyond that, DSAT_ERR_OVERLOADED. */
   inFlightPerClientMax: number;
   /** Malformed messages one frontend peer may send per `malformedWindowMs` before it is blocked. */
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   requestTimeoutMs: 30_000,
   typesPerSatelliteMax: 64,
   placementCacheMax: 100_000,
+  payloadDepthMax: 64,
   inFlightPerClientMax: 10_000,
   malformedPerPeerMax: 100,
   malformedWindowMs: 1000,

@@ -17,6 +17,7 @@ import {
   splitBatch,
 } from "../protocol/batch.ts";
 import { decode, encode } from "../protocol/codec.ts";
+import { PAYLOAD_DEPTH_MAX, withinDepth } from "../protocol/depth.ts";
 import {
   BATCH_ENTRIES_MAX,
   type JobHeader,
@@ -309,6 +310,12 @@ export class SatelliteRuntime {
       this.scheduleFlush();
     }
     let payload: unknown;
+    const encoded = payloadFrames[0];
+    if (header.raw === undefined && encoded !== undefined && !withinDepth(encoded, PAYLOAD_DEPTH_MAX)) {
+      const message = `payload nests deeper than ${PAYLOAD_DEPTH_MAX} levels`;
+      this.finishJob(key, job, { s: "error", e: message, r: false }, null);
+      return;
+    }
     try {
       payload =
         header.raw !== undefined
