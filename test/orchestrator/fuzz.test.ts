@@ -22,6 +22,7 @@ import {
   validMessage,
 } from "../helpers/fuzz-frames.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
+import { sleep, until } from "../helpers/wait.ts";
 
 const SEED = 20_240_611;
 const PER_SOCKET = 5000;
@@ -30,16 +31,6 @@ const GOOD_AFTER = 100;
 const MESSAGE_BYTES_MAX = 65_536;
 /** A job type no fuzz message can name: the good client's requests go only to the good satellite. */
 const GOOD_TYPE = `echo-good-${randomBytes(8).toString("hex")}`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe("orchestrator fuzz", () => {
   let orchestrator: Orchestrator;

@@ -26,16 +26,7 @@ import {
   type SatelliteRuntime,
 } from "../../src/satellite/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { sleep, until } from "../helpers/wait.ts";
 
 interface Stack {
   orchestrator: Orchestrator;

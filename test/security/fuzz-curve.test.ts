@@ -34,6 +34,7 @@ import {
   validMessage,
 } from "../helpers/fuzz-frames.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
+import { sleep, until } from "../helpers/wait.ts";
 
 const SEED = 20_250_601;
 /** Per authenticated socket (4 of them). */
@@ -44,16 +45,6 @@ const GOOD_DURING = 500;
 const GOOD_AFTER = 100;
 const GOOD_TYPE = `echo-good-${randomBytes(8).toString("hex")}`;
 const HWM = { sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe("orchestrator fuzz over CURVE", () => {
   const dir = mkdtempSync(join(tmpdir(), "dsat-fuzz-curve-"));

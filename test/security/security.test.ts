@@ -13,16 +13,7 @@ import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/
 import { type CurveOptions, generateKeyFiles, type KeyPair, readKeyPair } from "../../src/security/keys.ts";
 import { orchestratorConfig, parseTopology } from "../../src/topology/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { sleep, until } from "../helpers/wait.ts";
 
 const echo = (type: string | string[]) =>
   defineSatellite({ type, concurrency: 4, handle: (payload: unknown) => payload });
