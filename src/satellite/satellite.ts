@@ -142,7 +142,7 @@ export class SatelliteRuntime {
       heartbeatMs: options.heartbeatMs ?? 2500,
       heartbeatLiveness: options.heartbeatLiveness ?? 3,
       reconnectMs: options.reconnectMs ?? 250,
-      reconnectMaxMs: options.reconnectMaxMs ?? 32_000,
+      reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
       handleSignals: options.handleSignals ?? false,
       log: options.log ?? ((message) => console.log(`[satellite ${options.id}] ${message}`)),
       endpoint: options.endpoint,

@@ -67,14 +67,36 @@ export class Cluster {
     };
   }
 
+  // Generous bounds: CI machines run several suites of real processes at once, and a cold tsx
+  // start of seven processes on two busy cores takes seconds.
   async waitForSatellites(count: number): Promise<void> {
-    await waitUntil(`${count} satellites to register`, async () => {
-      try {
-        return (await this.registered()).length === count;
-      } catch {
-        return false;
-      }
-    });
+    await waitUntil(
+      `${count} satellites to register`,
+      async () => {
+        try {
+          return (await this.registered()).length === count;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+    );
+  }
+
+  /** Waits until the orchestrator answers on its control socket (start satellites after this). */
+  async waitForOrchestrator(): Promise<void> {
+    await waitUntil(
+      "the orchestrator to answer",
+      async () => {
+        try {
+          await controlRequest(this.endpoints.control, "satellites", 1_000);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+    );
   }
 
   stop(): void {
@@ -87,7 +109,7 @@ export class Cluster {
 export async function waitUntil(
   what: string,
   check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -34,6 +34,7 @@ beforeAll(async () => {
     },
   });
   cluster.start("orchestrator", ["orchestrator"]);
+  await cluster.waitForOrchestrator();
   cluster.start("echo@h1", ["satellite", "satellites/echo.ts", "--host", "h1"]);
   for (const host of ["h1", "h2", "h3"]) {
     cluster.start(`slow@${host}`, ["satellite", "test/e2e/satellites/slow.ts", "--host", host]);
@@ -45,7 +46,7 @@ beforeAll(async () => {
     publish: cluster.endpoints.intake,
     events: cluster.endpoints.events,
   });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await client?.close();

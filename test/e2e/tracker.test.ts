@@ -45,6 +45,7 @@ beforeAll(async () => {
     },
   });
   cluster.start("orchestrator", ["orchestrator"]);
+  await cluster.waitForOrchestrator();
   for (const host of ["h1", "h2", "h3"])
     cluster.start(`flaky@${host}`, ["satellite", "test/e2e/satellites/flaky.ts", "--host", host]);
   await cluster.waitForSatellites(3);
@@ -53,7 +54,7 @@ beforeAll(async () => {
     for await (const event of client.events("")) events.push(event);
   })();
   await new Promise((resolve) => setTimeout(resolve, 300)); // SUB join
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await client?.close();

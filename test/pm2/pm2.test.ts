@@ -41,7 +41,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 45_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
