@@ -2,6 +2,7 @@
 // `npm run bench -- --quick` runs shorter rounds; `-- crush` or `-- core` runs one part.
 import { benchCore } from "./core.ts";
 import { benchCrush } from "./crush.ts";
+import { benchDurable } from "./durable.ts";
 import { benchSecurity } from "./security.ts";
 import { formatResult } from "./stats.ts";
 import { benchTracker } from "./tracker.ts";
@@ -17,4 +18,5 @@ if (wants("crush")) for (const result of benchCrush(quick)) console.log(formatRe
 if (wants("tracker")) for (const result of benchTracker(quick)) console.log(formatResult(result));
 if (wants("core")) for (const result of await benchCore(quick)) console.log(formatResult(result));
 if (wants("security")) for (const result of await benchSecurity(quick)) console.log(formatResult(result));
+if (wants("durable")) for (const result of await benchDurable(quick)) console.log(formatResult(result));
 process.exit(0);

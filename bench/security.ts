@@ -4,67 +4,23 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "../src/client/index.ts";
-import { Orchestrator } from "../src/orchestrator/index.ts";
-import { defineSatellite, runSatellite } from "../src/satellite/index.ts";
 import { type CurveOptions, generateKeyFiles, readKeyPair } from "../src/security/keys.ts";
-import { freeEndpoints } from "../test/helpers/ports.ts";
+import { echoRound, IN_FLIGHT } from "./echo-round.ts";
 import { type BenchResult, median } from "./stats.ts";
 
-const IN_FLIGHT = 1024;
-
-async function round(
-  jobs: number,
-  secure: { dir: string; client: CurveOptions; satellite: CurveOptions } | null,
-) {
-  const [frontend] = await freeEndpoints(1);
-  const orchestrator = new Orchestrator({
-    frontend,
-    hierarchy: ["host"],
-    log: () => {},
-    ...(secure !== null
-      ? {
-          security: {
-            serverKey: join(secure.dir, "server.key"),
-            clientKeysDir: join(secure.dir, "clients"),
-            satelliteKeysDir: join(secure.dir, "satellites"),
-          },
-        }
-      : {}),
-  });
-  await orchestrator.start();
-  const satellite = await runSatellite(
-    defineSatellite({ type: "echo", concurrency: IN_FLIGHT, handle: (payload: unknown) => payload }),
-    {
-      endpoint: frontend,
-      id: "bench-1",
-      log: () => {},
-      ...(secure !== null ? { curve: secure.satellite } : {}),
+function round(jobs: number, secure: { dir: string; client: CurveOptions; satellite: CurveOptions } | null) {
+  if (secure === null) return echoRound(jobs);
+  return echoRound(jobs, {
+    orchestrator: {
+      security: {
+        serverKey: join(secure.dir, "server.key"),
+        clientKeysDir: join(secure.dir, "clients"),
+        satelliteKeysDir: join(secure.dir, "satellites"),
+      },
     },
-  );
-  const client = await connect(frontend, {
-    inFlightMax: IN_FLIGHT,
-    timeoutMs: 60_000,
-    ...(secure !== null ? { curve: secure.client } : {}),
+    client: { curve: secure.client },
+    satelliteCurve: secure.satellite,
   });
-  try {
-    while (orchestrator.status().satellites.length === 0) await new Promise((done) => setTimeout(done, 10));
-    const run = async (count: number) => {
-      let issued = 0;
-      const worker = async () => {
-        while (issued++ < count) await client.request("echo", issued);
-      };
-      await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    };
-    await run(Math.min(jobs, 5000)); // warm-up
-    const started = performance.now();
-    await run(jobs);
-    return jobs / ((performance.now() - started) / 1000);
-  } finally {
-    await client.close();
-    await satellite.stop();
-    await orchestrator.stop();
-  }
 }
 
 export async function benchSecurity(quick: boolean): Promise<BenchResult[]> {

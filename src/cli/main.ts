@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError } from "./errors.ts";
+import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
@@ -26,6 +27,8 @@ export function buildProgram(): Command {
   program.addCommand(publishCommand());
   program.addCommand(eventsCommand());
   program.addCommand(statusCommand());
+  program.addCommand(jobsCommand());
+  program.addCommand(retryCommand());
   program.addCommand(upCommand());
   program.addCommand(downCommand());
   program.addCommand(logsCommand());

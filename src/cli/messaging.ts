@@ -26,7 +26,7 @@ export function connectAddress(endpoint: string): string {
   return endpoint.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:");
 }
 
-function topologyOption(command: Command): Command {
+export function topologyOption(command: Command): Command {
   return command.option(
     "-t, --topology <file>",
     "topology JSON file",
@@ -34,20 +34,24 @@ function topologyOption(command: Command): Command {
   );
 }
 
-function need(value: string | undefined, what: string, topology: Topology): string {
+export function need(value: string | undefined, what: string, topology: Topology): string {
   if (value === undefined)
     throw new UsageError(`${topology.file}: /orchestrator/${what} is needed for this command`);
   return connectAddress(value);
 }
 
 export function orchestratorCommand(): Command {
-  return topologyOption(new Command("orchestrator").description("run the orchestrator of a topology")).action(
-    async (options) => {
+  return topologyOption(new Command("orchestrator").description("run the orchestrator of a topology"))
+    .option(
+      "--journal <dir>",
+      "durable jobs: keep the job journal in DIR (overrides the topology's journal.dir)",
+    )
+    .action(async (options) => {
       const topology = loadTopology(options.topology);
-      const orchestrator = new Orchestrator({
-        ...orchestratorConfig(topology),
-        log: (line) => console.log(line),
-      });
+      const config = orchestratorConfig(topology);
+      if (typeof options.journal === "string")
+        config.journal = { ...config.journal, dir: resolve(options.journal as string) };
+      const orchestrator = new Orchestrator({ ...config, log: (line) => console.log(line) });
       await orchestrator.start();
       // Under pm2 (or DSAT_WATCHDOG=1): restart satellites whose process hangs (docs/pm2.md).
       const watchdog = watchdogWanted() ? startWatchdog(orchestrator) : null;
@@ -63,8 +67,7 @@ export function orchestratorCommand(): Command {
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
       });
-    },
-  );
+    });
 }
 
 export async function loadSatelliteModule(modulePath: string): Promise<SatelliteDefinition> {
@@ -256,7 +259,7 @@ export function eventsCommand(): Command {
  */
 export async function controlRequest(
   endpoint: string,
-  command: string,
+  command: string | ({ cmd: string } & Record<string, unknown>),
   timeoutMs = 3000,
   curve?: CurveOptions,
 ): Promise<unknown> {
@@ -268,7 +271,7 @@ export async function controlRequest(
   });
   socket.connect(endpoint);
   try {
-    await socket.send(encode({ cmd: command }));
+    await socket.send(encode(typeof command === "string" ? { cmd: command } : command));
     const [reply] = await socket.receive();
     return decode(reply);
   } catch (error) {

@@ -4,6 +4,7 @@
 //   const client = await connect("tcp://127.0.0.1:5555", { publish: "tcp://127.0.0.1:5556", events: "tcp://127.0.0.1:5557" });
 //   const result = await client.request("echo", { hello: 1 }, { key: "user-42", timeoutMs: 5000 });
 
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type TypedEmitter from "typed-emitter";
 import { Dealer, Publisher, Subscriber } from "zeromq";
@@ -83,7 +84,11 @@ function errorFor(code: string, message: string, jobId?: string): DsatError {
 export interface RequestOptions {
   /** Placement key (jobs with the same key go to the same satellites); the job id by default. */
   key?: string;
-  /** Job id (idempotency: the orchestrator refuses a second live job with the same id). */
+  /**
+   * Job id, also the idempotency key: a request naming a live job waits for that job's result, and
+   * one naming a finished job (kept by a durable orchestrator) gets its stored result without a
+   * second run. Default: an id unique to this client and request.
+   */
   id?: string;
   /** Deadline, ms; the orchestrator answers DSAT_ERR_TIMEOUT after it. */
   timeoutMs?: number;
@@ -107,6 +112,12 @@ export interface ClientOptions {
    * are refused here with DSAT_ERR_TOO_LARGE rather than sent.
    */
   messageBytesMax?: number;
+  /**
+   * Send the requests still waiting again, with the same ids, when the connection to the
+   * orchestrator comes back (after an orchestrator restart). The orchestrator answers a resent
+   * request once: it attaches it to the live job or answers from its journal. Default true.
+   */
+  resendOnReconnect?: boolean;
 }
 
 export interface OrchestratorEvent {
@@ -117,6 +128,8 @@ export interface OrchestratorEvent {
 type ClientEvents = {
   /** A reply for a request that was no longer waiting (late or duplicate). */
   "reply:orphan": (correlation: number) => void;
+  /** The connection came back and this many waiting requests were sent again. */
+  resent: (count: number) => void;
   /** The request socket dropped a message (e.g. backlog overflow). */
   "send:dropped": (reason: string) => void;
 };
@@ -125,6 +138,9 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   deadline: number;
+  /** Kept to send it again after a reconnect. */
+  entry: RequestEntry;
+  body: Buffer;
 }
 
 /** Bytes of payload after which a batch leaves at once. */
@@ -146,8 +162,11 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private readonly waiters: Array<() => void> = [];
   private readonly timeoutMs: number;
   private readonly inFlightMax: number;
-  /** Prefix of the job ids this client makes up (for cancellable requests). */
-  private readonly clientId = `c${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  /**
+   * The socket's routing id and the prefix of the job ids this client makes up. Fixed for the
+   * client's life, so a restarted orchestrator can still route a replayed job's reply here.
+   */
+  private readonly clientId = `c${randomBytes(9).toString("base64url")}`;
   private readonly messageBytesMax: number;
 
   constructor(
@@ -161,6 +180,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     const curve = curveClientOptions(options.curve);
     this.dealer = new Dealer({
       ...curve,
+      routingId: this.clientId,
       sendTimeout: 0,
       linger: 0,
       sendHighWaterMark: 100_000,
@@ -182,6 +202,12 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       });
     }
     void this.receiveLoop();
+    if (options.resendOnReconnect !== false) {
+      let connections = 0;
+      this.dealer.events.on("connect", () => {
+        if (connections++ > 0) this.resendPending();
+      });
+    }
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), 100);
     this.sweepTimer.unref?.();
   }
@@ -197,13 +223,11 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     const correlation = this.nextCorrelation++;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    let id = options.id;
+    // Every job gets an id: cancelling and resending after a reconnect both name it.
+    const id = options.id ?? `${this.clientId}-${correlation.toString(36)}`;
     if (options.signal !== undefined) {
       if (options.signal.aborted) throw new CancelledError(ErrorCode.cancelled, "aborted before it was sent");
-      // Cancelling needs the job's id: give the job one when the caller did not.
-      id ??= `${this.clientId}-${correlation}`;
-      const jobId = id;
-      options.signal.addEventListener("abort", () => this.cancel(jobId), { once: true });
+      options.signal.addEventListener("abort", () => this.cancel(id), { once: true });
     }
     const body = encode(payload);
     if (body.length > this.messageBytesMax) {
@@ -212,22 +236,46 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
         `payload of ${body.length} bytes exceeds the limit of ${this.messageBytesMax}`,
       );
     }
-    const entry: RequestEntry = [type, correlation, body.length, timeoutMs, id ?? null, options.key ?? null];
+    const entry: RequestEntry = [type, correlation, body.length, timeoutMs, id, options.key ?? null];
     return new Promise<Result>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs + CLIENT_GRACE_MS;
-      this.pending.set(correlation, { resolve: resolve as (value: unknown) => void, reject, deadline });
+      this.pending.set(correlation, {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        deadline,
+        entry,
+        body,
+      });
       this.deadlines.push(deadline, correlation);
-      this.outboxEntries.push(entry);
-      this.outboxPayloads.push(body);
-      this.outboxBytes += body.length;
-      // A batch stays well under the orchestrator's message limit.
-      if (this.outboxEntries.length >= BATCH_FLUSH_ENTRIES || this.outboxBytes >= BATCH_BYTES_MAX)
-        this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flushBound);
-      }
+      this.enqueue(entry, body);
     });
+  }
+
+  private enqueue(entry: RequestEntry, body: Buffer): void {
+    this.outboxEntries.push(entry);
+    this.outboxPayloads.push(body);
+    this.outboxBytes += body.length;
+    // A batch stays well under the orchestrator's message limit.
+    if (this.outboxEntries.length >= BATCH_FLUSH_ENTRIES || this.outboxBytes >= BATCH_BYTES_MAX) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushBound);
+    }
+  }
+
+  /** The connection came back: whatever the orchestrator may have lost is sent again, same ids. */
+  private resendPending(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    let resent = 0;
+    for (const pending of this.pending.values()) {
+      const remainingMs = pending.deadline - CLIENT_GRACE_MS - now;
+      if (remainingMs <= 0) continue;
+      const [type, correlation, length, , id, key] = pending.entry;
+      this.enqueue([type, correlation, length, remainingMs, id, key], pending.body);
+      resent++;
+    }
+    if (resent > 0) this.emit("resent", resent);
   }
 
   // Requests made in one event-loop turn leave as one batch message (protocol/batch.ts).

@@ -1,5 +1,6 @@
 // Orchestrator configuration: endpoints, hierarchy, job types, limits. `resolveConfig` fills
 // defaults and rejects bad combinations in sentences.
+import { join } from "node:path";
 import type { RuleSpec } from "../crush/index.ts";
 import { type Limits, validateLimits } from "../protocol/limits.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/keys.ts";
@@ -63,7 +64,58 @@ export interface OrchestratorConfig {
   tracker?: Partial<TrackerConfig>;
   /** When set, every TCP endpoint is a CURVE server and peers must hold an allowed key. */
   security?: SecurityConfig;
+  /** Durable jobs (docs/journal.md): accepted jobs survive an orchestrator crash. */
+  journal?: JournalConfig;
+  /**
+   * Disk spill of queued jobs (docs/journal.md "Disk spill"): when a job's candidates are all busy
+   * and their queues hold `queuedMax` jobs, its payload waits on disk instead of in memory. Off
+   * unless set, or on (under `<journal.dir>/spill`) when there is a journal; `false` turns it off.
+   */
+  diskSpill?: DiskSpillConfig | false;
   log?: (line: string) => void;
+}
+
+export interface DiskSpillConfig {
+  /** Directory of the spill files (created if missing; its spill files are deleted at start). Default `<journal.dir>/spill`. */
+  dir?: string;
+  /** Jobs waiting in memory per satellite before further ones spill to disk (default limits.satelliteQueueMax). */
+  queuedMax?: number;
+}
+
+export interface ResolvedDiskSpill {
+  dir: string;
+  queuedMax: number;
+}
+
+/** The job journal: accepted jobs and their state changes on disk before they are acknowledged. */
+export interface JournalConfig {
+  /** Directory of the journal's segment files (created if missing). */
+  dir: string;
+  /** fdatasync each group commit (default true). false survives kill -9, not a power loss. */
+  fsync?: boolean;
+  /** How long a group commit waits to gather more records, ms (default 0: the next turn). */
+  commitWindowMs?: number;
+  /** How long finished jobs (results, failures) are kept for resubmissions and `dsat jobs`, ms (default 1 h). */
+  retentionMs?: number;
+  /** At most this many finished jobs are kept (the oldest go first; default 100,000). */
+  finishedMax?: number;
+  /** Compact when the journal passes this many bytes and twice its live size (default 64 MiB). */
+  compactBytes?: number;
+  /** After a restart, how long to let satellites re-register before replayed jobs are placed, ms (default 2000). */
+  recoveryMs?: number;
+  /** Roll to a new segment file past this size (default 64 MiB). */
+  segmentBytesMax?: number;
+}
+
+export interface ResolvedJournal {
+  dir: string;
+  fsync: boolean;
+  commitWindowMs: number;
+  retentionMs: number;
+  finishedMax: number;
+  compactBytes: number;
+  recoveryMs: number;
+  segmentBytesMax: number;
 }
 
 export interface ResolvedTypeConfig {
@@ -86,6 +138,8 @@ export interface ResolvedConfig {
   types: Map<string, ResolvedTypeConfig>;
   limits: Limits;
   security: ResolvedSecurity | null;
+  journal: ResolvedJournal | null;
+  diskSpill: ResolvedDiskSpill | null;
   log: (line: string) => void;
 }
 
@@ -125,6 +179,8 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     types,
     limits,
     security: config.security === undefined ? null : resolveSecurity(config.security),
+    journal: config.journal === undefined ? null : resolveJournal(config.journal),
+    diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     log: config.log ?? ((line) => console.log(line)),
   };
 }
@@ -189,6 +245,48 @@ export function resolveType(
     attemptsMax,
     ...(type.runTimeoutMs !== undefined ? { runTimeoutMs: type.runTimeoutMs } : {}),
   };
+}
+
+function resolveJournal(journal: JournalConfig): ResolvedJournal {
+  if (typeof journal.dir !== "string" || journal.dir === "")
+    throw new ConfigError("journal.dir: expected a directory path");
+  const number = (name: keyof JournalConfig, fallback: number, min: number): number => {
+    const value = journal[name] ?? fallback;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min)
+      throw new ConfigError(`journal.${name}: expected a number >= ${min}, got ${String(value)}`);
+    return value;
+  };
+  if (journal.fsync !== undefined && typeof journal.fsync !== "boolean")
+    throw new ConfigError("journal.fsync: expected true or false");
+  return {
+    dir: journal.dir,
+    fsync: journal.fsync ?? true,
+    commitWindowMs: number("commitWindowMs", 0, 0),
+    retentionMs: number("retentionMs", 3_600_000, 0),
+    finishedMax: number("finishedMax", 100_000, 0),
+    compactBytes: number("compactBytes", 64 * 1024 * 1024, 4096),
+    recoveryMs: number("recoveryMs", 2000, 0),
+    segmentBytesMax: number("segmentBytesMax", 64 * 1024 * 1024, 4096),
+  };
+}
+
+/** Off unless configured, or on under the journal's directory when there is a journal. */
+function resolveDiskSpill(
+  spill: DiskSpillConfig | false | undefined,
+  journal: JournalConfig | undefined,
+  limits: Limits,
+): ResolvedDiskSpill | null {
+  if (spill === false) return null;
+  if (spill === undefined && journal === undefined) return null;
+  if (spill !== undefined && (typeof spill !== "object" || spill === null))
+    throw new ConfigError("diskSpill: expected an object ({ dir?, queuedMax? }) or false");
+  const dir = spill?.dir ?? (journal !== undefined ? join(journal.dir, "spill") : undefined);
+  if (typeof dir !== "string" || dir === "")
+    throw new ConfigError("diskSpill.dir: expected a directory path (there is no journal to put it under)");
+  const queuedMax = spill?.queuedMax ?? limits.satelliteQueueMax;
+  if (!Number.isInteger(queuedMax) || queuedMax < 1)
+    throw new ConfigError(`diskSpill.queuedMax: expected an integer >= 1, got ${String(queuedMax)}`);
+  return { dir, queuedMax };
 }
 
 function resolveSecurity(security: SecurityConfig): ResolvedSecurity {

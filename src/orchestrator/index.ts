@@ -1,9 +1,10 @@
 export {
   ConfigError,
   type JobTypeConfig,
+  type JournalConfig,
   type OrchestratorConfig,
   type OverflowPolicy,
   resolveConfig,
 } from "./config.ts";
-export { Orchestrator } from "./orchestrator.ts";
+export { type JobSummary, Orchestrator } from "./orchestrator.ts";
 export { buildMap, type PlacementMember, TypePlacement } from "./placement.ts";

@@ -2,9 +2,11 @@
 // the intake XSUB, the events XPUB and the control ROUTER; places each job with CRUSH and follows
 // it to a result. Single-threaded: frames in -> state change -> sends out through one writer per
 // socket. Time is handled by one periodic tick (heartbeats, liveness, deadlines); no timer per job.
+import { randomUUID } from "node:crypto";
 import { chmodSync } from "node:fs";
 import { Router, XPublisher, XSubscriber } from "zeromq";
 import { hashKey } from "../crush/index.ts";
+import type { CompletedRecord, JournalOrigin, JournalRecord, UnfinishedJob } from "../journal/index.ts";
 import {
   BATCH_FLUSH_ENTRIES,
   type JobEntry,
@@ -35,7 +37,7 @@ import {
 } from "../protocol/frames.ts";
 import { checkReadyProof } from "../security/proof.ts";
 import { RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/zap.ts";
-import { type Outcome, Tracker, type TrackerEffect } from "../tracker/index.ts";
+import { type Outcome, type SubmitEvent, Tracker, type TrackerEffect } from "../tracker/index.ts";
 import { SocketWriter } from "../transport/writer.ts";
 import {
   type OrchestratorConfig,
@@ -45,15 +47,19 @@ import {
   resolveConfig,
   resolveType,
 } from "./config.ts";
+import { JobJournal } from "./durable.ts";
 import { PeerGuard } from "./peer-guard.ts";
 import { TypePlacement } from "./placement.ts";
 import { type SatelliteInfo, SatelliteRegistry } from "./registry.ts";
+import { DiskSpill, DiskSpillReadError } from "./spill.ts";
 
 type Origin =
   | { kind: "dsat"; route: Buffer; correlation: number; service: Buffer }
   | { kind: "batch"; route: Buffer; correlation: number }
   | { kind: "mdp"; route: Buffer; service: Buffer }
-  | { kind: "publish" };
+  | { kind: "publish" }
+  /** 9/TSP: the result is kept for titanic.reply, nobody is waiting on a socket. */
+  | { kind: "titanic" };
 
 interface Job {
   readonly id: string;
@@ -62,7 +68,13 @@ interface Job {
   readonly firstType: string;
   readonly x: number;
   readonly key: string | undefined;
-  readonly origin: Origin;
+  /** Who gets the reply; a resubmission from another client adds itself to `waiters`. */
+  origin: Origin;
+  waiters: Origin[] | null;
+  /** The journal record that accepted the current step: the step runs once it is on disk. */
+  journalSeq: number;
+  /** Attempts of the current step made by an earlier life of the orchestrator (journal replay). */
+  attemptsBefore: number;
   payload: Buffer[];
   /** Payload frames are raw bytes from a plain MDP client (not MessagePack). */
   raw: boolean;
@@ -75,6 +87,11 @@ interface Job {
   satellite: SatelliteInfo | null;
   /** The satellite whose queue holds it, waiting for a slot. */
   queuedOn: SatelliteInfo | null;
+  /**
+   * On the disk spill (its payload is there, `payload` is empty): the tracker's exclude list of
+   * the attempt, kept for when it is drained. null when not spilled.
+   */
+  spilled: readonly string[] | null;
   readonly deadlineAt: number;
   readonly receivedAt: number;
   /** Pipeline steps still to run after the current one. */
@@ -104,6 +121,10 @@ interface OrchestratorCounters {
     /** Requests refused with OVERLOADED for a client's in-flight limit. */
     clientInFlightRefused: number;
   };
+  /** Requests naming a job id already live (attached to it) or finished (answered from the journal). */
+  resubmissions: { attached: number; answered: number };
+  /** Jobs replayed from the journal at start. */
+  recovered: number;
 }
 
 export class Orchestrator {
@@ -141,7 +162,24 @@ export class Orchestrator {
       droppedWhileBlocked: 0,
       clientInFlightRefused: 0,
     },
+    resubmissions: { attached: 0, answered: 0 },
+    recovered: 0,
   };
+  /** The durable journal (null when the topology has none): docs/journal.md. */
+  journal: JobJournal | null = null;
+  /** Payloads of queued jobs beyond the in-memory queues (null when off): docs/journal.md "Disk spill". */
+  diskSpill: DiskSpill | null = null;
+  private diskSpillError: string | null = null;
+  /** Finished jobs kept without a journal: titanic's results only. */
+  private readonly finishedInMemory = new Map<string, CompletedRecord>();
+  /** Accepted jobs waiting for their journal record to reach the disk, in journal order. */
+  private awaitingCommit: Job[] = [];
+  /** Replies waiting for their job's completed record to reach the disk, in journal order. */
+  private repliesAwaitingCommit: PendingReply[] = [];
+  private commitRunning = false;
+  /** Jobs replayed from the journal, placed once satellites had recoveryMs to come back. */
+  private recovering: Job[] | null = null;
+  private recoveryTimer: NodeJS.Timeout | null = null;
   /** ZAP handler and allow-lists (null without security). */
   zap: ZapHandler | null = null;
   private readonly refusalEvents = new RefusalLimiter();
@@ -182,7 +220,7 @@ export class Orchestrator {
 
   private async bindAll(socket: Router | XSubscriber | XPublisher, endpoints: string[]): Promise<void> {
     for (const endpoint of endpoints) {
-      await socket.bind(endpoint);
+      await bindRetrying(socket, endpoint);
       // ipc: only this user may connect (the socket file's mode; abstract sockets have none).
       if (endpoint.startsWith("ipc://") && !endpoint.startsWith("ipc://@"))
         chmodSync(endpoint.slice("ipc://".length), 0o600);
@@ -215,6 +253,8 @@ export class Orchestrator {
 
   async start(): Promise<void> {
     const limits = this.config.limits;
+    if (this.config.diskSpill !== null) this.diskSpill = new DiskSpill(this.config.diskSpill.dir);
+    if (this.config.journal !== null) this.recover(this.config.journal);
     // libzmq drops (and disconnects) beyond twice our limit; between the two we answer TOO_LARGE.
     const maxMessageSize = limits.messageBytesMax * 2 + 4096;
     const security = this.config.security;
@@ -275,11 +315,162 @@ export class Orchestrator {
       void this.receiveLoop(this.control, "control", (frames) => this.onControl(frames));
     const tickMs = Math.max(10, Math.min(limits.heartbeatMs, 100));
     this.tickTimer = setInterval(() => this.tick(Date.now()), tickMs);
+    if (this.recovering !== null) {
+      const recoveryMs = this.config.journal?.recoveryMs ?? 0;
+      this.recoveryTimer = setTimeout(() => this.placeRecovered(), recoveryMs);
+    }
+  }
+
+  // ---- the journal: recovery and group commit (docs/journal.md) ----
+
+  /** Replays the journal: finished jobs answer resubmissions, unfinished ones run again. */
+  private recover(config: NonNullable<ResolvedConfig["journal"]>): void {
+    const now = Date.now();
+    const [journal, recovery] = JobJournal.open(config, this.config.log, now);
+    this.journal = journal;
+    const jobs: Job[] = [];
+    for (const unfinished of recovery.unfinished) {
+      const job = this.jobFromJournal(unfinished);
+      if (this.jobs.has(job.id)) continue;
+      this.jobs.set(job.id, job);
+      if (job.origin.kind === "dsat" || job.origin.kind === "batch" || job.origin.kind === "mdp")
+        this.guard.addInFlight(job.origin.route.toString("hex"));
+      jobs.push(job);
+    }
+    this.counters.recovered = jobs.length;
+    this.config.log(
+      `orchestrator: journal ${config.dir}: ${recovery.records} records, ${jobs.length} unfinished jobs to run again, ${journal.finished.size} finished kept` +
+        (recovery.badRecords > 0 ? `, ${recovery.badRecords} unreadable records skipped` : ""),
+    );
+    if (jobs.length > 0) this.recovering = jobs;
+  }
+
+  private jobFromJournal({ accepted, attempts }: UnfinishedJob): Job {
+    return {
+      id: accepted.id,
+      type: accepted.type,
+      firstType: accepted.firstType,
+      x: hashKey(accepted.key ?? accepted.id),
+      key: accepted.key ?? undefined,
+      origin: originFromJournal(accepted.origin),
+      waiters: null,
+      journalSeq: 0,
+      attemptsBefore: attempts,
+      payload: accepted.payload,
+      raw: accepted.raw,
+      trackerId: accepted.id,
+      step: accepted.step,
+      attempt: 0,
+      satellite: null,
+      queuedOn: null,
+      spilled: null,
+      deadlineAt: accepted.deadlineAt,
+      receivedAt: accepted.receivedAt,
+      steps: accepted.steps,
+      result: null,
+      placementFailure: null,
+      errorCode: null,
+    };
+  }
+
+  /** Satellites had their time to re-register: replayed jobs go to the tracker. */
+  private placeRecovered(): void {
+    this.recoveryTimer = null;
+    const jobs = this.recovering ?? [];
+    this.recovering = null;
+    const now = Date.now();
+    for (const job of jobs) if (this.jobs.get(job.id) === job) this.submitStep(job, now);
+    this.publishEvent("journal.recovered", { jobs: jobs.length });
+  }
+
+  /** Starts a group commit unless one runs; when it lands, what waited on it proceeds. */
+  private requestCommit(): void {
+    const journal = this.journal;
+    if (journal === null || this.commitRunning || !this.running) return;
+    this.commitRunning = true;
+    journal.commit().then(this.onCommittedBound, this.onJournalFailedBound);
+  }
+
+  private readonly onCommittedBound = () => this.onCommitted();
+  private readonly onJournalFailedBound = (error: unknown) => this.onJournalFailed(error);
+
+  private onCommitted(): void {
+    this.commitRunning = false;
+    const journal = this.journal;
+    if (journal === null || !this.running) return;
+    const committed = journal.committedSeq;
+    const now = Date.now();
+    let accepted = 0;
+    while (accepted < this.awaitingCommit.length && this.awaitingCommit[accepted].journalSeq <= committed)
+      accepted++;
+    if (accepted > 0) {
+      const jobs = this.awaitingCommit.slice(0, accepted);
+      this.awaitingCommit = this.awaitingCommit.slice(accepted);
+      for (const job of jobs) {
+        if (this.jobs.get(job.id) !== job) continue;
+        if (job.origin.kind === "titanic") this.replyTitanicAccepted(job.id);
+        if (this.recovering === null || job.step > 0) this.submitStep(job, now);
+        else this.recovering.push(job);
+      }
+    }
+    let replies = 0;
+    while (
+      replies < this.repliesAwaitingCommit.length &&
+      this.repliesAwaitingCommit[replies].seq <= committed
+    )
+      replies++;
+    if (replies > 0) {
+      const ready = this.repliesAwaitingCommit.slice(0, replies);
+      this.repliesAwaitingCommit = this.repliesAwaitingCommit.slice(replies);
+      for (const reply of ready) this.deliver(reply.job, reply.status, reply.message, reply.result);
+    }
+    if (journal.appendedSeq > journal.committedSeq) this.requestCommit();
+  }
+
+  /** A failed disk write: nothing more can be promised durable, so stop accepting loudly. */
+  private onJournalFailed(error: unknown): void {
+    this.commitRunning = false;
+    this.journalError = (error as Error).message;
+    this.config.log(`orchestrator: journal write failed, refusing new jobs: ${this.journalError}`);
+    this.publishEvent("journal.failed", { error: this.journalError });
+  }
+
+  private journalError: string | null = null;
+
+  /** Live jobs as journal records, for compaction: their current step as accepted, and its attempt. */
+  private *liveRecords(): Iterable<JournalRecord> {
+    for (const job of this.jobs.values()) {
+      // A spilled job's payload is on disk, not in the job.
+      yield this.acceptedRecord(job.spilled === null ? job : { ...job, payload: this.spilledPayload(job) });
+      const attempts = Math.max(job.attempt, job.attemptsBefore);
+      if (attempts > 0) {
+        const satelliteId = job.satellite?.id ?? "";
+        yield { k: "dispatched", id: job.id, step: job.step, attempt: attempts, satelliteId };
+      }
+    }
+  }
+
+  private acceptedRecord(job: Job): JournalRecord {
+    return {
+      k: "accepted",
+      id: job.id,
+      type: job.type,
+      firstType: job.firstType,
+      step: job.step,
+      steps: job.steps,
+      key: job.key ?? null,
+      payload: job.payload,
+      raw: job.raw,
+      deadlineAt: job.deadlineAt,
+      receivedAt: job.receivedAt,
+      origin: originToJournal(job.origin),
+    };
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.recoveryTimer !== null) clearTimeout(this.recoveryTimer);
     for (const satellite of this.registry.all()) {
       this.frontendWriter?.send([satellite.routingId, ...workerCommandFrames(WorkerCommand.disconnect)]);
     }
@@ -299,6 +490,8 @@ export class Orchestrator {
       socket.close();
     }
     await this.zap?.stop();
+    await this.journal?.close().catch(() => {});
+    this.diskSpill?.close();
   }
 
   // ---- receive loops ----
@@ -400,6 +593,10 @@ export class Orchestrator {
       this.onMmi(origin, message.body);
       return;
     }
+    if (message.service.startsWith("titanic.")) {
+      this.onTitanic(route, message.service, message.body);
+      return;
+    }
     const header = message.header;
     if (message.service === CANCEL_SERVICE) {
       // dsat's cancel: header.id names the job; no reply of its own (the job's request gets CANCELLED).
@@ -462,6 +659,16 @@ export class Orchestrator {
     raw: boolean;
   }): void {
     const { origin, type } = request;
+    if (request.id !== undefined && this.resubmission(origin, request.id)) return;
+    if (this.journalError !== null) {
+      this.replyError(
+        origin,
+        request.id ?? "",
+        ErrorCode.overloaded,
+        `the journal failed: ${this.journalError}`,
+      );
+      return;
+    }
     const typeConfig = this.typeConfig(type);
     if (typeConfig === undefined) {
       this.replyError(
@@ -481,7 +688,7 @@ export class Orchestrator {
       );
       return;
     }
-    const client = origin.kind === "publish" ? null : origin.route.toString("hex");
+    const client = "route" in origin ? origin.route.toString("hex") : null;
     if (client !== null && this.guard.inFlightOf(client) >= this.config.limits.inFlightPerClientMax) {
       this.counters.security.clientInFlightRefused++;
       this.replyError(
@@ -493,10 +700,6 @@ export class Orchestrator {
       return;
     }
     const id = request.id ?? `${this.instance}-${(this.nextJobNumber++).toString(36)}`;
-    if (this.jobs.has(id)) {
-      this.replyError(origin, id, ErrorCode.rejected, `a job with id "${id}" is already in flight`);
-      return;
-    }
     const now = Date.now();
     const job: Job = {
       id,
@@ -505,6 +708,9 @@ export class Orchestrator {
       x: hashKey(request.key ?? id),
       key: request.key,
       origin,
+      waiters: null,
+      journalSeq: 0,
+      attemptsBefore: 0,
       payload: request.payload,
       raw: request.raw,
       trackerId: id,
@@ -512,6 +718,7 @@ export class Orchestrator {
       attempt: 0,
       satellite: null,
       queuedOn: null,
+      spilled: null,
       deadlineAt: now + (request.timeoutMs ?? typeConfig.timeoutMs),
       receivedAt: now,
       steps: this.pipelineFor(type),
@@ -521,7 +728,72 @@ export class Orchestrator {
     };
     this.jobs.set(id, job);
     if (client !== null) this.guard.addInFlight(client);
-    this.submitStep(job, now);
+    if (this.journal === null) {
+      this.submitStep(job, now);
+      return;
+    }
+    // Durable: the job runs (and titanic says 200) once its record is on disk.
+    job.journalSeq = this.journal.append(this.acceptedRecord(job));
+    this.awaitingCommit.push(job);
+    this.requestCommit();
+  }
+
+  /**
+   * A request naming a job id the orchestrator knows: a client resending after a reconnect, or
+   * after its own restart. A live job gets the new requester as a waiter (nothing runs twice); a
+   * finished one is answered with its stored result. Returns false for an id never seen.
+   */
+  private resubmission(origin: Origin, id: string): boolean {
+    const live = this.jobs.get(id);
+    if (live !== undefined) {
+      this.counters.resubmissions.attached++;
+      if (!sameOrigin(live.origin, origin) && !(live.waiters ?? []).some((o) => sameOrigin(o, origin))) {
+        if (live.origin.kind === "publish" || live.origin.kind === "titanic") live.origin = origin;
+        else (live.waiters ??= []).push(origin);
+      }
+      return true;
+    }
+    const finished = this.finishedJob(id);
+    if (finished === undefined) return false;
+    this.counters.resubmissions.answered++;
+    this.answerFromRecord(origin, finished);
+    return true;
+  }
+
+  private finishedJob(id: string): CompletedRecord | undefined {
+    return this.journal?.finished.get(id) ?? this.finishedInMemory.get(id);
+  }
+
+  /** Replies to `origin` with what a finished job's record says. */
+  private answerFromRecord(origin: Origin, record: CompletedRecord): void {
+    const job = this.jobFromRecord(record, origin);
+    if (record.status === "ok") this.replyOk(job, record.result ?? [NULL_PAYLOAD]);
+    else this.replyError(origin, record.id, record.status as ErrorCodeName, record.message, record.firstType);
+  }
+
+  /** Just enough of a Job to reply with (replyOk reads id, origin, raw and firstType). */
+  private jobFromRecord(record: CompletedRecord, origin: Origin): Job {
+    return {
+      ...this.jobFromJournal({
+        accepted: {
+          k: "accepted",
+          id: record.id,
+          type: record.firstType,
+          firstType: record.firstType,
+          step: 0,
+          steps: record.steps,
+          key: record.key,
+          payload: record.payload ?? [],
+          raw: record.raw,
+          deadlineAt: 0,
+          receivedAt: record.receivedAt,
+          origin: originToJournal(origin),
+        },
+        attempts: 0,
+        satelliteId: null,
+      }),
+      origin,
+    };
   }
 
   /** Hands the job's current step to the tracker, which answers with a `place` effect. */
@@ -532,10 +804,18 @@ export class Orchestrator {
     job.placementFailure = null;
     this.trackerJobs.set(job.trackerId, job);
     const candidates = this.placementFor(job.type)?.candidates(job.x) ?? NO_CANDIDATES;
-    this.tracker.step(
-      { kind: "submit", jobId: job.trackerId, type: job.type, candidates, deadlineAtMs: job.deadlineAt },
-      now,
-    );
+    const submit: SubmitEvent = {
+      kind: "submit",
+      jobId: job.trackerId,
+      type: job.type,
+      candidates,
+      deadlineAtMs: job.deadlineAt,
+    };
+    if (job.attemptsBefore > 0) {
+      submit.attemptsBefore = job.attemptsBefore;
+      job.attemptsBefore = 0;
+    }
+    this.tracker.step(submit, now);
     this.runEffects(now);
   }
 
@@ -594,28 +874,33 @@ export class Orchestrator {
    * The tracker's `place`: send `attempt` to the best CRUSH candidate with room that is not
    * excluded, or queue it there (overflow "queue") or on the next one with room in its queue
    * ("spill"); answer the tracker with dispatched (now or when the queue gets to it) or unplaceable.
+   * With the disk spill on, a job whose candidates are all full (or whose type already has jobs on
+   * disk) goes to disk instead and stays placed; `fromSpill`: it was just drained from there.
    */
-  private place(job: Job, attempt: number, exclude: readonly string[], now: number): void {
+  private place(job: Job, attempt: number, exclude: readonly string[], now: number, fromSpill = false): void {
+    if (job.spilled !== null && !fromSpill) this.unspill(job);
     job.attempt = attempt;
     job.satellite = null;
     job.queuedOn = null;
     const placement = this.placementFor(job.type);
     const typeConfig = this.typeConfig(job.type) as ResolvedTypeConfig;
     const candidates = placement?.candidates(job.x) ?? [];
+    const spill = this.diskSpill;
+    // Jobs of its type wait on disk: it must not overtake them (FIFO), so it goes there too.
+    const behindSpilled = spill !== null && !fromSpill && spill.size(job.type) > 0;
+    const queueMax = this.queueMax();
     let queueOn: SatelliteInfo | null = null;
     let anyCandidate = false;
     for (const satelliteId of candidates) {
       const satellite = this.registry.byId(satelliteId);
       if (satellite === undefined || !this.isPlaceable(satellite) || exclude.includes(satellite.id)) continue;
       anyCandidate = true;
+      if (behindSpilled) break;
       if (satellite.inFlight < satellite.capacity && satellite.queueHead === satellite.queue.length) {
         this.send(job, satellite, now);
         return;
       }
-      if (
-        queueOn === null &&
-        satellite.queue.length - satellite.queueHead < this.config.limits.satelliteQueueMax
-      ) {
+      if (queueOn === null && satellite.queue.length - satellite.queueHead < queueMax) {
         queueOn = satellite;
         if (typeConfig.overflow === "queue") break;
       }
@@ -625,6 +910,8 @@ export class Orchestrator {
       queueOn.queue.push(job.trackerId);
       return;
     }
+    // Every candidate is full: the payload waits on disk, the tracker keeps the job placed.
+    if (anyCandidate && spill !== null && this.spillJob(job, exclude, fromSpill)) return;
     job.placementFailure = anyCandidate ? "full" : "none";
     this.tracker.step({ kind: "unplaceable", jobId: job.trackerId, attempt }, now);
   }
@@ -632,6 +919,16 @@ export class Orchestrator {
   private send(job: Job, satellite: SatelliteInfo, now: number): void {
     job.satellite = satellite;
     job.queuedOn = null;
+    // Only retries are journaled: a replayed job then resumes after its last retry, while a first
+    // attempt (most jobs) costs no record; its replay is attempt 1 again, which is safe (docs/journal.md).
+    if (job.attempt > 1)
+      this.journal?.append({
+        k: "dispatched",
+        id: job.id,
+        step: job.step,
+        attempt: job.attempt,
+        satelliteId: satellite.id,
+      });
     satellite.inFlight++;
     (satellite.running as Set<Job>).add(job);
     this.tracker.step(
@@ -704,6 +1001,135 @@ export class Orchestrator {
       satellite.queue.length = 0;
       satellite.queueHead = 0;
     }
+    // Jobs waiting on disk come next (behind the queue, which is older), while they fit.
+    if (this.diskSpill !== null) this.drainSpill(satellite, satellite.types, now);
+  }
+
+  // ---- the disk spill (docs/journal.md "Disk spill") ----
+
+  /**
+   * Moves a job's payload to the disk spill (at the front of its type's FIFO when it was just
+   * drained from there). false when the disk refused it: the job is then unplaceable as before.
+   */
+  private spillJob(job: Job, exclude: readonly string[], front: boolean): boolean {
+    const spill = this.diskSpill;
+    if (spill === null) return false;
+    try {
+      if (front) spill.unshift(job.type, job.trackerId, job.payload);
+      else spill.push(job.type, job.trackerId, job.payload);
+    } catch (error) {
+      this.onDiskSpillError(error);
+      return false;
+    }
+    job.payload = [];
+    job.spilled = exclude;
+    job.placementFailure = "full";
+    return true;
+  }
+
+  /**
+   * Jobs of `types` waiting on disk, oldest first, for as long as the oldest one has somewhere to
+   * go: `satellite` when it has a free slot and is one of the job's candidates, else a candidate
+   * with a free slot or room in its queue (place() chooses). A type whose oldest job has nowhere to
+   * go waits for the next free slot (FIFO: the jobs behind it wait too). The check runs on the
+   * in-memory index: a payload is read back only for a job that leaves the spill.
+   */
+  private drainSpill(satellite: SatelliteInfo | null, types: readonly string[], now: number): void {
+    const spill = this.diskSpill;
+    if (spill === null || spill.size() === 0) return;
+    for (const type of types) {
+      for (let jobId = spill.peek(type); jobId !== undefined; jobId = spill.peek(type)) {
+        const job = this.trackerJobs.get(jobId);
+        if (job === undefined || job.spilled === null) {
+          spill.remove(jobId); // ended while spilled (its entry is normally removed then)
+          continue;
+        }
+        const exclude = job.spilled;
+        const target = this.spillTarget(job, exclude, satellite);
+        if (target === null) break;
+        let taken: { jobId: string; frames: Buffer[] } | undefined;
+        try {
+          taken = spill.shift(type);
+        } catch (error) {
+          this.onDiskSpillError(error);
+          if (error instanceof DiskSpillReadError) this.failSpilled(error.jobId, error.message, now);
+          continue;
+        }
+        if (taken === undefined || taken.jobId !== jobId) break; // cannot happen: peek named it
+        job.payload = taken.frames;
+        job.spilled = null;
+        if (target !== "elsewhere") this.send(job, target, now);
+        else this.place(job, job.attempt, exclude, now, true);
+        if (job.spilled !== null) break;
+      }
+    }
+  }
+
+  /**
+   * Where a spilled job can go now: `satellite` (a candidate with a free slot and an empty queue),
+   * "elsewhere" (some candidate has a free slot or queue room), or null (every candidate is full).
+   */
+  private spillTarget(
+    job: Job,
+    exclude: readonly string[],
+    satellite: SatelliteInfo | null,
+  ): SatelliteInfo | "elsewhere" | null {
+    const candidates = this.placementFor(job.type)?.candidates(job.x) ?? NO_CANDIDATES;
+    const queueMax = this.queueMax();
+    let anyCandidate = false;
+    let elsewhere = false;
+    for (const satelliteId of candidates) {
+      const candidate = this.registry.byId(satelliteId);
+      if (candidate === undefined || !this.isPlaceable(candidate) || exclude.includes(candidate.id)) continue;
+      anyCandidate = true;
+      const queued = candidate.queue.length - candidate.queueHead;
+      const free = candidate.inFlight < candidate.capacity && queued === 0;
+      if (candidate === satellite && free) return satellite;
+      if (free || queued < queueMax) elsewhere = true;
+    }
+    // No live candidate at all: place() answers unplaceable, as for a queued job (retry, then timeout).
+    return elsewhere || !anyCandidate ? "elsewhere" : null;
+  }
+
+  /** Jobs one satellite's in-memory queue holds (the disk spill takes over beyond). */
+  private queueMax(): number {
+    const spill = this.config.diskSpill;
+    return this.diskSpill !== null && spill !== null ? spill.queuedMax : this.config.limits.satelliteQueueMax;
+  }
+
+  /** Takes a spilled job's payload back from the disk and forgets its entry. */
+  private unspill(job: Job): void {
+    if (job.spilled === null) return;
+    job.payload = this.spilledPayload(job);
+    job.spilled = null;
+    this.diskSpill?.remove(job.trackerId);
+  }
+
+  /** A spilled job's payload read from the disk (empty if it cannot be read). */
+  private spilledPayload(job: Job): Buffer[] {
+    try {
+      return this.diskSpill?.read(job.trackerId) ?? job.payload;
+    } catch (error) {
+      this.onDiskSpillError(error);
+      return job.payload;
+    }
+  }
+
+  /** A spilled job whose payload could not be read back fails (nothing is left to run). */
+  private failSpilled(trackerId: string, message: string, now: number): void {
+    const job = this.trackerJobs.get(trackerId);
+    if (job === undefined || job.spilled === null) return;
+    job.spilled = null;
+    this.finish(job, ErrorCode.failed, `the disk spill lost the payload: ${message}`);
+    this.tracker.step({ kind: "cancel", jobId: trackerId }, now);
+  }
+
+  private onDiskSpillError(error: unknown): void {
+    const message = (error as Error).message;
+    if (message === this.diskSpillError) return;
+    this.diskSpillError = message;
+    this.config.log(`orchestrator: disk spill: ${message}`);
+    this.publishEvent("disk-spill.error", { error: message });
   }
 
   // ---- satellites ----
@@ -784,6 +1210,8 @@ export class Orchestrator {
       capacity: satellite.capacity,
     });
     this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
+    // Jobs of its types waiting on the disk spill can start here.
+    this.pumpQueue(satellite, now);
     this.runEffects(now);
   }
 
@@ -978,6 +1406,8 @@ export class Orchestrator {
       const job = this.trackerJobs.get(trackerId);
       if (job !== undefined && job.queuedOn === satellite) this.place(job, job.attempt, [satellite.id], now);
     }
+    // Jobs of its types waiting on disk may fit elsewhere now (new candidates, other queues).
+    this.drainSpill(null, satellite.types, now);
   }
 
   // ---- the tracker's effects ----
@@ -1020,6 +1450,7 @@ export class Orchestrator {
         if (satellite !== undefined) {
           this.updatePlaceable(satellite);
           if (effect.state === "open") this.requeueQueued(satellite, now);
+          else this.pumpQueue(satellite, now); // placeable again: the disk spill may drain to it
         }
         this.publishEvent(`satellite.breaker-${effect.state}`, { satellite: effect.satelliteId });
         return;
@@ -1042,6 +1473,8 @@ export class Orchestrator {
   private onStepComplete(job: Job, outcome: Outcome, message: string, now: number): void {
     this.trackerJobs.delete(job.trackerId);
     if (job.queuedOn !== null) job.queuedOn = null;
+    // Ended while on the disk spill (cancelled, expired): its payload comes back, its entry goes.
+    if (job.spilled !== null) this.unspill(job);
     if (outcome === "done") {
       const result = job.result ?? [NULL_PAYLOAD];
       const next = job.steps.length === 0 ? undefined : job.steps.shift();
@@ -1054,6 +1487,8 @@ export class Orchestrator {
       job.type = next;
       job.step++;
       this.publishEvent(`job.step.${next}`, { id: job.id, step: next });
+      // Not waited for: if it is lost, a replay runs the previous step again (at-least-once).
+      this.journal?.append(this.acceptedRecord(job));
       this.submitStep(job, now);
       return;
     }
@@ -1074,9 +1509,50 @@ export class Orchestrator {
   private finish(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
     if (!this.jobs.delete(job.id)) return;
     this.trackerJobs.delete(job.trackerId);
-    if (job.origin.kind !== "publish") this.guard.removeInFlight(job.origin.route.toString("hex"));
-    if (status === "ok") this.replyOk(job, result ?? [NULL_PAYLOAD]);
-    else this.replyError(job.origin, job.id, status, message, job.firstType);
+    if (job.spilled !== null) this.unspill(job);
+    if ("route" in job.origin) this.guard.removeInFlight(job.origin.route.toString("hex"));
+    const journal = this.journal;
+    const keep = journal !== null || job.origin.kind === "titanic";
+    if (!keep) {
+      this.deliver(job, status, message, result);
+      return;
+    }
+    const record: CompletedRecord = {
+      k: "completed",
+      id: job.id,
+      firstType: job.firstType,
+      key: job.key ?? null,
+      status,
+      message,
+      result: status === "ok" ? (result ?? [NULL_PAYLOAD]) : null,
+      raw: job.raw,
+      attempts: Math.max(job.attempt, 1),
+      receivedAt: job.receivedAt,
+      completedAt: Date.now(),
+      // A failed job keeps its payload for `dsat retry` (a pipeline retries from this step's input).
+      payload: status === "ok" ? null : job.payload,
+      steps: status === "ok" ? [] : [job.type, ...job.steps],
+      origin: originToJournal(job.origin),
+    };
+    if (journal === null) {
+      this.finishedInMemory.set(job.id, record);
+      this.deliver(job, status, message, result);
+      return;
+    }
+    // The reply leaves once the record is on disk: a client that got a result finds it again.
+    const seq = journal.append(record);
+    this.repliesAwaitingCommit.push({ seq, job, status, message, result });
+    this.requestCommit();
+  }
+
+  /** The job's reply, to its requester and to anyone who resubmitted it meanwhile. */
+  private deliver(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
+    const origins = job.waiters === null ? [job.origin] : [job.origin, ...job.waiters];
+    for (const origin of origins) {
+      job.origin = origin;
+      if (status === "ok") this.replyOk(job, result ?? [NULL_PAYLOAD]);
+      else this.replyError(origin, job.id, status, message, job.firstType);
+    }
   }
 
   /** Cancels a job on behalf of the client that sent it. */
@@ -1084,7 +1560,7 @@ export class Orchestrator {
     const job = this.jobs.get(jobId);
     if (job === undefined) return;
     const origin = job.origin;
-    if (origin.kind === "publish" || !origin.route.equals(route)) return; // only its own client may cancel it
+    if (!("route" in origin) || !origin.route.equals(route)) return; // only its own client may cancel it
     this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
     this.runEffects(now);
   }
@@ -1107,6 +1583,8 @@ export class Orchestrator {
           ...clientReplyFrames(origin.service, { c: origin.correlation, id: job.id, s: "ok" }, result),
         ]);
         return;
+      case "titanic":
+        return; // kept in the journal for titanic.reply
       case "publish": {
         let value: unknown = result;
         // Decoded only to publish it in the event; a result nested too deep stays bytes.
@@ -1159,6 +1637,8 @@ export class Orchestrator {
           origin.route,
           ...plainClientReplyFrames(origin.service, [Buffer.from(code), Buffer.from(message)]),
         ]);
+        return;
+      case "titanic":
         return;
       case "publish":
         this.publishEvent(`result.${type ?? "unknown"}`, {
@@ -1218,11 +1698,88 @@ export class Orchestrator {
     this.replyOutboxes.clear();
   }
 
+  // ---- Titanic (9/TSP): durable request/reply for plain MDP clients ----
+
+  /** titanic.request / titanic.reply / titanic.close, answered with 9/TSP's status frames. */
+  private onTitanic(route: Buffer, service: string, body: Buffer[]): void {
+    const answer = (...frames: Array<string | Buffer>) =>
+      this.frontendWriter?.send([
+        route,
+        ...plainClientReplyFrames(
+          Buffer.from(service),
+          frames.map((frame) => (typeof frame === "string" ? Buffer.from(frame) : frame)),
+        ),
+      ]);
+    switch (service) {
+      case "titanic.request": {
+        const type = body[0]?.toString() ?? "";
+        const problem =
+          body.length < 2
+            ? "expected the service name, then the request frames"
+            : this.typeConfig(type) === undefined
+              ? `unknown job type "${type}"`
+              : this.journalError !== null
+                ? `the journal failed: ${this.journalError}`
+                : this.jobs.size >= this.config.limits.jobsMax
+                  ? "the orchestrator is full"
+                  : null;
+        if (problem !== null) {
+          answer("500", problem);
+          return;
+        }
+        const id = randomUUID().replaceAll("-", "");
+        this.titanicRequesters.set(id, route);
+        this.submit({ origin: { kind: "titanic" }, type, id, payload: body.slice(1), raw: true });
+        // Without a journal the job is only in memory: say so at once (9/TSP's promise is weaker).
+        if (this.journal === null) this.replyTitanicAccepted(id);
+        return;
+      }
+      case "titanic.reply": {
+        const id = body[0]?.toString() ?? "";
+        if (this.jobs.has(id)) {
+          answer("300");
+          return;
+        }
+        const record = this.finishedJob(id);
+        if (record === undefined) answer("400");
+        else if (record.status === "ok") answer("200", ...(record.result ?? []));
+        else answer("500", record.status, record.message);
+        return;
+      }
+      case "titanic.close": {
+        const id = body[0]?.toString() ?? "";
+        if (this.journal !== null) this.journal.forget(id);
+        else this.finishedInMemory.delete(id);
+        answer("200");
+        return;
+      }
+      default:
+        answer("501", `unknown titanic service "${service}"`);
+    }
+  }
+
+  /** Who asked for a titanic job, until its acceptance is on disk. */
+  private readonly titanicRequesters = new Map<string, Buffer>();
+
+  private replyTitanicAccepted(id: string): void {
+    const route = this.titanicRequesters.get(id);
+    if (route === undefined) return;
+    this.titanicRequesters.delete(id);
+    this.frontendWriter?.send([
+      route,
+      ...plainClientReplyFrames(Buffer.from("titanic.request"), [Buffer.from("200"), Buffer.from(id)]),
+    ]);
+  }
+
   // ---- MMI (8/MMI) ----
 
   private onMmi(origin: Origin, body: Buffer[], batchService = ""): void {
     const service =
-      origin.kind === "publish" ? "" : origin.kind === "batch" ? batchService : origin.service.toString();
+      origin.kind === "publish" || origin.kind === "titanic"
+        ? ""
+        : origin.kind === "batch"
+          ? batchService
+          : origin.service.toString();
     let answer = "501";
     if (service === "mmi.service") {
       let name = body[0]?.toString() ?? "";
@@ -1324,12 +1881,19 @@ export class Orchestrator {
     }
     const command =
       typeof request === "object" && request !== null ? (request as { cmd?: unknown }).cmd : undefined;
-    const reply = this.controlCommand(typeof command === "string" ? command : "");
+    const reply = this.controlCommand(
+      typeof command === "string" ? command : "",
+      request as Record<string, unknown>,
+    );
     this.controlWriter?.send(delimited ? [route, EMPTY, encode(reply)] : [route, encode(reply)]);
   }
 
-  private controlCommand(command: string): unknown {
+  private controlCommand(command: string, request: Record<string, unknown>): unknown {
     switch (command) {
+      case "jobs":
+        return { ok: true, ...this.listJobs(request) };
+      case "retry":
+        return this.retry(typeof request.id === "string" ? request.id : "");
       case "ping":
         return { ok: true };
       case "status":
@@ -1348,9 +1912,98 @@ export class Orchestrator {
       default:
         return {
           ok: false,
-          error: `unknown command "${command}"; known: ping, status, satellites, stats, memory, reload-keys`,
+          error: `unknown command "${command}"; known: ping, status, satellites, stats, jobs, retry, memory, reload-keys`,
         };
     }
+  }
+
+  /**
+   * `dsat jobs`: live jobs (with the tracker's state) and finished ones kept by the journal, newest
+   * first, filtered by `state` (a tracker state, "live", "finished", or an outcome) and `id`.
+   */
+  listJobs(request: { state?: unknown; id?: unknown; limit?: unknown }): {
+    jobs: JobSummary[];
+    total: number;
+  } {
+    const state = typeof request.state === "string" ? request.state : undefined;
+    const id = typeof request.id === "string" ? request.id : undefined;
+    const limit = typeof request.limit === "number" && request.limit > 0 ? request.limit : 1000;
+    const all: JobSummary[] = [];
+    const consider = (summary: JobSummary) => {
+      if (id !== undefined && summary.id !== id) return;
+      if (state !== undefined && state !== summary.state && state !== summary.phase) return;
+      all.push(summary);
+    };
+    for (const job of this.jobs.values()) {
+      const tracked =
+        this.trackerJobs.get(job.trackerId) === job ? this.tracker.jobInfo(job.trackerId) : undefined;
+      consider({
+        id: job.id,
+        type: job.type,
+        phase: "live",
+        state: tracked?.state ?? (this.recovering?.includes(job) ? "recovering" : "accepted"),
+        step: job.step,
+        attempt: tracked?.attempt ?? job.attempt,
+        satellite: job.satellite?.id ?? null,
+        receivedAt: job.receivedAt,
+        completedAt: null,
+        message: null,
+      });
+    }
+    const finished = this.journal?.finished ?? this.finishedInMemory;
+    for (const record of finished.values()) {
+      consider({
+        id: record.id,
+        type: record.firstType,
+        phase: "finished",
+        state: finishedState(record.status),
+        step: null,
+        attempt: record.attempts,
+        satellite: null,
+        receivedAt: record.receivedAt,
+        completedAt: record.completedAt,
+        message: record.status === "ok" ? null : `${record.status}: ${record.message}`,
+      });
+    }
+    all.sort((a, b) => b.receivedAt - a.receivedAt);
+    return { jobs: all.slice(0, limit), total: all.length };
+  }
+
+  /**
+   * `dsat retry ID`: runs a failed (dead-lettered) job again from the step that failed, with that
+   * step's input. Its result goes where the original one went if that client is still there, and
+   * to the events socket as `result.<type>` otherwise.
+   */
+  retry(id: string): { ok: boolean; id?: string; error?: string } {
+    if (this.jobs.has(id)) return { ok: false, error: `job "${id}" is still running` };
+    const record = this.finishedJob(id);
+    if (record === undefined)
+      return { ok: false, error: `no finished job "${id}" is kept (retention passed?)` };
+    if (record.status === "ok") return { ok: false, error: `job "${id}" succeeded; nothing to retry` };
+    if (record.payload === null || record.steps.length === 0)
+      return { ok: false, error: `job "${id}" kept no payload to run again` };
+    if (this.typeConfig(record.steps[0]) === undefined)
+      return { ok: false, error: `job type "${record.steps[0]}" is not served any more` };
+    this.journal?.forget(id);
+    this.finishedInMemory.delete(id);
+    const now = Date.now();
+    const typeConfig = this.typeConfig(record.steps[0]) as ResolvedTypeConfig;
+    const job: Job = {
+      ...this.jobFromRecord(record, { kind: "publish" }),
+      type: record.steps[0],
+      steps: record.steps.slice(1),
+      deadlineAt: now + typeConfig.timeoutMs,
+      receivedAt: now,
+    };
+    this.jobs.set(id, job);
+    this.publishEvent("job.retried", { id, type: job.type });
+    if (this.journal === null) this.submitStep(job, now);
+    else {
+      job.journalSeq = this.journal.append(this.acceptedRecord(job));
+      this.awaitingCommit.push(job);
+      this.requestCommit();
+    }
+    return { ok: true, id };
   }
 
   /** A snapshot for `dsat status` and tests. */
@@ -1359,6 +2012,15 @@ export class Orchestrator {
     satellites: Array<Record<string, unknown>>;
     stats: Record<string, Record<string, number>>;
     tracker: Record<string, unknown>;
+    journal: Record<string, unknown> | null;
+    diskSpill: {
+      dir: string;
+      jobs: number;
+      bytes: number;
+      fileBytes: number;
+      peakJobs: number;
+      spilledTotal: number;
+    } | null;
     counters: OrchestratorCounters;
   } {
     let queued = 0;
@@ -1391,6 +2053,29 @@ export class Orchestrator {
         unknownJobEvents: trackerStats.unknownJobEvents,
         breakersOpen: [...this.breakerOpen],
       },
+      journal:
+        this.journal === null
+          ? null
+          : {
+              dir: this.config.journal?.dir,
+              committedSeq: this.journal.committedSeq,
+              sizeBytes: this.journal.sizeBytes,
+              finishedKept: this.journal.finished.size,
+              recovered: this.counters.recovered,
+              ...this.journal.counters,
+              ...(this.journalError !== null ? { error: this.journalError } : {}),
+            },
+      diskSpill:
+        this.diskSpill === null
+          ? null
+          : {
+              dir: this.diskSpill.dir,
+              jobs: this.diskSpill.size(),
+              bytes: this.diskSpill.bytes,
+              fileBytes: this.diskSpill.fileBytes,
+              peakJobs: this.diskSpill.peakJobs,
+              spilledTotal: this.diskSpill.spilledTotal,
+            },
       counters: structuredClone(this.counters),
     };
   }
@@ -1415,6 +2100,10 @@ export class Orchestrator {
     }
     this.runEffects(now);
     if (this.guard.active) this.guard.sweep(now);
+    if (this.journal !== null && now - this.lastMaintainAt >= 1000) {
+      this.lastMaintainAt = now;
+      this.journal.maintain(now, () => this.liveRecords()).catch(this.onJournalFailedBound);
+    }
     if (now - this.lastStatsAt >= STATS_EVERY_MS) {
       // DSAT's tracker counters, for dashboards listening on the events socket.
       this.lastStatsAt = now;
@@ -1423,6 +2112,7 @@ export class Orchestrator {
   }
 
   private lastHeartbeatAt = 0;
+  private lastMaintainAt = 0;
   private lastStatsAt = 0;
 
   // ---- events and stats ----
@@ -1446,6 +2136,90 @@ export class Orchestrator {
 }
 
 export { DSAT_MARK, MDP_WORKER };
+
+export interface JobSummary {
+  id: string;
+  type: string;
+  /** "live" or "finished". */
+  phase: string;
+  /** A tracker state (received ... retry-wait), "accepted"/"recovering", or done/failed/cancelled/expired. */
+  state: string;
+  step: number | null;
+  attempt: number;
+  satellite: string | null;
+  receivedAt: number;
+  completedAt: number | null;
+  message: string | null;
+}
+
+function finishedState(status: string): string {
+  if (status === "ok") return "done";
+  if (status === ErrorCode.cancelled) return "cancelled";
+  if (status === ErrorCode.timeout) return "expired";
+  return "failed";
+}
+
+/**
+ * Binds, retrying "Address already in use" for up to 3 s: the previous orchestrator on this
+ * endpoint (stopped in this process, or just restarted) may still be releasing it.
+ */
+async function bindRetrying(socket: Router | XSubscriber | XPublisher, endpoint: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    try {
+      await socket.bind(endpoint);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EADDRINUSE" || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+interface PendingReply {
+  seq: number;
+  job: Job;
+  status: "ok" | ErrorCodeName;
+  message: string;
+  result: Buffer[] | undefined;
+}
+
+function sameOrigin(a: Origin, b: Origin): boolean {
+  if (a.kind !== b.kind) return false;
+  if (!("route" in a) || !("route" in b)) return true;
+  if (!a.route.equals(b.route)) return false;
+  return !("correlation" in a) || !("correlation" in b) || a.correlation === b.correlation;
+}
+
+function originToJournal(origin: Origin): JournalOrigin {
+  switch (origin.kind) {
+    case "dsat":
+      return {
+        kind: "dsat",
+        route: origin.route,
+        correlation: origin.correlation,
+        service: origin.service.toString(),
+      };
+    case "batch":
+      return { kind: "batch", route: origin.route, correlation: origin.correlation, service: null };
+    case "mdp":
+      return { kind: "mdp", route: origin.route, correlation: null, service: origin.service.toString() };
+    default:
+      return { kind: origin.kind, route: null, correlation: null, service: null };
+  }
+}
+
+/** The journal's origin back as a reply target; anything unreadable becomes "publish" (an event). */
+function originFromJournal(origin: JournalOrigin): Origin {
+  const { kind, route, correlation, service } = origin;
+  if (kind === "dsat" && route !== null && correlation !== null && service !== null)
+    return { kind, route, correlation, service: Buffer.from(service) };
+  if (kind === "batch" && route !== null && correlation !== null) return { kind, route, correlation };
+  if (kind === "mdp" && route !== null && service !== null)
+    return { kind, route, service: Buffer.from(service) };
+  if (kind === "titanic") return { kind };
+  return { kind: "publish" };
+}
 
 /** The service name of a cancel request (dsat clients only). */
 const CANCEL_SERVICE = "dsat.cancel";

@@ -116,6 +116,8 @@ export class SatelliteRuntime {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastHeard = Date.now();
   private reconnectDelay: number;
+  /** The socket has a live connection (libzmq's connect/disconnect events). */
+  private connected = false;
   private draining = false;
   private stopped = false;
   private drainResolve: (() => void) | null = null;
@@ -193,8 +195,20 @@ export class SatelliteRuntime {
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
     });
-    socket.connect(this.options.endpoint);
     this.socket = socket;
+    this.connected = false;
+    // While there is no connection libzmq retries every 100 ms and READY waits in the queue, so
+    // silence then is no reason to back off: a restarted orchestrator gets READY as it binds.
+    // (Listen before connect(): the monitor misses events from before it exists.)
+    socket.events.on("connect", () => {
+      if (socket !== this.socket) return;
+      this.connected = true;
+      this.lastHeard = Date.now();
+    });
+    socket.events.on("disconnect", () => {
+      if (socket === this.socket) this.connected = false;
+    });
+    socket.connect(this.options.endpoint);
     this.writer = new SocketWriter(socket, { backlogMax: 100_000, retryMs: 1, onDrop: () => {} });
     this.lastHeard = Date.now();
     this.writer.send(workerReadyFrames(this.types[0], this.hello()));
@@ -208,10 +222,14 @@ export class SatelliteRuntime {
     this.closeSocket();
     const delay = this.reconnectDelay;
     this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.options.reconnectMaxMs);
-    setTimeout(() => {
+    // Not unref'd: between two sockets this timer is all that keeps a satellite process alive.
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
       if (!this.stopped) this.connect();
-    }, delay).unref?.();
+    }, delay);
   }
+
+  private reconnectTimer: NodeJS.Timeout | null = null;
 
   private closeSocket(): void {
     this.writer?.close();
@@ -441,6 +459,7 @@ export class SatelliteRuntime {
 
   private onHeartbeatTick(): void {
     if (this.socket === null) return;
+    if (!this.connected) this.lastHeard = Date.now(); // no connection: silence means nothing yet
     const silentMs = Date.now() - this.lastHeard;
     if (silentMs > this.options.heartbeatMs * this.options.heartbeatLiveness) {
       this.reconnect(`orchestrator silent for ${silentMs} ms`);
@@ -482,6 +501,7 @@ export class SatelliteRuntime {
   /** Stops at once (jobs in flight are aborted; the orchestrator reroutes them). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.signalHandler !== null) {
       process.off("SIGTERM", this.signalHandler);

@@ -24,7 +24,12 @@ import {
   type RuleStepSpec,
   resolveRule,
 } from "../crush/index.ts";
-import type { JobTypeConfig, OrchestratorConfig } from "../orchestrator/config.ts";
+import type {
+  DiskSpillConfig,
+  JobTypeConfig,
+  JournalConfig,
+  OrchestratorConfig,
+} from "../orchestrator/config.ts";
 import { buildMap } from "../orchestrator/placement.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
@@ -61,6 +66,10 @@ export interface Topology {
     tracker?: Partial<TrackerConfig>;
     /** CURVE + ZAP (docs/security.md); paths made absolute (relative to the file) on load. */
     security?: TopologySecurity;
+    /** Durable jobs (docs/journal.md); `dir` made absolute (relative to the file) on load. */
+    journal?: JournalConfig;
+    /** Disk spill of queued jobs (docs/journal.md); `dir` made absolute (relative to the file) on load. */
+    diskSpill?: DiskSpillConfig | false;
   };
   /** Failure-domain levels, outermost first, ending with "host". */
   hierarchy: string[];
@@ -158,6 +167,24 @@ export function parseTopology(json: unknown, file: string): Topology {
       ...raw.orchestrator,
       ...(raw.orchestrator.security !== undefined
         ? { security: resolveSecurityPaths(raw.orchestrator.security, dirname(resolve(file))) }
+        : {}),
+      ...(raw.orchestrator.journal !== undefined
+        ? {
+            journal: {
+              ...raw.orchestrator.journal,
+              dir: resolve(dirname(resolve(file)), raw.orchestrator.journal.dir),
+            },
+          }
+        : {}),
+      ...(raw.orchestrator.diskSpill !== undefined && raw.orchestrator.diskSpill !== false
+        ? {
+            diskSpill: {
+              ...raw.orchestrator.diskSpill,
+              ...(raw.orchestrator.diskSpill.dir !== undefined
+                ? { dir: resolve(dirname(resolve(file)), raw.orchestrator.diskSpill.dir) }
+                : {}),
+            },
+          }
         : {}),
     },
     hierarchy: raw.hierarchy ?? ["host"],
@@ -446,6 +473,8 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     hierarchy: topology.hierarchy,
     types,
     tracker: orchestrator.tracker,
+    ...(orchestrator.journal !== undefined ? { journal: orchestrator.journal } : {}),
+    ...(orchestrator.diskSpill !== undefined ? { diskSpill: orchestrator.diskSpill } : {}),
     ...(orchestrator.security !== undefined
       ? {
           security: {

@@ -135,6 +135,7 @@ export class TrackerCore {
     this.jobIndex.set(event.jobId, slot);
     this.recent.forget(event.jobId);
     jobs.attemptsMax[slot] = event.attemptsMax ?? type.attemptsMax;
+    jobs.attempt[slot] = (event.attemptsBefore ?? 0) + 1;
     jobs.runTimeoutMs[slot] = event.runTimeoutMs ?? type.runTimeoutMs;
     jobs.submittedAtMs[slot] = nowMs;
     jobs.deadlineAtMs[slot] = event.deadlineAtMs ?? Number.POSITIVE_INFINITY;
@@ -158,6 +159,11 @@ export class TrackerCore {
       return `runTimeoutMs must be a positive integer, got ${runTimeoutMs}`;
     }
     if (event.deadlineAtMs !== undefined && Number.isNaN(event.deadlineAtMs)) return "deadlineAtMs is NaN";
+    const before = event.attemptsBefore ?? 0;
+    if (!Number.isInteger(before) || before < 0) {
+      return `attemptsBefore must be a non-negative integer, got ${before}`;
+    }
+    if (before >= 255) return `attempts exhausted across restarts (${before} made before)`;
     return undefined;
   }
 

@@ -12,6 +12,12 @@ export interface SubmitEvent {
   deadlineAtMs?: number;
   attemptsMax?: number;
   runTimeoutMs?: number;
+  /**
+   * Attempts an earlier orchestrator life already made (replayed from the journal). The job
+   * resumes at attempt attemptsBefore + 1, so results of the old attempts are fenced off; they
+   * count against attemptsMax, but a recovered job always gets at least one more attempt.
+   */
+  attemptsBefore?: number;
 }
 
 /** The orchestrator sent `attempt` to `satelliteId` (answer to a `place` effect). */

@@ -39,12 +39,26 @@ export class Cluster {
     );
   }
 
-  start(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  /** Standard output lines of the processes started with `captureOutput`, by name. */
+  readonly output = new Map<string, string[]>();
+
+  start(name: string, args: string[], env: Record<string, string> = {}, captureOutput = false): ChildProcess {
     const child = spawn(process.execPath, [dsat, ...args, "--topology", this.topologyFile], {
       cwd: root,
       env: { ...process.env, DSAT_TEST_DIR: this.dir, DSAT_CSV: join(this.dir, "measurements.csv"), ...env },
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", captureOutput ? "pipe" : "ignore", "inherit"],
     });
+    if (captureOutput) {
+      const lines: string[] = [];
+      this.output.set(name, lines);
+      let rest = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        const text = rest + chunk.toString();
+        const parts = text.split("\n");
+        rest = parts.pop() ?? "";
+        lines.push(...parts);
+      });
+    }
     this.processes.set(name, child);
     return child;
   }

@@ -1,0 +1,66 @@
+// Replay: folds the journal's records, in order, into the jobs they describe. Pure. An orchestrator
+// starting up folds its own journal; a Raft follower will fold the replicated log the same way.
+import type { AcceptedRecord, CompletedRecord, JournalRecord } from "./records.ts";
+
+/** A job that had not ended: its current step as accepted, and how far that step got. */
+export interface UnfinishedJob {
+  accepted: AcceptedRecord;
+  /** The highest attempt of this step that was dispatched (0: never sent). */
+  attempts: number;
+  /** Where that attempt went. */
+  satelliteId: string | null;
+}
+
+export class JobBook {
+  readonly unfinished = new Map<string, UnfinishedJob>();
+  /** Ended jobs, in the order they ended. */
+  readonly finished = new Map<string, CompletedRecord>();
+  /** Records that named a job the book did not have (dispatched after completed, for example). */
+  stray = 0;
+
+  apply(record: JournalRecord): void {
+    switch (record.k) {
+      case "accepted":
+        // A new job, its next pipeline step, or a retry of a finished one.
+        this.finished.delete(record.id);
+        this.unfinished.set(record.id, { accepted: record, attempts: 0, satelliteId: null });
+        return;
+      case "dispatched": {
+        const job = this.unfinished.get(record.id);
+        if (job === undefined || job.accepted.step !== record.step) {
+          this.stray++;
+          return;
+        }
+        if (record.attempt >= job.attempts) {
+          job.attempts = record.attempt;
+          job.satelliteId = record.satelliteId;
+        }
+        return;
+      }
+      case "completed":
+        this.unfinished.delete(record.id);
+        this.finished.delete(record.id); // re-inserted: the map stays in completion order
+        this.finished.set(record.id, record);
+        return;
+      case "forgotten":
+        this.finished.delete(record.id);
+        return;
+    }
+  }
+
+  /** Forgets finished jobs that ended before nowMs - ttlMs; returns how many. */
+  expire(nowMs: number, ttlMs: number): number {
+    return expireFinished(this.finished, nowMs, ttlMs);
+  }
+}
+
+/** Drops entries of a completion-ordered map older than ttlMs; stops at the first younger one. */
+export function expireFinished(finished: Map<string, CompletedRecord>, nowMs: number, ttlMs: number): number {
+  let dropped = 0;
+  for (const [id, record] of finished) {
+    if (record.completedAt + ttlMs > nowMs) break;
+    finished.delete(id);
+    dropped++;
+  }
+  return dropped;
+}

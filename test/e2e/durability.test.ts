@@ -1,0 +1,165 @@
+// Durable jobs with real processes: `dsat orchestrator` with a journal is killed with SIGKILL three
+// times while a client streams 10,000 jobs; it is restarted each time on the same journal. Every
+// request must resolve exactly once with its own result, and every job must end in exactly one
+// terminal state. Then the journal's tail is torn by hand: the orchestrator recovers to the last
+// good record, says so in one log line, and still knows every job.
+import { appendFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlRequest } from "../../src/cli/messaging.ts";
+import { type Client, connect } from "../../src/client/index.ts";
+import { Cluster, exited, root, waitUntil } from "./harness.ts";
+
+const JOBS = 10_000;
+const KILLS_AT = [2_000, 5_000, 8_000];
+
+const cluster = new Cluster();
+let client: Client;
+const journalDir = join(cluster.dir, "journal");
+
+function startOrchestrator(run: number) {
+  return cluster.start(`orchestrator-${run}`, ["orchestrator"], {}, true);
+}
+
+async function killOrchestrator(run: number): Promise<void> {
+  const child = cluster.processes.get(`orchestrator-${run}`);
+  if (child === undefined || child.exitCode !== null) return;
+  child.kill("SIGKILL");
+  await exited(child);
+}
+
+beforeAll(async () => {
+  await cluster.write({
+    orchestrator: {
+      heartbeatMs: 200,
+      journal: { dir: journalDir, recoveryMs: 400 },
+      limits: { inFlightPerClientMax: JOBS },
+    },
+    hierarchy: ["rack", "host"],
+    hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
+    types: {
+      paced: {
+        module: join(root, "test/e2e/satellites/paced-echo.ts"),
+        replicas: 3,
+        failureDomain: "rack",
+        attemptsMax: 5,
+      },
+    },
+  });
+  startOrchestrator(0);
+  await cluster.waitForOrchestrator();
+  for (const host of ["h1", "h2", "h3"])
+    cluster.start(`paced@${host}`, ["satellite", "test/e2e/satellites/paced-echo.ts", "--host", host]);
+  await cluster.waitForSatellites(3);
+  client = await connect(cluster.endpoints.frontend, { timeoutMs: 120_000, inFlightMax: JOBS });
+}, 150_000);
+
+afterAll(async () => {
+  await client?.close();
+  cluster.stop();
+});
+
+describe("durable jobs across kill -9 of the orchestrator (real processes)", () => {
+  it(`${JOBS} jobs, ${KILLS_AT.length} kills: every request resolves once, every job ends once`, async () => {
+    const resolved = new Map<number, number>();
+    const failures: string[] = [];
+    let orphans = 0;
+    let resent = 0;
+    client.on("reply:orphan", () => orphans++);
+    client.on("resent", (count) => {
+      resent += count;
+    });
+    // Kills come from the results: at 2,000, 5,000 and 8,000 jobs resolved, the orchestrator is
+    // killed and restarted, and the next kill waits until the restarted one answers.
+    let run = 0;
+    const chaos = (async () => {
+      for (const at of KILLS_AT) {
+        await waitUntil(`${at} results`, () => resolved.size + failures.length >= at, 120_000);
+        await killOrchestrator(run);
+        run++;
+        startOrchestrator(run);
+        await cluster.waitForOrchestrator();
+      }
+    })();
+    const requests: Array<Promise<void>> = [];
+    for (let n = 0; n < JOBS; n++) {
+      requests.push(
+        client.request<{ n: number }>("paced", { n }, { id: `d-${n}` }).then(
+          (result) => {
+            if (result.n !== n) failures.push(`d-${n} got the result of ${result.n}`);
+            resolved.set(n, (resolved.get(n) ?? 0) + 1);
+          },
+          (error: Error) => {
+            failures.push(`d-${n}: ${error.message}`);
+          },
+        ),
+      );
+      if (n % 100 === 99) await new Promise((done) => setTimeout(done, 50)); // ~2k jobs/s offered
+    }
+    await chaos;
+    await Promise.all(requests);
+    // On failure, say what kinds of failure there were rather than listing thousands.
+    const kinds = new Map<string, number>();
+    for (const failure of failures) {
+      const kind = failure.replace(/^d-\d+:? /, "").replace(/\d+/g, "N");
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(kinds)).toEqual({});
+    expect(resolved.size).toBe(JOBS);
+    expect([...resolved.values()].every((count) => count === 1)).toBe(true);
+    expect(resent).toBeGreaterThan(0); // the client did send waiting requests again after the kills
+
+    // The orchestrator's view: every job finished, done, once.
+    const listed = (await controlRequest(cluster.endpoints.control, {
+      cmd: "jobs",
+      limit: JOBS * 2,
+    })) as { jobs: Array<{ id: string; state: string; phase: string }> };
+    const ours = listed.jobs.filter((job) => job.id.startsWith("d-"));
+    expect(ours).toHaveLength(JOBS);
+    expect(new Set(ours.map((job) => job.id)).size).toBe(JOBS);
+    expect(ours.every((job) => job.phase === "finished" && job.state === "done")).toBe(true);
+    const status = (await controlRequest(cluster.endpoints.control, "status")) as {
+      journal: { recovered: number };
+    };
+    // The kills landed mid-stream: restarted orchestrators found unfinished jobs to run again.
+    let replayed = 0;
+    for (let r = 1; r <= KILLS_AT.length; r++) {
+      for (const line of cluster.output.get(`orchestrator-${r}`) ?? []) {
+        const match = / (\d+) unfinished jobs to run again/.exec(line);
+        if (match !== null) replayed += Number(match[1]);
+      }
+    }
+    expect(replayed).toBeGreaterThan(0);
+    console.log(
+      `durability: ${replayed} jobs replayed over the restarts; ${JOBS} jobs, ${KILLS_AT.length} kills, ${resent} requests resent, ${orphans} duplicate replies dropped by the client, last restart replayed ${status.journal.recovered} jobs`,
+    );
+  }, 240_000);
+
+  it("a torn journal tail is recovered to the last good record, with one clear log line", async () => {
+    await killOrchestrator(KILLS_AT.length);
+    const segments = readdirSync(journalDir)
+      .filter((name) => name.endsWith(".log"))
+      .sort();
+    const last = join(journalDir, segments[segments.length - 1]);
+    // A record header promising 1000 bytes, then only a few: what a crash mid-write leaves.
+    const torn = Buffer.alloc(14);
+    torn.writeUInt32LE(1000, 0);
+    appendFileSync(last, torn);
+    const run = KILLS_AT.length + 1;
+    startOrchestrator(run);
+    await cluster.waitForOrchestrator();
+    const lines = cluster.output.get(`orchestrator-${run}`) ?? [];
+    await waitUntil("the recovery line", () => lines.some((line) => /journal: .*truncated/.test(line)));
+    const line = lines.find((l) => /journal: .*truncated/.test(l)) as string;
+    expect(line).toContain(segments[segments.length - 1]);
+    expect(line).toMatch(/recovered to seq \d+/);
+    const listed = (await controlRequest(cluster.endpoints.control, {
+      cmd: "jobs",
+      state: "done",
+      limit: JOBS * 2,
+    })) as { jobs: Array<{ id: string }> };
+    expect(listed.jobs.filter((job) => job.id.startsWith("d-"))).toHaveLength(JOBS);
+    await cluster.waitForSatellites(3);
+    expect(await client.request("paced", { after: "repair" })).toEqual({ after: "repair" });
+  }, 120_000);
+});
