@@ -163,6 +163,17 @@ export function printStatus(status: DsatStatus): void {
     console.log(
       `orchestrator: ${orchestrator.satellites.length} satellites registered, jobs in flight ${orchestrator.jobs.inFlight}, waiting ${orchestrator.jobs.waiting}, breakers open: ${breakers.length === 0 ? "none" : breakers.join(", ")}`,
     );
+    const journal = orchestrator.journal;
+    if (journal !== undefined && journal !== null) {
+      const spill = orchestrator.diskSpill;
+      console.log(
+        `journal: ${journal.dir ?? ""}, ${megabytes(journal.sizeBytes)}, committed seq ${journal.committedSeq}, ${journal.finishedKept} finished jobs kept, ${journal.recovered} replayed at start` +
+          (spill !== undefined && spill !== null && spill.jobs > 0
+            ? `, ${spill.jobs} jobs spilled to disk`
+            : "") +
+          (journal.error !== undefined ? `; FAILED: ${journal.error}` : ""),
+      );
+    }
   }
   const rows: string[][] = [
     ["", "app", "pm2", "pid", "restarts", "memory", "uptime", "registered", "in flight", "done", "failed"],

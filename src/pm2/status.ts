@@ -16,6 +16,16 @@ export interface OrchestratorStatus {
   stats: Record<string, Record<string, number>>;
   tracker: Record<string, unknown> & { breakersOpen?: string[] };
   counters: Record<string, number>;
+  /** null without a journal (docs/journal.md). */
+  journal?: {
+    dir?: string;
+    committedSeq: number;
+    sizeBytes: number;
+    finishedKept: number;
+    recovered: number;
+    error?: string;
+  } | null;
+  diskSpill?: { jobs: number; bytes: number } | null;
 }
 
 export interface SatelliteStatus {

@@ -3,12 +3,25 @@
 // request must resolve exactly once with its own result, and every job must end in exactly one
 // terminal state. Then the journal's tail is torn by hand: the orchestrator recovers to the last
 // good record, says so in one log line, and still knows every job.
+import { execFile } from "node:child_process";
 import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../src/cli/messaging.ts";
 import { type Client, connect } from "../../src/client/index.ts";
-import { Cluster, exited, root, waitUntil } from "./harness.ts";
+import { Cluster, dsat, exited, root, waitUntil } from "./harness.ts";
+
+function dsatCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [dsat, ...args, "--topology", cluster.topologyFile],
+      { cwd: root },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr }),
+    );
+  });
+}
 
 const JOBS = 10_000;
 const KILLS_AT = [2_000, 5_000, 8_000];
@@ -162,4 +175,25 @@ describe("durable jobs across kill -9 of the orchestrator (real processes)", () 
     await cluster.waitForSatellites(3);
     expect(await client.request("paced", { after: "repair" })).toEqual({ after: "repair" });
   }, 120_000);
+
+  it("dsat jobs and dsat retry query the durable orchestrator", async () => {
+    const some = await dsatCli(["jobs", "--state", "done", "--limit", "5"]);
+    expect(some.code).toBe(0);
+    const lines = some.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^ID\s+TYPE\s+STATE\s+ATTEMPT/);
+    expect(lines).toHaveLength(1 + 5 + 1);
+    expect(lines.at(-1)).toMatch(/5 of 100\d\d shown/);
+    const one = await dsatCli(["jobs", "d-17"]);
+    expect(one.stdout).toMatch(/^d-17\s+paced\s+done\s+\d/m);
+    const json = JSON.parse((await dsatCli(["jobs", "d-17", "--json"])).stdout) as {
+      jobs: Array<{ id: string }>;
+    };
+    expect(json.jobs.map((job) => job.id)).toEqual(["d-17"]);
+    const retry = await dsatCli(["retry", "d-17"]);
+    expect(retry.code).toBe(1);
+    expect(retry.stderr).toMatch(/succeeded; nothing to retry/);
+    const badState = await dsatCli(["jobs", "--state", "sleeping"]);
+    expect(badState.code).toBe(1);
+    expect(badState.stderr).toMatch(/unknown state "sleeping"/);
+  }, 60_000);
 });
