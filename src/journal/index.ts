@@ -26,3 +26,4 @@ export {
   type SegmentLogStats,
   segmentName,
 } from "./segment-log.ts";
+export type { JournalStore } from "./store.ts";

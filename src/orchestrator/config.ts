@@ -143,6 +143,9 @@ export interface ResolvedConfig {
   log: (line: string) => void;
 }
 
+/** The largest payload a durable orchestrator takes: a journal record (16 MiB) less room for its fields. */
+const JOURNAL_MESSAGE_BYTES_MAX = 15 * 1024 * 1024;
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -170,6 +173,11 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     }
   }
   for (const name of types.keys()) pipelineOf(types, name);
+  if (config.journal !== undefined && limits.messageBytesMax > JOURNAL_MESSAGE_BYTES_MAX) {
+    throw new ConfigError(
+      `limits.messageBytesMax: at most ${JOURNAL_MESSAGE_BYTES_MAX} bytes with a journal (a journal record holds a whole payload or result, up to 16 MiB)`,
+    );
+  }
   return {
     frontend,
     intake: list(config.intake),

@@ -11,6 +11,7 @@ import {
   expireFinished,
   JobBook,
   type JournalRecord,
+  type JournalStore,
   SegmentLog,
   type UnfinishedJob,
 } from "../journal/index.ts";
@@ -23,7 +24,7 @@ export interface Recovery {
 }
 
 export class JobJournal {
-  private readonly log: SegmentLog;
+  private readonly log: JournalStore;
   /** Finished jobs within their retention time, in the order they ended. */
   readonly finished: Map<string, CompletedRecord>;
   /** Bytes of the records a compaction would keep, roughly (re-estimated at each compaction). */
@@ -33,7 +34,7 @@ export class JobJournal {
 
   private constructor(
     private readonly config: ResolvedJournal,
-    log: SegmentLog,
+    log: JournalStore,
     finished: Map<string, CompletedRecord>,
   ) {
     this.log = log;
@@ -89,8 +90,18 @@ export class JobJournal {
         this.counters.expired++;
       }
     }
-    return this.log.append(encodeRecord(record));
+    if (this.failure !== null) return 0;
+    try {
+      return this.log.append(encodeRecord(record));
+    } catch (error) {
+      // The log failed (an I/O error) or the record is too large: nothing more is durable.
+      this.failure = (error as Error).message;
+      return 0;
+    }
   }
+
+  /** Why the journal stopped taking records (null while it works). */
+  failure: string | null = null;
 
   /** A finished job's result is dropped for good (titanic.close). */
   forget(id: string): boolean {

@@ -387,6 +387,10 @@ export class Orchestrator {
   private requestCommit(): void {
     const journal = this.journal;
     if (journal === null || this.commitRunning || !this.running) return;
+    if (journal.failure !== null) {
+      this.onJournalFailed(new Error(journal.failure));
+      return;
+    }
     this.commitRunning = true;
     journal.commit().then(this.onCommittedBound, this.onJournalFailedBound);
   }
@@ -430,9 +434,24 @@ export class Orchestrator {
   /** A failed disk write: nothing more can be promised durable, so stop accepting loudly. */
   private onJournalFailed(error: unknown): void {
     this.commitRunning = false;
+    if (this.journalError !== null) return;
     this.journalError = (error as Error).message;
     this.config.log(`orchestrator: journal write failed, refusing new jobs: ${this.journalError}`);
     this.publishEvent("journal.failed", { error: this.journalError });
+    // What waited for the disk will never be durable: results still go out (better than losing
+    // them); jobs not yet run are refused, so their clients know at once.
+    const replies = this.repliesAwaitingCommit;
+    this.repliesAwaitingCommit = [];
+    for (const reply of replies) this.deliver(reply.job, reply.status, reply.message, reply.result);
+    const jobs = this.awaitingCommit;
+    this.awaitingCommit = [];
+    for (const job of jobs) {
+      if (this.jobs.get(job.id) !== job) continue;
+      this.jobs.delete(job.id);
+      if ("route" in job.origin) this.guard.removeInFlight(job.origin.route.toString("hex"));
+      this.replyTitanicAccepted(job.id, `the journal failed: ${this.journalError}`);
+      this.deliver(job, ErrorCode.overloaded, `the journal failed: ${this.journalError}`);
+    }
   }
 
   private journalError: string | null = null;
@@ -1511,7 +1530,7 @@ export class Orchestrator {
     this.trackerJobs.delete(job.trackerId);
     if (job.spilled !== null) this.unspill(job);
     if ("route" in job.origin) this.guard.removeInFlight(job.origin.route.toString("hex"));
-    const journal = this.journal;
+    const journal = this.journalError === null ? this.journal : null;
     const keep = journal !== null || job.origin.kind === "titanic";
     if (!keep) {
       this.deliver(job, status, message, result);
@@ -1761,13 +1780,18 @@ export class Orchestrator {
   /** Who asked for a titanic job, until its acceptance is on disk. */
   private readonly titanicRequesters = new Map<string, Buffer>();
 
-  private replyTitanicAccepted(id: string): void {
+  /** titanic.request's answer: 200 and the uuid once the job is on disk (or 500 and why not). */
+  private replyTitanicAccepted(id: string, refusal?: string): void {
     const route = this.titanicRequesters.get(id);
     if (route === undefined) return;
     this.titanicRequesters.delete(id);
+    const body = refusal === undefined ? ["200", id] : ["500", refusal];
     this.frontendWriter?.send([
       route,
-      ...plainClientReplyFrames(Buffer.from("titanic.request"), [Buffer.from("200"), Buffer.from(id)]),
+      ...plainClientReplyFrames(
+        Buffer.from("titanic.request"),
+        body.map((frame) => Buffer.from(frame)),
+      ),
     ]);
   }
 

@@ -30,7 +30,7 @@ const echo = defineSatellite({
   },
 });
 
-async function setup() {
+async function setup(journal: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "dsat-journal-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const [frontend, control] = await freeEndpoints(2);
@@ -40,7 +40,7 @@ async function setup() {
     hierarchy: ["host"],
     types: { echo: { attemptsMax: 1 } },
     limits: { heartbeatMs: 200 },
-    journal: { dir, recoveryMs: 300 },
+    journal: { dir, recoveryMs: 300, ...journal },
     log: () => {},
   };
   let orchestrator: Orchestrator | null = null;
@@ -107,6 +107,40 @@ describe("durable orchestrator (journal)", () => {
     await until(() => orchestrator.status().jobs.inFlight === 0, 5000, "jobs finished");
     const listed = orchestrator.listJobs({ state: "done" });
     expect(listed.jobs.filter((job) => job.id.startsWith("slow-"))).toHaveLength(20);
+  });
+
+  it("compacts the journal: the disk shrinks, kept results and retention survive a restart", async () => {
+    const { frontend, start } = await setup({
+      compactBytes: 64 * 1024,
+      retentionMs: 60_000,
+      finishedMax: 500,
+    });
+    let orchestrator = await start();
+    await until(() => orchestrator.status().satellites.length === 1, 5000, "registration");
+    const c = await client(frontend);
+    const pad = "x".repeat(200);
+    for (let round = 0; round < 4; round++)
+      await Promise.all(
+        Array.from({ length: 500 }, (_, n) => c.request("echo", { n, pad }, { id: `c-${round}-${n}` })),
+      );
+    // Only the last 500 results are kept (finishedMax); the maintenance tick compacts.
+    await until(
+      () => (orchestrator.status().journal as { compactions: number }).compactions > 0,
+      5000,
+      "a compaction",
+    );
+    const journal = orchestrator.status().journal as { sizeBytes: number; finishedKept: number };
+    expect(journal.finishedKept).toBe(500);
+    expect(journal.sizeBytes).toBeLessThan(2000 * 250);
+    const before = runs;
+    expect(await c.request("echo", { n: -1 }, { id: "c-3-499" })).toEqual({ n: 499, pad });
+    await orchestrator.stop();
+    orchestrator = await start();
+    expect(orchestrator.status().journal).toMatchObject({ finishedKept: 500 });
+    expect(await c.request("echo", { n: -1 }, { id: "c-3-7" })).toEqual({ n: 7, pad });
+    expect(runs).toBe(before);
+    // An id past finishedMax is not remembered: it runs as a new job.
+    expect(await c.request("echo", { n: -2 }, { id: "c-0-7" })).toEqual({ n: -2 });
   });
 
   it("dsat retry re-runs a failed job with its payload; jobs lists it", async () => {
