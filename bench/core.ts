@@ -3,6 +3,9 @@
 // flight, against a raw zeromq.js DEALER<->ROUTER echo between two processes measured in the same
 // run; and orchestrator memory per job in flight with 100k jobs held by a satellite.
 import { type ChildProcess, fork } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { controlRequest } from "../src/cli/messaging.ts";
 import { freePorts } from "../test/helpers/ports.ts";
@@ -64,11 +67,18 @@ async function rawEcho(window: number, seconds: number): Promise<Record<string, 
   return result;
 }
 
-async function startCore(satelliteConcurrency: number): Promise<{ frontend: string; control: string }> {
+async function startCore(
+  satelliteConcurrency: number,
+  journalDir?: string,
+): Promise<{ frontend: string; control: string }> {
   const [frontendPort, controlPort] = await freePorts(2);
   const frontend = `tcp://127.0.0.1:${frontendPort}`;
   const control = `tcp://127.0.0.1:${controlPort}`;
-  const orchestrator = spawn("orchestrator.ts", [frontend, control], { gc: true });
+  const orchestrator = spawn(
+    "orchestrator.ts",
+    journalDir === undefined ? [frontend, control] : [frontend, control, journalDir],
+    { gc: true },
+  );
   await waitFor(orchestrator, "ready");
   const satellite = spawn("satellite.ts", [frontend, "s1", "r1", String(satelliteConcurrency)]);
   await waitFor(satellite, "ready");
@@ -76,8 +86,12 @@ async function startCore(satelliteConcurrency: number): Promise<{ frontend: stri
   return { frontend, control };
 }
 
-async function dsatEcho(window: number, seconds: number): Promise<Record<string, number>> {
-  const { frontend } = await startCore(Math.max(window, 64));
+async function dsatEcho(
+  window: number,
+  seconds: number,
+  journalDir?: string,
+): Promise<Record<string, number>> {
+  const { frontend } = await startCore(Math.max(window, 64), journalDir);
   const result = await output(spawn("client.ts", [frontend, "echo", String(window), String(seconds)]));
   stopAll();
   return result;
@@ -126,6 +140,26 @@ export async function benchCore(quick: boolean): Promise<BenchResult[]> {
         value: dsat.perSecond / raw.perSecond,
         unit: window === 1024 ? "ratio (target >= 0.5)" : "ratio",
       });
+    }
+    // Durable: the same 1024-in-flight load with the orchestrator writing its journal (fsync on).
+    const plain = results.find(
+      (result) => result.name === "core: dsat client->orchestrator->satellite, 1024 in flight",
+    );
+    const journalDir = mkdtempSync(join(tmpdir(), "dsat-bench-core-journal-"));
+    try {
+      const durable = await dsatEcho(1024, seconds, journalDir);
+      results.push({
+        name: "core: dsat durable (journal, fsync), 1024 in flight",
+        value: durable.perSecond,
+        unit: `jobs/s (p50 ${durable.p50.toFixed(1)} / p99 ${durable.p99.toFixed(1)} ms)`,
+      });
+      results.push({
+        name: "core: dsat durable / not durable, 1024 in flight",
+        value: durable.perSecond / (plain?.value ?? Number.NaN),
+        unit: "ratio (target >= 0.5)",
+      });
+    } finally {
+      rmSync(journalDir, { recursive: true, force: true });
     }
     const jobs = quick ? 20_000 : 100_000;
     const bytes = await memoryPerJob(jobs);
