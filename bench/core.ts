@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { controlRequest } from "../src/cli/messaging.ts";
+import { controlRequest } from "../src/client/index.ts";
 import { freePorts } from "../test/helpers/ports.ts";
 import type { BenchResult } from "./stats.ts";
 

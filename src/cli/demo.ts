@@ -4,11 +4,10 @@
 // results and per-type stats, and takes everything down. Exit code 1 if any job was lost.
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { type Client, connect } from "../client/index.ts";
+import { type Client, connect, connectAddress, controlRequest } from "../client/index.ts";
 import { down, list, satelliteAppName, up } from "../pm2/index.ts";
-import type { CurveOptions } from "../security/keys.ts";
-import { curveFromEnv } from "./keys.ts";
-import { connectAddress, controlRequest } from "./messaging.ts";
+import type { CurveOptions } from "../security/index.ts";
+import { curveFromEnv } from "../topology/index.ts";
 
 interface DemoOptions {
   topology: string;

@@ -1,6 +1,8 @@
 // Errors the CLI reports as one line on stderr with exit code 1, never as a stack trace.
+import { ControlError } from "../client/index.ts";
 import { CrushTestError, isCrushInputError, RuleSpecError } from "../crush/index.ts";
 import { ConfigError } from "../orchestrator/index.ts";
+import { KeyFileError } from "../security/index.ts";
 import { TopologyError } from "../topology/index.ts";
 import { TrackerConfigError } from "../tracker/index.ts";
 
@@ -19,6 +21,8 @@ export function isUserError(error: unknown): error is Error {
     error instanceof TopologyError ||
     error instanceof ConfigError ||
     error instanceof TrackerConfigError ||
+    error instanceof ControlError ||
+    error instanceof KeyFileError ||
     isCrushInputError(error)
   );
 }

@@ -1,12 +1,12 @@
 // `dsat jobs` and `dsat retry`: query and re-run jobs through the orchestrator's control socket
 // (finished jobs are kept by a durable orchestrator for journal.retentionMs; docs/journal.md).
 import { Command } from "commander";
+import { controlRequest } from "../client/index.ts";
 import type { JobSummary } from "../orchestrator/index.ts";
-import { loadTopology } from "../topology/index.ts";
-import { formatTable } from "../util/table.ts";
+import { curveFromEnv, loadTopology } from "../topology/index.ts";
+import { formatTable } from "../util/index.ts";
 import { UsageError } from "./errors.ts";
-import { curveFromEnv } from "./keys.ts";
-import { controlRequest, need, topologyOption } from "./messaging.ts";
+import { need, topologyOption } from "./messaging.ts";
 
 const STATES = ["live", "finished", "received", "placed", "sent", "acked", "running", "retry-wait"];
 const OUTCOMES = ["done", "failed", "cancelled", "expired", "accepted", "recovering"];

@@ -1,15 +1,8 @@
 // `dsat keys gen NAME [--dir DIR]`: a CURVE key pair for an orchestrator, client or satellite
-// (docs/security.md). Also the CLI's way to find its own keys on a secured topology: DSAT_KEY.
+// (docs/security.md). The CLI finds its own keys on a secured topology through DSAT_KEY
+// (curveFromEnv in src/topology).
 import { Command } from "commander";
-import {
-  type CurveOptions,
-  generateKeyFiles,
-  KeyFileError,
-  readKeyPair,
-  readPublicKey,
-} from "../security/keys.ts";
-import { serverPublicKeyFile, type Topology } from "../topology/topology.ts";
-import { UsageError } from "./errors.ts";
+import { generateKeyFiles } from "../security/index.ts";
 
 export function keysCommand(): Command {
   const keys = new Command("keys").description("CURVE keys for secured topologies (docs/security.md)");
@@ -20,35 +13,10 @@ export function keysCommand(): Command {
     .option("--dir <dir>", "directory to write to", ".")
     .option("--force", "overwrite existing files")
     .action((name: string, options: { dir: string; force?: boolean }) => {
-      try {
-        const written = generateKeyFiles(name, options.dir, { force: options.force === true });
-        console.log(`wrote ${written.keyFile} (secret, 0600) and ${written.pubFile}`);
-        console.log(`public key: ${written.publicKey}`);
-      } catch (error) {
-        if (error instanceof KeyFileError) throw new UsageError(error.message);
-        throw error;
-      }
+      // A KeyFileError (bad name, existing file) is a user error: main prints it as one line.
+      const written = generateKeyFiles(name, options.dir, { force: options.force === true });
+      console.log(`wrote ${written.keyFile} (secret, 0600) and ${written.pubFile}`);
+      console.log(`public key: ${written.publicKey}`);
     });
   return keys;
-}
-
-/**
- * CURVE keys for a client or satellite of `topology`: undefined when the topology is not secured;
- * else own keys from $DSAT_KEY (a NAME.key) and the orchestrator's from the .pub next to serverKey.
- */
-export function curveFromEnv(topology: Topology): CurveOptions | undefined {
-  const security = topology.orchestrator.security;
-  if (security === undefined) return undefined;
-  const keyFile = process.env.DSAT_KEY;
-  if (keyFile === undefined || keyFile === "")
-    throw new UsageError(
-      `${topology.file}: the topology turns security on: set DSAT_KEY to this program's NAME.key (dsat keys gen NAME)`,
-    );
-  try {
-    const own = readKeyPair(keyFile);
-    return { ...own, serverPublicKey: readPublicKey(serverPublicKeyFile(security)) };
-  } catch (error) {
-    if (error instanceof KeyFileError) throw new UsageError(error.message);
-    throw error;
-  }
 }

@@ -3,27 +3,24 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
-import { Dealer } from "zeromq";
-import { type Client, connect } from "../client/index.ts";
+import { type Client, connect, connectAddress } from "../client/index.ts";
 import { Orchestrator } from "../orchestrator/index.ts";
-import { startWatchdog, watchdogWanted } from "../pm2/watchdog.ts";
-import { decode, encode } from "../protocol/index.ts";
+import { startWatchdog, watchdogWanted } from "../pm2/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
-import { type CurveOptions, curveClientOptions } from "../security/keys.ts";
-import { hostLocation, loadTopology, orchestratorConfig, type Topology } from "../topology/index.ts";
+import {
+  curveFromEnv,
+  hostLocation,
+  loadTopology,
+  orchestratorConfig,
+  type Topology,
+} from "../topology/index.ts";
 import { UsageError } from "./errors.ts";
-import { curveFromEnv } from "./keys.ts";
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 1)
     throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return parsed;
-}
-
-/** Endpoints are bound as given; clients connect to the same address, with wildcards made local. */
-export function connectAddress(endpoint: string): string {
-  return endpoint.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:");
 }
 
 export function topologyOption(command: Command): Command {
@@ -251,34 +248,4 @@ export function eventsCommand(): Command {
       }
       await client.close();
     });
-}
-
-/**
- * One request/reply on the control socket. On a secured topology pass `curve` (curveFromEnv):
- * without it a CURVE orchestrator refuses the handshake and this times out.
- */
-export async function controlRequest(
-  endpoint: string,
-  command: string | ({ cmd: string } & Record<string, unknown>),
-  timeoutMs = 3000,
-  curve?: CurveOptions,
-): Promise<unknown> {
-  const socket = new Dealer({
-    linger: 0,
-    receiveTimeout: timeoutMs,
-    sendTimeout: timeoutMs,
-    ...curveClientOptions(curve),
-  });
-  socket.connect(endpoint);
-  try {
-    await socket.send(encode(typeof command === "string" ? { cmd: command } : command));
-    const [reply] = await socket.receive();
-    return decode(reply);
-  } catch (error) {
-    throw new UsageError(
-      `no answer from the orchestrator's control socket ${endpoint}: ${(error as Error).message}`,
-    );
-  } finally {
-    socket.close();
-  }
 }

@@ -9,25 +9,25 @@ import { EventEmitter } from "node:events";
 import type TypedEmitter from "typed-emitter";
 import { Dealer, Publisher, Subscriber } from "zeromq";
 import {
+  BATCH_ENTRIES_MAX,
   BATCH_FLUSH_ENTRIES,
   clientBatchFrames,
   DSAT_BATCH_MARK,
-  isReplyEntry,
-  type RequestEntry,
-  splitBatch,
-} from "../protocol/batch.ts";
-import { decode, encode } from "../protocol/codec.ts";
-import { PAYLOAD_DEPTH_MAX, withinDepth } from "../protocol/depth.ts";
-import {
-  BATCH_ENTRIES_MAX,
   DSAT_MARK,
+  decode,
   ErrorCode,
   type ErrorCodeName,
+  encode,
+  isReplyEntry,
   MDP_CLIENT,
-} from "../protocol/frames.ts";
-import { type CurveOptions, curveClientOptions } from "../security/keys.ts";
-import { SocketWriter } from "../transport/writer.ts";
-import { DeadlineHeap } from "../util/deadline-heap.ts";
+  PAYLOAD_DEPTH_MAX,
+  type RequestEntry,
+  splitBatch,
+  withinDepth,
+} from "../protocol/index.ts";
+import { type CurveOptions, curveClientOptions } from "../security/index.ts";
+import { SocketWriter } from "../transport/index.ts";
+import { DeadlineHeap } from "../util/index.ts";
 
 /** Base of every error a request can reject with; `code` is stable (docs/errors.md). */
 export class DsatError extends Error {

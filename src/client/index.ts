@@ -12,3 +12,4 @@ export {
   TimeoutError,
   UnknownTypeError,
 } from "./client.ts";
+export { ControlError, connectAddress, controlRequest } from "./control.ts";

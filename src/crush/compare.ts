@@ -2,7 +2,7 @@
 // what operators want to see before every topology change. Ceph has no such tool; python-crush's
 // `crush compare` had the idea.
 
-import { formatTable } from "../util/table.ts";
+import { formatTable } from "../util/index.ts";
 import { defaultChooseArgs, Mapper } from "./mapper.ts";
 import { type CrushMap, ITEM_NONE, RuleOp } from "./types.ts";
 

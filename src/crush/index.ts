@@ -24,6 +24,7 @@ export {
   type RuleStepSpec,
   resolveRule,
   rule,
+  type SetStepName,
 } from "./rule-builder.ts";
 export { CrushTestError, type CrushTestOptions, runCrushTest, testReweights } from "./tester.ts";
 export { CrushSyntaxError, compileCrushText, decompileCrushMap } from "./text/index.ts";

@@ -2,8 +2,8 @@
 // defaults and rejects bad combinations in sentences.
 import { join } from "node:path";
 import type { RuleSpec } from "../crush/index.ts";
-import { type Limits, validateLimits } from "../protocol/limits.ts";
-import { type KeyPair, keyName, readKeyPair } from "../security/keys.ts";
+import { type Limits, validateLimits } from "../protocol/index.ts";
+import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 
 export type OverflowPolicy = "queue" | "spill";

@@ -1,5 +1,6 @@
 export {
   ConfigError,
+  type DiskSpillConfig,
   type JobTypeConfig,
   type JournalConfig,
   type OrchestratorConfig,

@@ -9,36 +9,34 @@ import { hashKey } from "../crush/index.ts";
 import type { CompletedRecord, JournalOrigin, JournalRecord, UnfinishedJob } from "../journal/index.ts";
 import {
   BATCH_FLUSH_ENTRIES,
-  type JobEntry,
-  jobBatchFrames,
-  type ReplyEntry,
-  type RequestEntry,
-  replyBatchFrames,
-} from "../protocol/batch.ts";
-import { decode, encode } from "../protocol/codec.ts";
-import { withinDepth } from "../protocol/depth.ts";
-import {
   clientReplyFrames,
   DSAT_MARK,
+  decode,
   EMPTY,
   ErrorCode,
   type ErrorCodeName,
+  encode,
   type FrontendMessage,
+  type JobEntry,
   jobAddress,
+  jobBatchFrames,
   jobRequestFrames,
   MDP_WORKER,
   parseFrontend,
   parseJobAddress,
   plainClientReplyFrames,
   plainJobRequestFrames,
+  type ReplyEntry,
+  type RequestEntry,
+  replyBatchFrames,
   type SatelliteHello,
   WorkerCommand,
+  withinDepth,
   workerCommandFrames,
-} from "../protocol/frames.ts";
-import { checkReadyProof } from "../security/proof.ts";
-import { RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/zap.ts";
+} from "../protocol/index.ts";
+import { checkReadyProof, RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/index.ts";
 import { type Outcome, type SubmitEvent, Tracker, type TrackerEffect } from "../tracker/index.ts";
-import { SocketWriter } from "../transport/writer.ts";
+import { SocketWriter } from "../transport/index.ts";
 import {
   type OrchestratorConfig,
   pipelineOf,

@@ -1,6 +1,6 @@
 // The satellite registry: who is connected, what they serve, where they sit, how busy they are.
 // Keyed by ZeroMQ routing id; each satellite id keeps one stable CRUSH device id for life.
-import type { JobEntry } from "../protocol/batch.ts";
+import type { JobEntry } from "../protocol/index.ts";
 
 export interface SatelliteInfo {
   /** ROUTER routing id of its connection. */

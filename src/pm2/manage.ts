@@ -2,7 +2,7 @@
 // PM2_HOME by default), take them down, read their logs.
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { connectAddress, controlRequest } from "../cli/messaging.ts";
+import { connectAddress, controlRequest } from "../client/index.ts";
 import { loadTopology, type Topology } from "../topology/index.ts";
 import { buildApps, isDsatApp, ORCHESTRATOR_APP, type Pm2App, satelliteAppName } from "./apps.ts";
 import { daemonRunning, Pm2Client, type Pm2Process, pm2Home, REPO_ROOT, withPm2 } from "./client.ts";

@@ -1,9 +1,8 @@
 // `dsat status`: pm2's view of the apps (online, restarts, memory, pid) joined with the
 // orchestrator's (registered, in flight, done, breakers, per-type stats). Either side may be
 // missing: no pm2 daemon (satellites started by hand) or no orchestrator answering.
-import { curveFromEnv } from "../cli/keys.ts";
-import { connectAddress, controlRequest } from "../cli/messaging.ts";
-import { loadTopology } from "../topology/index.ts";
+import { connectAddress, controlRequest } from "../client/index.ts";
+import { curveFromEnv, loadTopology } from "../topology/index.ts";
 import { ORCHESTRATOR_APP, satelliteApps } from "./apps.ts";
 import { daemonRunning, type Pm2Process, pm2Home, REPO_ROOT } from "./client.ts";
 import { list } from "./manage.ts";

@@ -10,28 +10,27 @@
 import { Dealer } from "zeromq";
 import {
   ackBatchFrames,
+  BATCH_ENTRIES_MAX,
   BATCH_FLUSH_ENTRIES,
+  decode,
+  encode,
   isJobEntry,
+  type JobHeader,
   type JobReplyEntry,
   jobReplyBatchFrames,
-  splitBatch,
-} from "../protocol/batch.ts";
-import { decode, encode } from "../protocol/codec.ts";
-import { PAYLOAD_DEPTH_MAX, withinDepth } from "../protocol/depth.ts";
-import {
-  BATCH_ENTRIES_MAX,
-  type JobHeader,
   jobReplyFrames,
+  PAYLOAD_DEPTH_MAX,
   parseJobAddress,
   parseJobRequest,
   type SatelliteHello,
+  splitBatch,
   WorkerCommand,
+  withinDepth,
   workerCommandFrames,
   workerReadyFrames,
-} from "../protocol/frames.ts";
-import { type CurveOptions, curveClientOptions } from "../security/keys.ts";
-import { readyProof } from "../security/proof.ts";
-import { SocketWriter } from "../transport/writer.ts";
+} from "../protocol/index.ts";
+import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
+import { SocketWriter } from "../transport/index.ts";
 
 export interface JobContext {
   id: string;

@@ -1,3 +1,4 @@
+export { curveFromEnv } from "./curve.ts";
 export {
   type CheckReport,
   formatCheck,

@@ -3,7 +3,7 @@
 // CRUSH gives it (the first candidate of many mappings, the satellite a job goes to when all are up).
 import { type CrushMap, describeStep, formatTree, type Rule } from "../crush/index.ts";
 import { TypePlacement } from "../orchestrator/index.ts";
-import { formatTable } from "../util/table.ts";
+import { formatTable } from "../util/index.ts";
 import { type SatelliteInstance, satelliteInstances, type Topology, typeMap } from "./topology.ts";
 
 export interface SatelliteShare {

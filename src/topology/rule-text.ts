@@ -5,7 +5,7 @@
 //
 // Either bare steps, or a whole `rule NAME { ... }` block as crushtool decompiles it (its id,
 // ruleset, type, min_size and max_size lines are read; device classes are not supported).
-import type { RuleSpec, RuleStepSpec, SetStepName } from "../crush/rule-builder.ts";
+import type { RuleSpec, RuleStepSpec, SetStepName } from "../crush/index.ts";
 
 /** A rule text line that cannot be read: its 1-based line number and what was wrong. */
 export class RuleTextError extends Error {

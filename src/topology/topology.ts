@@ -29,9 +29,9 @@ import type {
   JobTypeConfig,
   JournalConfig,
   OrchestratorConfig,
-} from "../orchestrator/config.ts";
-import { buildMap } from "../orchestrator/placement.ts";
-import type { Limits } from "../protocol/limits.ts";
+} from "../orchestrator/index.ts";
+import { buildMap } from "../orchestrator/index.ts";
+import type { Limits } from "../protocol/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { parseRuleText, RuleTextError } from "./rule-text.ts";
 import { describe, escapePointer, schemaProblem } from "./schema.ts";

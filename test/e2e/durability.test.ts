@@ -7,8 +7,7 @@ import { execFile } from "node:child_process";
 import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlRequest } from "../../src/cli/messaging.ts";
-import { type Client, connect } from "../../src/client/index.ts";
+import { type Client, connect, controlRequest } from "../../src/client/index.ts";
 import { Cluster, dsat, exited, root, waitUntil } from "./harness.ts";
 
 function dsatCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { controlRequest } from "../../src/cli/messaging.ts";
+import { controlRequest } from "../../src/client/index.ts";
 import { freePorts } from "../helpers/ports.ts";
 
 export const root = resolve(import.meta.dirname, "../..");

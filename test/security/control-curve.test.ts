@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlRequest } from "../../src/cli/messaging.ts";
+import { controlRequest } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { type CurveOptions, generateKeyFiles, readKeyPair } from "../../src/security/keys.ts";
 import { RefusalLimiter } from "../../src/security/zap.ts";

@@ -1,0 +1,25 @@
+// Transport security: CURVE key files, the ZAP allow-list handler, satellites' READY proofs.
+export {
+  type CurveOptions,
+  checkKeyName,
+  curveClientOptions,
+  generateKeyFiles,
+  isZ85Key,
+  KeyFileError,
+  type KeyPair,
+  keyName,
+  readKeyPair,
+  readPublicKey,
+  readPublicKeyDir,
+  z85Decode,
+} from "./keys.ts";
+export { checkReadyProof, readyProof } from "./proof.ts";
+export {
+  type Refusal,
+  RefusalLimiter,
+  ZAP_DOMAIN,
+  ZAP_ENDPOINT,
+  ZapHandler,
+  type ZapOptions,
+  z85Encode,
+} from "./zap.ts";

@@ -1,0 +1,3 @@
+// Small pieces shared by several modules.
+export { DeadlineHeap } from "./deadline-heap.ts";
+export { formatTable } from "./table.ts";
