@@ -1,7 +1,8 @@
 // What durability costs: jobs/s through orchestrator + satellite + client without a journal and
 // with one (fsync on each group commit, and fsync off), same run, rounds alternated. Every job
-// writes three records (accepted with its payload, dispatched, completed with its result) and
-// both its dispatch and its reply wait for a group commit. Target: durable >= 0.5x.
+// writes two records (accepted with its payload, completed with its result; a retry adds a
+// dispatched record) and both its dispatch and its reply wait for a group commit.
+// Target: durable >= 0.5x.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
