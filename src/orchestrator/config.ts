@@ -125,7 +125,8 @@ export interface ResolvedTypeConfig {
   next: string[];
   timeoutMs: number;
   overflow: OverflowPolicy;
-  attemptsMax: number;
+  /** Unset: the tracker's attemptsMax (orchestrator.tracker.attemptsMax, default 3) applies. */
+  attemptsMax?: number;
   runTimeoutMs?: number;
 }
 
@@ -235,8 +236,8 @@ export function resolveType(
       `types.${name}.failureDomain: "${failureDomain}" is not a hierarchy level (${[...hierarchy, "satellite"].join(", ")})`,
     );
   }
-  const attemptsMax = type.attemptsMax ?? 3;
-  if (!Number.isInteger(attemptsMax) || attemptsMax < 1) {
+  const attemptsMax = type.attemptsMax;
+  if (attemptsMax !== undefined && (!Number.isInteger(attemptsMax) || attemptsMax < 1)) {
     throw new ConfigError(`types.${name}.attemptsMax: expected a positive integer`);
   }
   const overflow = type.overflow ?? "queue";
@@ -250,7 +251,7 @@ export function resolveType(
     next: type.next === undefined ? [] : Array.isArray(type.next) ? type.next : [type.next],
     timeoutMs: type.timeoutMs ?? limits.requestTimeoutMs,
     overflow,
-    attemptsMax,
+    ...(attemptsMax !== undefined ? { attemptsMax } : {}),
     ...(type.runTimeoutMs !== undefined ? { runTimeoutMs: type.runTimeoutMs } : {}),
   };
 }

@@ -103,7 +103,7 @@ interface Job {
 }
 
 interface OrchestratorCounters {
-  malformed: { frontend: number; intake: number; control: number };
+  malformed: { frontend: number; intake: number; control: number; events: number };
   tooLarge: number;
   lateResults: number;
   dropped: number;
@@ -125,6 +125,14 @@ interface OrchestratorCounters {
   recovered: number;
 }
 
+/** Largest message a subscriber may send the events socket: a (un)subscription byte and a topic. */
+const EVENTS_UPSTREAM_BYTES_MAX = 4096;
+
+/** An XPUB (un)subscription: one frame, 0 or 1, then the topic prefix. */
+function isSubscription(frames: Buffer[]): boolean {
+  return frames.length === 1 && frames[0].length > 0 && frames[0][0] <= 1;
+}
+
 export class Orchestrator {
   readonly config: ResolvedConfig;
   private frontend: Router | null = null;
@@ -143,12 +151,14 @@ export class Orchestrator {
   readonly tracker: Tracker;
   /** Satellites whose breaker is open. */
   private readonly breakerOpen = new Set<string>();
+  /** Half-open satellites: true while their one probe is out (docs/tracker.md, "Circuit breaker"). */
+  private readonly halfOpen = new Map<string, boolean>();
   private tickTimer: NodeJS.Timeout | null = null;
   private nextJobNumber = 1;
   private readonly instance = Date.now().toString(36);
   private running = false;
   readonly counters: OrchestratorCounters = {
-    malformed: { frontend: 0, intake: 0, control: 0 },
+    malformed: { frontend: 0, intake: 0, control: 0, events: 0 },
     tooLarge: 0,
     lateResults: 0,
     dropped: 0,
@@ -189,7 +199,7 @@ export class Orchestrator {
     const attemptsMaxByType: Record<string, number> = {};
     for (const [name, type] of this.config.types) {
       if (type.runTimeoutMs !== undefined) runTimeoutMsByType[name] = type.runTimeoutMs;
-      attemptsMaxByType[name] = type.attemptsMax;
+      if (type.attemptsMax !== undefined) attemptsMaxByType[name] = type.attemptsMax;
     }
     this.tracker = new Tracker(
       {
@@ -290,7 +300,14 @@ export class Orchestrator {
       await this.intake.send(Buffer.from([1]));
     }
     if (this.config.events.length > 0) {
-      this.events = new XPublisher({ ...curve, linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000 });
+      // Subscribers only send (un)subscriptions, a topic each: a small maxMessageSize bounds the rest.
+      this.events = new XPublisher({
+        ...curve,
+        linger: 0,
+        sendTimeout: 0,
+        sendHighWaterMark: 100_000,
+        maxMessageSize: EVENTS_UPSTREAM_BYTES_MAX,
+      });
       await this.bindAll(this.events, this.config.events);
       this.eventsWriter = new SocketWriter(this.events, { backlogMax: 10_000, retryMs: 5, onDrop: () => {} });
     }
@@ -307,8 +324,11 @@ export class Orchestrator {
     this.running = true;
     void this.receiveLoop(this.frontend, "frontend", (frames) => this.onFrontend(frames));
     if (this.intake !== null) void this.receiveLoop(this.intake, "intake", (frames) => this.onIntake(frames));
-    // The events socket only receives subscriptions: drain them.
-    if (this.events !== null) void this.receiveLoop(this.events, "events", () => {});
+    // The events socket receives subscriptions (libzmq applies them); anything else is counted and dropped.
+    if (this.events !== null)
+      void this.receiveLoop(this.events, "events", (frames) => {
+        if (!isSubscription(frames)) this.counters.malformed.events++;
+      });
     if (this.control !== null)
       void this.receiveLoop(this.control, "control", (frames) => this.onControl(frames));
     const tickMs = Math.max(10, Math.min(limits.heartbeatMs, 100));
@@ -527,7 +547,7 @@ export class Orchestrator {
         try {
           handle(frames);
         } catch (error) {
-          if (name !== "events") this.counters.malformed[name]++;
+          this.counters.malformed[name]++;
           this.config.log(`orchestrator: error handling a ${name} message: ${(error as Error).stack}`);
         }
       }
@@ -878,7 +898,12 @@ export class Orchestrator {
   }
 
   private isPlaceable(satellite: SatelliteInfo | undefined): boolean {
-    return satellite !== undefined && !satellite.draining && !this.breakerOpen.has(satellite.id);
+    return (
+      satellite !== undefined &&
+      !satellite.draining &&
+      !this.breakerOpen.has(satellite.id) &&
+      this.halfOpen.get(satellite.id) !== true
+    );
   }
 
   /** Recomputes a satellite's placeability in every type it serves. */
@@ -948,10 +973,20 @@ export class Orchestrator {
       });
     satellite.inFlight++;
     (satellite.running as Set<Job>).add(job);
+    // A half-open satellite takes one probe; it is skipped by placement until the tracker's verdict.
+    if (this.halfOpen.size > 0 && this.halfOpen.get(satellite.id) === false)
+      this.halfOpen.set(satellite.id, true);
     this.tracker.step(
       { kind: "dispatched", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
       now,
     );
+    // A plain MDP worker cannot ACK: the request on its way stands for the ack, and its MDP
+    // heartbeats stand for progress (worker-heartbeat); the run and stall timeouts still apply.
+    if (!satellite.dsat)
+      this.tracker.step(
+        { kind: "ack", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
+        now,
+      );
     if (satellite.batch && job.payload.length === 1) {
       const payload = job.payload[0];
       const entry: JobEntry = [
@@ -1335,6 +1370,14 @@ export class Orchestrator {
         return;
       case "worker-heartbeat":
         this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
+        // A plain MDP worker cannot report progress; its heartbeats while it works are its liveness.
+        if (!satellite.dsat)
+          for (const job of satellite.running as Set<Job>)
+            if (job.satellite === satellite)
+              this.tracker.step(
+                { kind: "progress", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
+                now,
+              );
         break;
       default:
         break;
@@ -1403,7 +1446,7 @@ export class Orchestrator {
     this.updatePlaceable(satellite);
     for (const type of satellite.types) this.placements.get(type)?.setPlaceable(satellite.device, false);
     this.counters.satellitesLost++;
-    this.publishEvent("satellite.lost", { satellite: satellite.id, reason });
+    this.publishEvent("satellite.lost", { satellite: satellite.id, reason, jobs: satellite.running.size });
     this.config.log(`orchestrator: satellite ${satellite.id} lost (${reason})`);
     const now = Date.now();
     for (const job of satellite.running as Set<Job>) if (job.satellite === satellite) job.satellite = null;
@@ -1461,18 +1504,23 @@ export class Orchestrator {
         return;
       }
       case "breaker": {
+        // Published by the tracker's satellite:breaker-* event (with the reason), not here.
         const satellite = this.registry.byId(effect.satelliteId);
         if (effect.state === "open") this.breakerOpen.add(effect.satelliteId);
         else this.breakerOpen.delete(effect.satelliteId);
+        // half-open: one probe may go (again, when the last one ended without a verdict).
+        if (effect.state === "half-open") this.halfOpen.set(effect.satelliteId, false);
+        else this.halfOpen.delete(effect.satelliteId);
         if (satellite !== undefined) {
           this.updatePlaceable(satellite);
           if (effect.state === "open") this.requeueQueued(satellite, now);
           else this.pumpQueue(satellite, now); // placeable again: the disk spill may drain to it
         }
-        this.publishEvent(`satellite.breaker-${effect.state}`, { satellite: effect.satelliteId });
         return;
       }
       case "event": {
+        // loseSatellite published satellite.lost already, with its reason.
+        if (effect.name === "satellite:lost") return;
         const job = effect.jobId === undefined ? undefined : this.trackerJobs.get(effect.jobId);
         const [scope, name] = effect.name.split(":");
         const topic = job === undefined ? `${scope}.${name}` : `${scope}.${name}.${job.type}`;

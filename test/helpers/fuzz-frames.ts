@@ -229,6 +229,15 @@ export const intakeMessage: fc.Arbitrary<Frames> = fc.oneof(
     .map(([topic, rest]) => [topic, ...rest]),
 );
 
+/** What a subscriber can send an XPUB: (un)subscriptions, and garbage besides. */
+export const eventsMessage: fc.Arbitrary<Frames> = fc.oneof(
+  fc.array(bytes(64), { minLength: 1, maxLength: 5 }),
+  fc
+    .tuple(fc.constantFrom(0, 1), fc.oneof(printable(), fc.constantFrom("job.", "stats", "")))
+    .map(([subscribe, topic]) => [Buffer.concat([Buffer.from([subscribe]), Buffer.from(topic)])]),
+  fc.constant<Frames>([Buffer.alloc(8192)]), // over the events socket's maxMessageSize: the peer is cut off
+);
+
 export const controlMessage: fc.Arbitrary<Frames> = fc.oneof(
   fc.array(bytes(64), { minLength: 1, maxLength: 5 }),
   fc.array(msgpackValue, { minLength: 1, maxLength: 3 }),

@@ -276,6 +276,63 @@ describe("plain 7/MDP peers in Python", () => {
     }
   });
 
+  it("a Python worker's job longer than the ack and stall timeouts runs once: its heartbeats keep it alive", async () => {
+    // A plain MDP worker cannot ACK or report progress: the orchestrator stands in the ack when it
+    // sends the request, and counts the worker's heartbeats (every 500 ms here) as progress.
+    const address = `tcp://127.0.0.1:${await freePort()}`;
+    const patient = new Orchestrator({
+      frontend: address,
+      hierarchy: ["rack", "host"],
+      types: { pylong: {} },
+      limits: { heartbeatMs: HEARTBEAT_MS },
+      tracker: { ackTimeoutMs: 300, stallTimeoutMs: 1200, runTimeoutMs: 20_000 },
+      log: () => {},
+    });
+    await patient.start();
+    try {
+      const worker = await startWorker("pylong", ["--delay-ms", "3000"], patient);
+      const second = waitForLine(worker, /^request 2$/, 4000); // a retry would come within 1 s
+      second.catch(() => {});
+      expect(await pyRequest("pylong", ["slow"], { endpoint: address, timeoutMs: 10_000 })).toMatchObject({
+        code: 0,
+        body: ["slow"],
+      });
+      await expect(second).rejects.toThrow(); // the worker ran it once: no retry after an "ack timeout"
+      expect(patient.status().stats.pylong).toMatchObject({ timeouts: 0, retries: 0, stalls: 0 });
+    } finally {
+      await patient.stop();
+    }
+  });
+
+  it("a plain MDP worker that goes silent mid-job is stalled and its job retried elsewhere", async () => {
+    const address = `tcp://127.0.0.1:${await freePort()}`;
+    const strict = new Orchestrator({
+      frontend: address,
+      hierarchy: ["rack", "host"],
+      types: { pystall: {} },
+      limits: { heartbeatMs: 5000 }, // lost only after 15 s of silence: the stall timeout comes first
+      tracker: { ackTimeoutMs: 300, stallTimeoutMs: 3000, runTimeoutMs: 20_000 },
+      log: () => {},
+    });
+    await strict.start();
+    try {
+      const silent = await startWorker("pystall", ["--delay-ms", "15000", "--heartbeat-ms", "60000"], strict);
+      const gotIt = waitForLine(silent, /^request 1$/, 5000);
+      gotIt.catch(() => {});
+      const reply = pyRequest("pystall", ["again"], { endpoint: address, timeoutMs: 15_000 });
+      await gotIt;
+      // Registered well before the stall (3 s after the send), so the retry goes there.
+      const healthy = await startWorker("pystall", ["--heartbeat-ms", "5000"], strict); // the orchestrator's period
+      const rerouted = waitForLine(healthy, /^request 1$/, 8000);
+      rerouted.catch(() => {});
+      await rerouted;
+      expect(await reply).toMatchObject({ code: 0, body: ["again"] });
+      expect(strict.status().stats.pystall.stalls).toBe(1);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it("a Python worker killed mid-request: the job is rerouted to the other worker", async () => {
     const first = await startWorker("pyslow", ["--delay-ms", "1500"]);
     const second = await startWorker("pyslow", ["--delay-ms", "1500"]);

@@ -1,11 +1,11 @@
 // Fuzz: thousands of random and mutated multipart messages at every socket of a running
-// orchestrator (frontend ROUTER, intake XSUB, control ROUTER) while a good client keeps asking a
+// orchestrator (frontend ROUTER, intake XSUB, control ROUTER, events XPUB) while a good client keeps asking a
 // real satellite for work. The orchestrator must keep serving: no good request lost, counters
 // move, status() answers, the satellite stays registered. Deterministic (fixed fast-check seed).
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Dealer, Publisher, Request } from "zeromq";
+import { Dealer, Publisher, Request, Subscriber, XSubscriber } from "zeromq";
 import { type Client, connect } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { decode, encode } from "../../src/protocol/codec.ts";
@@ -14,6 +14,7 @@ import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/
 import {
   controlMessage,
   drain,
+  eventsMessage,
   frontendMessage,
   intakeMessage,
   mutate,
@@ -89,7 +90,7 @@ describe("orchestrator fuzz", () => {
     await orchestrator?.stop();
   });
 
-  it("keeps serving through a barrage on the frontend, intake and control sockets", async () => {
+  it("keeps serving through a barrage on the frontend, intake, control and events sockets", async () => {
     const started = Date.now();
     const goodRequests: Array<Promise<void>> = [];
     const goodValues: unknown[] = [];
@@ -136,12 +137,23 @@ describe("orchestrator fuzz", () => {
     const control = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
     control.connect(endpoints.control);
     const controlSeen = drain(control);
+    // A hostile subscriber sends the events XPUB garbage besides (un)subscriptions; a good one listens.
+    const eventsPeer = new XSubscriber({ linger: 0, sendHighWaterMark: 100_000 });
+    eventsPeer.connect(endpoints.events);
+    const listener = new Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
+    listener.connect(endpoints.events);
+    listener.subscribe("satellite.");
+    let heard = 0;
+    const listening = (async () => {
+      for await (const _ of listener) heard++;
+    })().catch(() => {});
     await sleep(200); // let the PUB receive the intake's subscription
 
     const anonymousMessages = sample(frontendMessage, SEED, PER_SOCKET);
     const fakeMessages = sample(workerMessage, SEED + 1, PER_SOCKET);
     const intakeMessages = sample(intakeMessage, SEED + 2, PER_SOCKET);
     const controlMessages = sample(controlMessage, SEED + 3, PER_SOCKET);
+    const eventsMessages = sample(eventsMessage, SEED + 4, PER_SOCKET);
     // Sizes around the limits: over messageBytesMax (TOO_LARGE), and over libzmq's 2x cut-off.
     anonymousMessages.splice(1000, 0, [
       Buffer.alloc(0),
@@ -165,6 +177,7 @@ describe("orchestrator fuzz", () => {
       await fake.send(fakeMessages[i]);
       await intake.send(intakeMessages[i]);
       await control.send(controlMessages[i]);
+      await eventsPeer.send(eventsMessages[i]);
       if (i % 100 === 0) await sleep(0); // let the orchestrator and the satellites breathe
     }
     for (let i = 0; i < GOOD_AFTER; i++) sendGood();
@@ -180,9 +193,10 @@ describe("orchestrator fuzz", () => {
     await until(
       () =>
         orchestrator.status().counters.malformed.intake > 0 &&
-        orchestrator.status().counters.malformed.control > 0,
+        orchestrator.status().counters.malformed.control > 0 &&
+        orchestrator.status().counters.malformed.events > 0,
       5000,
-      "intake and control fuzz to be counted",
+      "intake, control and events fuzz to be counted",
     );
     const status = orchestrator.status();
     expect(status.counters.malformed.frontend).toBeGreaterThan(0);
@@ -208,7 +222,10 @@ describe("orchestrator fuzz", () => {
     expect(answer.satellites.map((satellite) => satellite.id)).toContain("good-1");
     request.close();
 
-    for (const socket of [anonymous, fake, intake, control]) socket.close();
+    // The good subscriber heard the fake satellite's re-registrations through the barrage.
+    expect(heard).toBeGreaterThan(0);
+    for (const socket of [anonymous, fake, intake, control, eventsPeer, listener]) socket.close();
+    await listening;
     expect(Date.now() - started).toBeLessThan(25_000);
   });
 });
