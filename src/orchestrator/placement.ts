@@ -123,8 +123,12 @@ export class TypePlacement {
     if (cached !== undefined) return cached;
     const length =
       this.resultMax === 0 ? 0 : this.mapper.mapInto(0, x, this.resultMax, this.reweights, this.result);
-    const ids: string[] = new Array(length);
-    for (let i = 0; i < length; i++) ids[i] = this.satelliteOf[this.result[i]];
+    const ids: string[] = [];
+    for (let i = 0; i < length; i++) {
+      // Only devices are satellites: a rule may emit buckets, or leave holes (indep's NONE).
+      const id = this.result[i] >= 0 ? this.satelliteOf[this.result[i]] : undefined;
+      if (id !== undefined) ids.push(id);
+    }
     if (this.cache.size >= this.cacheMax) this.cache.clear();
     this.cache.set(x, ids);
     return ids;

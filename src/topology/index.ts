@@ -1,9 +1,15 @@
+export { type CandidateSample, sampleCandidates, whyNoCandidates } from "./candidates.ts";
 export { curveFromEnv } from "./curve.ts";
 export {
+  type CheckProblem,
   type CheckReport,
+  type CheckResult,
+  checkTopology,
   formatCheck,
   formatShow,
+  missingFiles,
   type TypeReport,
+  topologyWarnings,
   typeReport,
 } from "./report.ts";
 export { parseRuleText, RuleTextError } from "./rule-text.ts";
@@ -20,4 +26,5 @@ export {
   TopologyError,
   type TopologyType,
   typeMap,
+  typePlacement,
 } from "./topology.ts";

@@ -1,10 +1,22 @@
 // What `dsat topology check` and `dsat topology show` print: per type, its satellites per failure
 // domain, its rule in Ceph's words, whether it is degraded, and each satellite's share of jobs as
 // CRUSH gives it (the first candidate of many mappings, the satellite a job goes to when all are up).
+
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { type CrushMap, describeStep, formatTree, type Rule } from "../crush/index.ts";
-import { TypePlacement } from "../orchestrator/index.ts";
 import { formatTable } from "../util/index.ts";
-import { type SatelliteInstance, satelliteInstances, type Topology, typeMap } from "./topology.ts";
+import { sampleCandidates } from "./candidates.ts";
+import { describe, escapePointer } from "./schema.ts";
+import {
+  DEFAULT_REPLICAS,
+  listNames,
+  type SatelliteInstance,
+  satelliteInstances,
+  type Topology,
+  typeMap,
+  typePlacement,
+} from "./topology.ts";
 
 export interface SatelliteShare {
   id: string;
@@ -42,8 +54,6 @@ export interface CheckReport {
   warnings: string[];
 }
 
-const DEFAULT_REPLICAS = 3;
-
 /** Analyzes one type with `samples` CRUSH mappings (x = 0..samples-1). */
 export function typeReport(topology: Topology, name: string, samples = 10_000): TypeReport {
   const type = topology.types[name];
@@ -74,31 +84,11 @@ export function typeReport(topology: Topology, name: string, samples = 10_000): 
     samples,
   };
   if (satellites.length === 0) return report;
-  const placement = new TypePlacement(
-    name,
-    topology.hierarchy,
-    { replicas, failureDomain, rule: type.rule },
-    satellites.map((instance, device) => ({
-      device,
-      satelliteId: instance.id,
-      location: instance.location,
-      weight: instance.weight,
-      placeable: true,
-    })),
-    1,
-  );
+  const placement = typePlacement(topology, name, satellites);
   const map = placement.crushMap;
   report.map = map;
   report.steps = (map.rules[0] as Rule).steps.map((step) => describeStep(step, map));
-  const first = new Map<string, number>();
-  let min = Number.POSITIVE_INFINITY;
-  let max = 0;
-  for (let x = 0; x < samples; x++) {
-    const candidates = placement.candidates(x);
-    min = Math.min(min, candidates.length);
-    max = Math.max(max, candidates.length);
-    if (candidates.length > 0) first.set(candidates[0], (first.get(candidates[0]) ?? 0) + 1);
-  }
+  const { min, max, first } = sampleCandidates(placement, samples);
   report.candidatesMin = min;
   report.candidatesMax = max;
   const totalWeight = satellites.reduce((sum, instance) => sum + instance.weight, 0);
@@ -127,7 +117,10 @@ function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
-/** Warnings that do not stop a load: hosts missing a level, types with both rule and failureDomain. */
+/**
+ * Warnings that do not stop a load: hosts missing a level, types with both rule and failureDomain,
+ * satellite keys allowed types the topology does not declare.
+ */
 export function topologyWarnings(topology: Topology): string[] {
   const warnings: string[] = [];
   const above = topology.hierarchy.slice(0, -1);
@@ -140,11 +133,94 @@ export function topologyWarnings(topology: Topology): string[] {
     if (type.rule !== undefined && type.failureDomain !== undefined)
       warnings.push(`type ${name}: rule and failureDomain both given; the rule decides placement`);
   }
+  // Not an error: the orchestrator also serves types it was not configured with, once a satellite
+  // registers for them (OrchestratorConfig.types). But it is usually a typo.
+  const declared = Object.keys(topology.types);
+  for (const [key, types] of Object.entries(topology.orchestrator.security?.satelliteTypes ?? {})) {
+    types.forEach((type, index) => {
+      if (Object.hasOwn(topology.types, type)) return;
+      warnings.push(
+        `/orchestrator/security/satelliteTypes/${escapePointer(key)}/${index}: expected a type declared under /types (${listNames(declared)}), found ${describe(type)}; allowed, since satellites may register types the topology does not declare, but check the spelling`,
+      );
+    });
+  }
   return warnings;
 }
 
-/** `dsat topology check` output. `display` is the file name as the user gave it. */
-export function formatCheck(topology: Topology, display: string, samples = 10_000): string {
+/** A problem `check` finds outside the file itself: a JSON Pointer and a sentence. */
+export interface CheckProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Files the topology names that are not there: the security key and key directories, and each
+ * type's module. Not load errors: the pm2 ecosystem may be generated where the keys are not.
+ */
+export function missingFiles(topology: Topology): CheckProblem[] {
+  const problems: CheckProblem[] = [];
+  const expect = (path: string, file: string, kind: "file" | "directory", what: string) => {
+    let found: string | undefined;
+    try {
+      const stat = statSync(file);
+      if (kind === "file" && !stat.isFile())
+        found = stat.isDirectory() ? "a directory" : "something not a file";
+      if (kind === "directory" && !stat.isDirectory()) found = "a file";
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      found = code === "ENOENT" || code === "ENOTDIR" ? "nothing" : (code ?? (error as Error).message);
+    }
+    if (found !== undefined) problems.push({ path, message: `expected ${what}, found ${found} at ${file}` });
+  };
+  const security = topology.orchestrator.security;
+  if (security !== undefined) {
+    expect("/orchestrator/security/serverKey", security.serverKey, "file", "the orchestrator's key file");
+    if (security.clients !== undefined)
+      expect(
+        "/orchestrator/security/clients",
+        security.clients,
+        "directory",
+        "a directory of the clients' NAME.pub files",
+      );
+    if (security.satellites !== undefined)
+      expect(
+        "/orchestrator/security/satellites",
+        security.satellites,
+        "directory",
+        "a directory of the satellites' NAME.pub files",
+      );
+  }
+  const base = dirname(topology.file);
+  for (const [name, type] of Object.entries(topology.types)) {
+    if (type.module === undefined) continue;
+    expect(
+      `/types/${escapePointer(name)}/module`,
+      resolve(base, type.module),
+      "file",
+      "a satellite module file",
+    );
+  }
+  return problems;
+}
+
+/** Why a type has no satellites in the topology. */
+function noSatellitesReason(topology: Topology, name: string): string {
+  const type = topology.types[name];
+  if (type.module === undefined) return "no module";
+  if (type.instances === 0) return "instances 0";
+  if (type.instancesPerHost === 0) return "instancesPerHost 0";
+  return "no hosts";
+}
+
+export interface CheckResult {
+  /** The report (stdout). */
+  text: string;
+  /** `FILE: POINTER: expected ..., found ...` lines; `check` exits 1 when there are any. */
+  errors: string[];
+}
+
+/** `dsat topology check`: the report and the problems that fail the check. `display` names the file. */
+export function checkTopology(topology: Topology, display: string, samples = 10_000): CheckResult {
   const lines: string[] = [];
   const instances = satelliteInstances(topology);
   const typeNames = Object.keys(topology.types);
@@ -154,6 +230,7 @@ export function formatCheck(topology: Topology, display: string, samples = 10_00
   lines.push(`hierarchy: ${topology.hierarchy.join(" > ")}`);
   const warnings = topologyWarnings(topology);
   let degraded = 0;
+  const unplaced: string[] = [];
   for (const name of typeNames) {
     const type = topology.types[name];
     const report = typeReport(topology, name, samples);
@@ -163,10 +240,9 @@ export function formatCheck(topology: Topology, display: string, samples = 10_00
       `type ${name}: ${plural(report.satellites.length, "satellite")}, replicas ${report.replicas}, failure domain ${report.domainLevel}${next}`,
     );
     if (report.satellites.length === 0) {
+      unplaced.push(name);
       lines.push(
-        type.module === undefined
-          ? "  no module: its satellites are started outside this topology and register on their own"
-          : "  no instances",
+        `  no satellites declared (${noSatellitesReason(topology, name)}), so pm2 starts none: served only by satellites that register themselves; placement not checked`,
       );
       continue;
     }
@@ -199,12 +275,30 @@ export function formatCheck(topology: Topology, display: string, samples = 10_00
   }
   lines.push("");
   for (const warning of warnings) lines.push(`warning: ${warning}`);
-  lines.push(
-    degraded === 0
-      ? "ok: every type gets as many candidates as it has replicas"
-      : `warning: ${degraded} of ${typeNames.length} types degraded (fewer candidates than replicas)`,
-  );
-  return `${lines.join("\n")}\n`;
+  const placed = typeNames.length - unplaced.length;
+  if (degraded > 0)
+    lines.push(`warning: ${degraded} of ${typeNames.length} types degraded (fewer candidates than replicas)`);
+  else if (placed > 0)
+    lines.push(
+      unplaced.length === 0
+        ? "ok: every type gets as many candidates as it has replicas"
+        : `ok: every type with satellites (${placed} of ${typeNames.length}) gets as many candidates as it has replicas`,
+    );
+  if (unplaced.length > 0)
+    lines.push(
+      `note: no satellites declared for ${unplaced.join(", ")}: served only by satellites that register themselves`,
+    );
+  const errors = missingFiles(topology).map((problem) => `${display}: ${problem.path}: ${problem.message}`);
+  if (errors.length > 0)
+    lines.push(
+      `error: ${plural(errors.length, "file")} named by the topology ${errors.length === 1 ? "is" : "are"} missing (listed on stderr)`,
+    );
+  return { text: `${lines.join("\n")}\n`, errors };
+}
+
+/** The report of `dsat topology check` (without the missing-file errors' exit code). */
+export function formatCheck(topology: Topology, display: string, samples = 10_000): string {
+  return checkTopology(topology, display, samples).text;
 }
 
 interface TreeNode {

@@ -13,8 +13,10 @@
 //
 // Loading is three passes: JSON (with the position of a syntax error), the JSON Schema
 // (topologies/topology.schema.json), then the checks the schema cannot express: names that must
-// exist (hosts, types, levels, buckets), cycles in `next`, and rules. Every error names the file,
-// the JSON Pointer, what was expected and what was found.
+// exist (hosts, types, levels, buckets), cycles in `next`, and rules (names, and that a rule gives
+// its type's satellites candidates at all; fewer than replicas is only `check`'s "degraded"). Files
+// the topology names (keys, modules) are not opened here: `check` looks for them (report.ts).
+// Every error names the file, the JSON Pointer, what was expected and what was found.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
@@ -30,9 +32,10 @@ import type {
   JournalConfig,
   OrchestratorConfig,
 } from "../orchestrator/index.ts";
-import { buildMap } from "../orchestrator/index.ts";
+import { buildMap, TypePlacement } from "../orchestrator/index.ts";
 import type { Limits } from "../protocol/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
+import { sampleCandidates, whyNoCandidates } from "./candidates.ts";
 import { parseRuleText, RuleTextError } from "./rule-text.ts";
 import { describe, escapePointer, schemaProblem } from "./schema.ts";
 
@@ -121,6 +124,10 @@ export class TopologyError extends Error {
 export const ROOT_BUCKET = "default";
 /** Level names a rule may use besides the hierarchy's: devices and the root. */
 export const EXTRA_LEVELS = ["satellite", "root"] as const;
+/** A type's replicas when it names none (the orchestrator's default). */
+export const DEFAULT_REPLICAS = 3;
+/** Keys mapped at load time to tell a rule that gives no candidate at all (check maps 10,000). */
+const LOAD_SAMPLES = 64;
 
 /** Reads and checks a topology file. Errors name `file` as given. */
 export function loadTopology(file: string): Topology {
@@ -212,7 +219,7 @@ interface RawTopology {
 }
 
 /** At most `max` names, then "...". */
-function listNames(names: readonly string[], max = 12): string {
+export function listNames(names: readonly string[], max = 12): string {
   return names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")}, ...`;
 }
 
@@ -413,6 +420,17 @@ class Semantics {
         if (error instanceof RuleSpecError) this.fail(error.path, error.message.slice(error.path.length + 2));
         throw error;
       }
+      // Valid names can still select nothing (`take r1; choose firstn 2 type rack` with r1 a rack):
+      // every job would fail with no satellite. Fewer candidates than replicas is only degraded.
+      const placement = typePlacement(this.topology, name, members);
+      if (sampleCandidates(placement, LOAD_SAMPLES).max === 0) {
+        const why = whyNoCandidates(placement.crushMap, type.replicas ?? DEFAULT_REPLICAS);
+        const count = `${members.length} satellite${members.length === 1 ? "" : "s"}`;
+        this.fail(
+          path,
+          `expected a rule that gives jobs candidates among ${name}'s ${count}, found 0 candidates for all ${LOAD_SAMPLES} keys mapped${why === undefined ? "" : `: ${why}`}`,
+        );
+      }
     }
   }
 
@@ -581,5 +599,34 @@ export function typeMap(topology: Topology, members: readonly SatelliteInstance[
       weight: member.weight,
       placeable: true,
     })),
+  );
+}
+
+/**
+ * The placement the orchestrator builds for a type whose satellites are `members` (devices 0..n-1,
+ * all placeable): its CRUSH map and rule, and `candidates(x)`.
+ */
+export function typePlacement(
+  topology: Topology,
+  name: string,
+  members: readonly SatelliteInstance[],
+): TypePlacement {
+  const type = topology.types[name];
+  return new TypePlacement(
+    name,
+    topology.hierarchy,
+    {
+      replicas: type.replicas ?? DEFAULT_REPLICAS,
+      failureDomain: type.failureDomain ?? topology.hierarchy.at(-1) ?? "host",
+      rule: type.rule,
+    },
+    members.map((member, device) => ({
+      device,
+      satelliteId: member.id,
+      location: member.location,
+      weight: member.weight,
+      placeable: true,
+    })),
+    1,
   );
 }

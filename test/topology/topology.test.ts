@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveRule } from "../../src/crush/index.ts";
 import {
+  checkTopology,
   loadTopology,
   orchestratorConfig,
   parseRuleText,
@@ -106,13 +107,29 @@ const BROKEN: Array<[string, string]> = [
     "rack-in-two-datacenters.json",
     '/hosts/h2/rack: expected rack "r1" in one place (dc1, as for host h1), found it under dc2',
   ],
+  [
+    "rule-no-candidates.json",
+    '/types/echo/rule: expected a rule that gives jobs candidates among echo\'s 3 satellites, found 0 candidates for all 64 keys mapped: "choose firstn 2 type rack" finds no rack under rack r1',
+  ],
+  [
+    "rule-emits-buckets.json",
+    '/types/echo/rule: expected a rule that gives jobs candidates among echo\'s 3 satellites, found 0 candidates for all 64 keys mapped: it emits rack buckets (r1, r2), not satellites: use chooseleaf (op "take" with a type) for a satellite in each, or end with a choose of type satellite',
+  ],
 ];
 
+// Fixtures that load; `check` reports on them (degraded placement, no satellites, missing files).
+const VALID = ["degraded-rack.json", "no-satellites.json", "missing-files.json"];
+
 describe("broken topology files", () => {
-  it("every fixture but the valid one is listed", () => {
-    const listed = new Set(BROKEN.map(([name]) => name));
-    const files = readdirSync(FIXTURES).filter((name) => name !== "degraded-rack.json");
+  it("every fixture is listed, as broken or as valid", () => {
+    const listed = new Set([...BROKEN.map(([name]) => name), ...VALID]);
+    const files = readdirSync(FIXTURES);
     expect(files.filter((name) => !listed.has(name))).toEqual([]);
+    expect([...listed].filter((name) => !files.includes(name))).toEqual([]);
+  });
+
+  it.each(VALID)("%s loads", (name) => {
+    expect(() => loadTopology(fixture(name))).not.toThrow();
   });
 
   it.each(BROKEN)("%s", (name, message) => {
@@ -248,6 +265,65 @@ describe("rules", () => {
   });
 });
 
+describe("placement at load time", () => {
+  const degraded = () => JSON.parse(readFileSync(join(FIXTURES, "degraded-rack.json"), "utf8"));
+  const load = (json: unknown) => parseTopology(json, fixture("x.json"));
+
+  it("a rule whose choose asks for no items is a load error", () => {
+    const json = degraded();
+    json.types.echo.rule = "step take default\nstep chooseleaf firstn -3 type host\nstep emit";
+    expect(() => load(json)).toThrow(
+      `${fixture("x.json")}: /types/echo/rule: expected a rule that gives jobs candidates among echo's 3 satellites, found 0 candidates for all 64 keys mapped: "chooseleaf firstn -3 type host" asks for 0 items with 3 replicas`,
+    );
+  });
+
+  it("fewer candidates than replicas, but some, loads (degraded)", () => {
+    const json = degraded();
+    json.types.echo.rule = "step take r1\nstep chooseleaf firstn 0 type host\nstep emit";
+    const report = typeReport(load(json), "echo", 500);
+    expect(report.candidatesMax).toBe(2);
+    expect(report.degraded).toBe("the rule gives 2 candidates for 3 replicas");
+  });
+
+  it("a type without satellites is not placed at load time, whatever its rule", () => {
+    const topology = loadTopology(fixture("no-satellites.json"));
+    expect(satelliteInstances(topology).map((instance) => instance.type)).toEqual(["echo", "echo", "echo"]);
+    expect(typeReport(topology, "idle", 10).satellites).toEqual([]);
+  });
+});
+
+describe("topology check", () => {
+  it("says which types it could not place instead of claiming every type is ok", () => {
+    const { text, errors } = checkTopology(loadTopology(fixture("no-satellites.json")), "x.json", 200);
+    expect(errors).toEqual([]);
+    expect(text).toContain(
+      "type remote: 0 satellites, replicas 2, failure domain host\n  no satellites declared (no module), so pm2 starts none: served only by satellites that register themselves; placement not checked\n",
+    );
+    expect(text).toContain("  no satellites declared (instances 0), so pm2 starts none:");
+    expect(text).not.toContain("ok: every type gets");
+    expect(text).toContain(
+      "ok: every type with satellites (1 of 3) gets as many candidates as it has replicas\nnote: no satellites declared for remote, idle: served only by satellites that register themselves\n",
+    );
+  });
+
+  it("names missing key files, key directories and modules; warns on undeclared satelliteTypes", () => {
+    const { text, errors } = checkTopology(loadTopology(fixture("missing-files.json")), "x.json", 200);
+    const dir = FIXTURES;
+    expect(errors).toEqual([
+      `x.json: /orchestrator/security/serverKey: expected the orchestrator's key file, found nothing at ${join(dir, "keys/orchestrator.key")}`,
+      `x.json: /orchestrator/security/clients: expected a directory of the clients' NAME.pub files, found nothing at ${join(dir, "keys/clients")}`,
+      `x.json: /orchestrator/security/satellites: expected a directory of the satellites' NAME.pub files, found a file at ${join(ROOT, "package.json")}`,
+      `x.json: /types/measure/module: expected a satellite module file, found nothing at ${join(ROOT, "satellites/measure-v2.ts")}`,
+    ]);
+    const warnings = text.split("\n").filter((line) => line.includes("satelliteTypes"));
+    expect(warnings).toEqual([
+      'warning: /orchestrator/security/satelliteTypes/sat-h1/0: expected a type declared under /types (echo, measure, store), found string "nope"; allowed, since satellites may register types the topology does not declare, but check the spelling',
+    ]);
+    expect(text).toContain("error: 4 files named by the topology are missing (listed on stderr)\n");
+    expect(checkTopology(twoDatacenters(), "x.json", 10).errors).toEqual([]);
+  });
+});
+
 describe("dsat topology", () => {
   it("check prints the degraded warning and shares that sum to 100%", async () => {
     const result = await runDsat(["topology", "check", "test/fixtures/topologies/degraded-rack.json"]);
@@ -272,6 +348,17 @@ describe("dsat topology", () => {
     expect(result.stdout.toString()).toBe("");
     expect(result.stderr.toString()).toBe(
       'dsat: test/fixtures/topologies/wrong-type.json: /types/echo/replicas: expected an integer in 1..16, found string "3"\n',
+    );
+  });
+
+  it("check exits 1 with one stderr line per missing file, after the report", async () => {
+    const result = await runDsat(["topology", "check", "test/fixtures/topologies/missing-files.json"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.toString()).toContain("type echo: 3 satellites, replicas 2, failure domain rack");
+    const lines = result.stderr.toString().trimEnd().split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe(
+      `dsat: test/fixtures/topologies/missing-files.json: /types/measure/module: expected a satellite module file, found nothing at ${join(ROOT, "satellites/measure-v2.ts")}`,
     );
   });
 
