@@ -29,7 +29,7 @@ import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
 
-/** Base of every error a request can reject with; `code` is stable (docs/errors.md). */
+/** Base of every error a request can reject with; `code` is stable (docs/protocol.md, "Error codes"). */
 export class DsatError extends Error {
   override name = "DsatError";
   constructor(

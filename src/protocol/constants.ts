@@ -23,7 +23,7 @@ export const WorkerCommand = {
 } as const;
 export type WorkerCommandCode = (typeof WorkerCommand)[keyof typeof WorkerCommand];
 
-/** Error codes carried in reply headers (docs/errors.md). */
+/** Error codes carried in reply headers (docs/protocol.md, "Error codes"). */
 export const ErrorCode = {
   unknownType: "DSAT_ERR_UNKNOWN_TYPE",
   noSatellite: "DSAT_ERR_NO_SATELLITE",
