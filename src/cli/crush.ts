@@ -63,7 +63,9 @@ export function crushCommand(): Command {
     "CRUSH maps: test, tree, compile, decompile, compare, explain",
   );
 
-  crush
+  // crushtool reads --x, --min-x and --max-x in order: the last one given wins.
+  const range: { minX?: number; maxX?: number } = {};
+  const test = crush
     .command("test")
     .description("map inputs like `crushtool --test` (same flags, same output)")
     .requiredOption("-i, --input <map>", "map file: crushtool text or compiled binary")
@@ -72,6 +74,7 @@ export function crushCommand(): Command {
     .option("--num-rep <n>", "result size (default: the rule's min_size..max_size)", integer)
     .option("--min-x <x>", "first input (used with --max-x)", integer)
     .option("--max-x <x>", "last input (used with --min-x)", integer)
+    .option("--x <x>", "one input: the same as --min-x X --max-x X", integer)
     .option("--pool-id <id>", "hash each x with this pool id first, as Ceph does for PGs", integer)
     .addOption(
       new Option("--weight <device-and-weight...>", "reweight a device: --weight DEV W (W in 0..1; 0 = out)"),
@@ -87,8 +90,8 @@ export function crushCommand(): Command {
       const testOptions: CrushTestOptions = {
         rule: options.rule === undefined ? undefined : ruleId(map, options.rule, options.input),
         numRep: options.numRep,
-        minX: options.minX,
-        maxX: options.maxX,
+        minX: range.minX,
+        maxX: range.maxX,
         poolId: options.poolId,
         weights: weightPairs(options.weight),
         showMappings: options.showMappings,
@@ -102,6 +105,17 @@ export function crushCommand(): Command {
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
     });
+
+  test.on("option:x", (value: string) => {
+    range.minX = integer(value);
+    range.maxX = range.minX;
+  });
+  test.on("option:min-x", (value: string) => {
+    range.minX = integer(value);
+  });
+  test.on("option:max-x", (value: string) => {
+    range.maxX = integer(value);
+  });
 
   crush
     .command("tree")

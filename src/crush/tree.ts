@@ -1,9 +1,12 @@
-// `crushtool --tree`: the hierarchy as a table (ID, CLASS, WEIGHT, TYPE NAME), in crushtool's
-// exact layout. A bucket's weight is the one its parent stores for it (roots: their own sum).
-import type { CrushMap } from "./types.ts";
+// `crushtool --tree`: the hierarchy as a table (ID, CLASS, WEIGHT, one column per choose_args
+// weight set, TYPE NAME), in crushtool's exact layout. A bucket's weight is the one its parent
+// stores for it (roots: their own sum).
+import type { ChooseArgSet, CrushMap } from "./types.ts";
 
 interface TreeRow {
   id: number;
+  /** The bucket listing this row (0 for a root). */
+  parent: number;
   deviceClass: string;
   weight: number;
   label: string;
@@ -45,10 +48,11 @@ function childOrder(map: CrushMap, items: Int32Array): number[] {
 /** Rows of the tree, depth first, children in crushtool's order. */
 export function treeRows(map: CrushMap): TreeRow[] {
   const rows: TreeRow[] = [];
-  const visit = (id: number, weight: number, depth: number, seen: Set<number>): void => {
+  const visit = (id: number, parent: number, weight: number, depth: number, seen: Set<number>): void => {
     const indent = "    ".repeat(depth);
     if (id >= 0) {
-      rows.push({ id, deviceClass: map.deviceClasses.get(id) ?? "", weight, label: `${indent}osd.${id}` });
+      const deviceClass = map.deviceClasses.get(id) ?? "";
+      rows.push({ id, parent, deviceClass, weight, label: `${indent}osd.${id}` });
       return;
     }
     const name = map.itemNames.get(id) ?? `bucket${id}`;
@@ -57,26 +61,36 @@ export function treeRows(map: CrushMap): TreeRow[] {
     const type = map.typeNames.get(bucket.type) ?? String(bucket.type);
     // Shadow buckets (per device class, named "host~hdd") show their class.
     const shadowClass = name.includes("~") ? name.slice(name.lastIndexOf("~") + 1) : "";
-    rows.push({ id, deviceClass: shadowClass, weight, label: `${indent}${type} ${name}` });
+    rows.push({ id, parent, deviceClass: shadowClass, weight, label: `${indent}${type} ${name}` });
     seen.add(id);
     for (const index of childOrder(map, bucket.items)) {
-      visit(bucket.items[index], bucket.itemWeights[index], depth + 1, seen);
+      visit(bucket.items[index], id, bucket.itemWeights[index], depth + 1, seen);
     }
     seen.delete(id);
   };
-  for (const root of findRoots(map)) visit(root, map.buckets[-1 - root]?.weight ?? 0, 0, new Set());
+  for (const root of findRoots(map)) visit(root, 0, map.buckets[-1 - root]?.weight ?? 0, 0, new Set());
   return rows;
 }
 
 /** crushtool --tree output. */
 export function formatTree(map: CrushMap): string {
-  const header = ["ID", "CLASS", "WEIGHT", "TYPE NAME"];
+  // Weight sets in id order (-1, the default set, first), as Ceph's std::map keeps them.
+  const sets = [...(map.chooseArgs ?? new Map())].sort(([a], [b]) => a - b);
+  const header = [
+    "ID",
+    "CLASS",
+    "WEIGHT",
+    ...sets.map(([id]) => (id === -1 ? "(compat)" : String(id))),
+    "TYPE NAME",
+  ];
   const cells = treeRows(map).map((row) => [
     String(row.id),
     row.deviceClass,
     formatWeight(row.weight),
+    ...sets.map(([, set]) => weightSetCell(map, set, row)),
     row.label,
   ]);
+  const last = header.length - 1;
   const widths = header.map((title, column) =>
     Math.max(title.length, ...cells.map((cell) => cell[column].length)),
   );
@@ -85,11 +99,24 @@ export function formatTree(map: CrushMap): string {
     // Every column but the last is right-aligned; headings are left-aligned.
     lines.push(
       cell
-        .map((text, column) => (column < 3 ? text.padStart(widths[column]) : text.padEnd(widths[column])))
+        .map((text, column) => (column < last ? text.padStart(widths[column]) : text.padEnd(widths[column])))
         .join("  "),
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A row's weight in its parent's weight set (position 0), or "" when the parent has none there.
+ * (crushtool reads past the set for an item its parent does not list; that cannot happen here.)
+ */
+function weightSetCell(map: CrushMap, set: ChooseArgSet, row: TreeRow): string {
+  if (row.parent >= 0) return "";
+  const weights = set.get(row.parent)?.weightSet?.[0];
+  const parent = map.buckets[-1 - row.parent];
+  if (weights === undefined || parent === undefined) return "";
+  const position = parent.items.indexOf(row.id);
+  return position < 0 || position >= weights.length ? "" : formatWeight(weights[position]);
 }
 
 /**

@@ -19,6 +19,7 @@ function getCase(name: string): CrushCase {
 // A representative subset of cases.json, alternating between the text map and the compiled binary map.
 const SUBSET: Array<{ name: string; form: "text" | "binary"; why: string }> = [
   { name: "racks-r0-n3", form: "text", why: "--rule/--num-rep/--min-x/--max-x" },
+  { name: "racks-x-last-r0-n3", form: "binary", why: "--x between --min-x and --max-x: the last wins" },
   { name: "racks-allrules-n3", form: "binary", why: "no --rule (every rule)" },
   { name: "racks-r3-allnumrep", form: "text", why: "no --num-rep (min_size..max_size)" },
   { name: "racks-out-r0-n3", form: "binary", why: "--weight" },

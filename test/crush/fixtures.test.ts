@@ -65,6 +65,10 @@ function parseCrushtoolArgs(args: readonly string[]): CrushTestOptions {
       case "--max-x":
         options.maxX = integer(++i);
         break;
+      case "--x": // crushtool: --min-x X --max-x X (the last of the three wins)
+        options.minX = integer(++i);
+        options.maxX = options.minX;
+        break;
       case "--pool-id":
         options.poolId = integer(++i);
         break;
@@ -238,7 +242,8 @@ describe("crushtool --tree, -d and -c", () => {
 
   it("found every map and tree-order case", () => {
     expect(mapNames.length).toBeGreaterThanOrEqual(12);
-    expect(treeOrderNames.length).toBeGreaterThanOrEqual(5);
+    expect(treeOrderNames.length).toBeGreaterThanOrEqual(6);
+    expect(treeOrderNames).toContain("weight-sets");
     for (const testCase of cases) expect(mapNames).toContain(testCase.map);
   });
 });
