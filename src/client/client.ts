@@ -132,6 +132,8 @@ type ClientEvents = {
   resent: (count: number) => void;
   /** The request socket dropped a message (e.g. backlog overflow). */
   "send:dropped": (reason: string) => void;
+  /** The orchestrator refused this client's CURVE key; it connects again in `retryMs`. */
+  "auth:refused": (retryMs: number) => void;
 };
 
 interface Pending {
@@ -208,8 +210,32 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
         if (connections++ > 0) this.resendPending();
       });
     }
+    this.retryAfterRefusal();
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), 100);
     this.sweepTimer.unref?.();
+  }
+
+  /**
+   * libzmq does not reconnect after a refused CURVE handshake (a key not allowed yet): connect
+   * again with backoff, so the client gets in once its key is listed (reload-keys). Requests wait
+   * in the socket's queue meanwhile, bounded by their timeouts.
+   */
+  private retryAfterRefusal(): void {
+    let delayMs = REFUSED_RETRY_MS;
+    this.dealer.events.on("handshake:error:auth", () => {
+      const retryMs = delayMs;
+      delayMs = Math.min(delayMs * 2, REFUSED_RETRY_MAX_MS);
+      this.emit("auth:refused", retryMs);
+      const timer = setTimeout(() => {
+        if (this.closed) return;
+        this.dealer.disconnect(this.endpoint);
+        this.dealer.connect(this.endpoint);
+      }, retryMs);
+      timer.unref?.();
+    });
+    this.dealer.events.on("handshake", () => {
+      delayMs = REFUSED_RETRY_MS;
+    });
   }
 
   /** Sends a job and resolves with its (final pipeline step's) result. */
@@ -462,6 +488,10 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.dealer.close();
   }
 }
+
+/** First and longest wait before connecting again after a refused CURVE handshake. */
+const REFUSED_RETRY_MS = 250;
+const REFUSED_RETRY_MAX_MS = 5_000;
 
 export async function connect(endpoint: string, options: ClientOptions = {}): Promise<Client> {
   return new Client(endpoint, options);

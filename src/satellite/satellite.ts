@@ -207,6 +207,13 @@ export class SatelliteRuntime {
     socket.events.on("disconnect", () => {
       if (socket === this.socket) this.connected = false;
     });
+    // libzmq gives up on a refused CURVE handshake (this key is not allowed yet): reconnect with
+    // backoff, so the satellite registers once its key is listed (reload-keys), without a restart.
+    socket.events.on("handshake:error:auth", () => {
+      setImmediate(() => {
+        if (socket === this.socket) this.reconnect("the orchestrator refused this satellite's CURVE key");
+      });
+    });
     socket.connect(this.options.endpoint);
     this.writer = new SocketWriter(socket, { backlogMax: 100_000, retryMs: 1, onDrop: () => {} });
     this.lastHeard = Date.now();

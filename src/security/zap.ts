@@ -170,7 +170,8 @@ export function z85Encode(bytes: Buffer): string {
 
 /**
  * Rate limit of `security.refused` events: at most one per address per `intervalMs` (a refused
- * peer reconnects about every 100 ms). Counters are not limited, only events. `allow` returns
+ * dsat client or satellite connects again with backoff, 250 ms doubling to 5 s; other peers as
+ * often as their code tries). Counters are not limited, only events. `allow` returns
  * null while the address is muted, else how many refusals were muted since its last event.
  */
 export class RefusalLimiter {
