@@ -703,6 +703,7 @@ export class Orchestrator {
         request.id ?? "",
         ErrorCode.overloaded,
         `the journal failed: ${this.journalError}`,
+        type,
       );
       return;
     }
@@ -713,6 +714,7 @@ export class Orchestrator {
         request.id ?? "",
         ErrorCode.unknownType,
         `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
+        type,
       );
       return;
     }
@@ -722,6 +724,7 @@ export class Orchestrator {
         request.id ?? "",
         ErrorCode.overloaded,
         `the orchestrator holds ${this.jobs.size} jobs, its limit`,
+        type,
       );
       return;
     }
@@ -733,6 +736,7 @@ export class Orchestrator {
         request.id ?? "",
         ErrorCode.overloaded,
         `this client has ${this.config.limits.inFlightPerClientMax} jobs in flight, its limit`,
+        type,
       );
       return;
     }
@@ -961,6 +965,7 @@ export class Orchestrator {
   private send(job: Job, satellite: SatelliteInfo, now: number): void {
     job.satellite = satellite;
     job.queuedOn = null;
+    job.placementFailure = null; // placed after all: a failure from here on is the handler's
     // Only retries are journaled: a replayed job then resumes after its last retry, while a first
     // attempt (most jobs) costs no record; its replay is attempt 1 again, which is safe (docs/journal.md).
     if (job.attempt > 1)
@@ -972,7 +977,8 @@ export class Orchestrator {
         satelliteId: satellite.id,
       });
     satellite.inFlight++;
-    (satellite.running as Set<Job>).add(job);
+    const running = satellite.running as Map<Job, number>;
+    running.set(job, (running.get(job) ?? 0) + 1);
     // A half-open satellite takes one probe; it is skipped by placement until the tracker's verdict.
     if (this.halfOpen.size > 0 && this.halfOpen.get(satellite.id) === false)
       this.halfOpen.set(satellite.id, true);
@@ -1034,7 +1040,11 @@ export class Orchestrator {
 
   /** Frees the satellite's slot held by `job` and hands it the next queued job. */
   private releaseSlot(satellite: SatelliteInfo, job: Job | undefined, now: number): void {
-    if (job === undefined || !(satellite.running as Set<Job>).delete(job)) return;
+    const running = satellite.running as Map<Job, number>;
+    const held = job === undefined ? undefined : running.get(job);
+    if (job === undefined || held === undefined) return;
+    if (held > 1) running.set(job, held - 1);
+    else running.delete(job);
     satellite.inFlight = Math.max(0, satellite.inFlight - 1);
     this.pumpQueue(satellite, now);
   }
@@ -1372,7 +1382,7 @@ export class Orchestrator {
         this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
         // A plain MDP worker cannot report progress; its heartbeats while it works are its liveness.
         if (!satellite.dsat)
-          for (const job of satellite.running as Set<Job>)
+          for (const job of (satellite.running as Map<Job, number>).keys())
             if (job.satellite === satellite)
               this.tracker.step(
                 { kind: "progress", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
@@ -1435,7 +1445,7 @@ export class Orchestrator {
 
   /** The job object a (possibly late) reply's slot belongs to. */
   private findRunning(satellite: SatelliteInfo, trackerId: string, attempt: number): Job | undefined {
-    for (const job of satellite.running as Set<Job>)
+    for (const job of (satellite.running as Map<Job, number>).keys())
       if (job.trackerId === trackerId || (job.attempt === attempt && job.id === trackerId)) return job;
     return undefined;
   }
@@ -1446,10 +1456,11 @@ export class Orchestrator {
     this.updatePlaceable(satellite);
     for (const type of satellite.types) this.placements.get(type)?.setPlaceable(satellite.device, false);
     this.counters.satellitesLost++;
-    this.publishEvent("satellite.lost", { satellite: satellite.id, reason, jobs: satellite.running.size });
+    this.publishEvent("satellite.lost", { satellite: satellite.id, reason, jobs: satellite.inFlight });
     this.config.log(`orchestrator: satellite ${satellite.id} lost (${reason})`);
     const now = Date.now();
-    for (const job of satellite.running as Set<Job>) if (job.satellite === satellite) job.satellite = null;
+    for (const job of (satellite.running as Map<Job, number>).keys())
+      if (job.satellite === satellite) job.satellite = null;
     satellite.running.clear();
     satellite.inFlight = 0;
     this.tracker.step({ kind: "satellite-lost", satelliteId: satellite.id }, now);

@@ -23,8 +23,11 @@ export interface SatelliteInfo {
   queueHead: number;
   done: number;
   failed: number;
-  /** The jobs holding its slots (the orchestrator's job records). */
-  readonly running: Set<object>;
+  /**
+   * The jobs holding its slots (the orchestrator's job records), with how many each holds: a job
+   * sent again to the same satellite while its earlier attempt has not answered holds two.
+   */
+  readonly running: Map<object, number>;
   /** Takes REQUEST-BATCH messages. */
   readonly batch: boolean;
   /** Jobs to send in the next batch. */
@@ -78,7 +81,7 @@ export class SatelliteRegistry {
       failed: 0,
       outEntries: [],
       outPayloads: [],
-      running: new Set(),
+      running: new Map(),
     };
     this.byRoutingKey.set(satellite.routingKey, satellite);
     this.bySatelliteId.set(satellite.id, satellite);

@@ -2,7 +2,7 @@
 // attempts per type fall back to the tracker's setting, a half-open breaker lets one probe through,
 // and every breaker or loss event goes out once.
 import { afterEach, describe, expect, it } from "vitest";
-import { type Client, connect, JobFailedError } from "../../src/client/index.ts";
+import { type Client, connect, JobFailedError, NoSatelliteError } from "../../src/client/index.ts";
 import { Orchestrator, type OrchestratorConfig } from "../../src/orchestrator/index.ts";
 import {
   defineSatellite,
@@ -26,13 +26,20 @@ interface Cluster {
 }
 
 async function cluster(config: Omit<OrchestratorConfig, "frontend">): Promise<Cluster> {
-  const [frontend] = await freeEndpoints(1);
-  const orchestrator = new Orchestrator({ frontend, limits: { heartbeatMs: 200 }, log: () => {}, ...config });
+  const [frontend, intake, eventsEndpoint] = await freeEndpoints(3);
+  const orchestrator = new Orchestrator({
+    frontend,
+    intake,
+    events: eventsEndpoint,
+    limits: { heartbeatMs: 200 },
+    log: () => {},
+    ...config,
+  });
   const events: Cluster["events"] = [];
   orchestrator.onEvent((topic, event) => events.push({ topic, ...event }));
   await orchestrator.start();
   cleanups.push(() => orchestrator.stop());
-  const client = await connect(frontend, { timeoutMs: 10_000 });
+  const client = await connect(frontend, { timeoutMs: 10_000, publish: intake, events: eventsEndpoint });
   cleanups.push(() => client.close());
   return { orchestrator, client, events, frontend };
 }
@@ -145,5 +152,87 @@ describe("circuit breaker", () => {
     const lost = c.events.filter((e) => e.topic === "satellite.lost");
     expect(lost).toHaveLength(1);
     expect(lost[0]).toMatchObject({ satellite: "e@h1", reason: "disconnected", jobs: 0 });
+  });
+});
+
+describe("satellite slots", () => {
+  it("a job retried on the same satellite holds two slots until both attempts answer, then none", async () => {
+    const c = await cluster({
+      hierarchy: ["host"],
+      types: { slow: { attemptsMax: 2 } },
+      tracker: { stallTimeoutMs: 300, runTimeoutMs: 10_000, backoffBaseMs: 10, backoffMaxMs: 20 },
+    });
+    await satellite(
+      c,
+      defineSatellite({
+        type: "slow",
+        concurrency: 2,
+        // The first attempt goes silent past stallTimeoutMs, so attempt 2 comes to the same (only)
+        // satellite while attempt 1 still holds its slot; attempt 1 answers late.
+        handle: async (payload: unknown, context) => {
+          if (context.attempt === 1) await sleep(800);
+          return payload;
+        },
+      }),
+      "slow@h1",
+      "h1",
+    );
+    expect(await c.client.request("slow", "once")).toBe("once");
+    const slots = () => c.orchestrator.status().satellites[0]?.inFlight;
+    await until(() => c.orchestrator.counters.lateResults > 0, 3000, "the late answer of attempt 1");
+    expect(slots()).toBe(0);
+    // And the satellite's full capacity serves again.
+    expect(await Promise.all([1, 2].map((n) => c.client.request("slow", n)))).toEqual([1, 2]);
+  });
+});
+
+describe("error codes and result topics", () => {
+  it("a job that waited for a satellite, then failed in its handler, fails as FAILED (not NO_SATELLITE)", async () => {
+    const c = await cluster({
+      hierarchy: ["host"],
+      types: { late: { attemptsMax: 1 } },
+      limits: { heartbeatMs: 200, noSatelliteWaitMs: 5000 },
+    });
+    const failing = c.client.request("late", 1);
+    failing.catch(() => {});
+    await until(() => c.events.some((e) => e.topic === "job.unplaceable.late"), 3000, "the job to wait");
+    await satellite(
+      c,
+      defineSatellite({
+        type: "late",
+        handle: () => {
+          throw new Error("the handler's own failure");
+        },
+      }),
+      "late@h1",
+      "h1",
+    );
+    const error = await failing.then(
+      () => null,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect(error).not.toBeInstanceOf(NoSatelliteError);
+    expect((error as JobFailedError).code).toBe("DSAT_ERR_FAILED");
+    expect((error as Error).message).toContain("the handler's own failure");
+  });
+
+  it("a published job refused at intake (unknown type) is answered on result.<its type>", async () => {
+    const c = await cluster({ hierarchy: ["host"], types: { known: {} } });
+    const results: Array<Record<string, unknown>> = [];
+    const reading = (async () => {
+      for await (const event of c.client.events("result.")) {
+        results.push(event);
+        if (results.length === 1) return;
+      }
+    })();
+    await sleep(200); // the subscription reaches the orchestrator's XPUB
+    c.client.publish("nobody-serves-this", { n: 1 });
+    await Promise.race([reading, sleep(5000)]);
+    expect(results[0]).toMatchObject({
+      topic: "result.nobody-serves-this",
+      type: "nobody-serves-this",
+      status: "DSAT_ERR_UNKNOWN_TYPE",
+    });
   });
 });
