@@ -100,6 +100,8 @@ interface Job {
   placementFailure: "none" | "full" | null;
   /** An error code to report instead of the outcome's default (e.g. a result too large). */
   errorCode: ErrorCodeName | null;
+  /** Its client cancelled it before the tracker had it (awaiting its journal commit, or recovery). */
+  cancelRequested: boolean;
 }
 
 interface OrchestratorCounters {
@@ -388,6 +390,7 @@ export class Orchestrator {
       result: null,
       placementFailure: null,
       errorCode: null,
+      cancelRequested: false,
     };
   }
 
@@ -766,6 +769,7 @@ export class Orchestrator {
       result: null,
       placementFailure: null,
       errorCode: null,
+      cancelRequested: false,
     };
     this.jobs.set(id, job);
     if (client !== null) this.guard.addInFlight(client);
@@ -857,6 +861,7 @@ export class Orchestrator {
       job.attemptsBefore = 0;
     }
     this.tracker.step(submit, now);
+    if (job.cancelRequested) this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
     this.runEffects(now);
   }
 
@@ -1496,7 +1501,8 @@ export class Orchestrator {
     switch (effect.kind) {
       case "place": {
         const job = this.trackerJobs.get(effect.jobId);
-        if (job !== undefined) this.place(job, effect.attempt, effect.exclude, now);
+        // A job cancelled before the tracker had it is cancelled right after its submit: not placed.
+        if (job !== undefined && !job.cancelRequested) this.place(job, effect.attempt, effect.exclude, now);
         return;
       }
       case "cancel-on-satellite": {
@@ -1637,6 +1643,12 @@ export class Orchestrator {
     if (job === undefined) return;
     const origin = job.origin;
     if (!("route" in origin) || !origin.route.equals(route)) return; // only its own client may cancel it
+    // Not with the tracker yet (its acceptance is not on disk, or it was recovered and waits to be
+    // placed): the cancel is applied as soon as it is submitted.
+    if (!this.trackerJobs.has(job.trackerId)) {
+      job.cancelRequested = true;
+      return;
+    }
     this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
     this.runEffects(now);
   }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dealer } from "zeromq";
-import { type Client, connect } from "../../src/client/index.ts";
+import { CancelledError, type Client, connect } from "../../src/client/index.ts";
 import { Orchestrator, type OrchestratorConfig } from "../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
@@ -143,6 +143,20 @@ describe("durable orchestrator (journal)", () => {
     expect(runs).toBe(before);
     // An id past finishedMax is not remembered: it runs as a new job.
     expect(await c.request("echo", { n: -2 }, { id: "c-0-7" })).toEqual({ n: -2 });
+  });
+
+  it("a cancel that arrives while the job's acceptance waits for its commit is not lost", async () => {
+    const { frontend, start } = await setup({ commitWindowMs: 400 });
+    const orchestrator = await start();
+    await until(() => orchestrator.status().satellites.length === 1, 5000, "registration");
+    const c = await client(frontend);
+    const before = runs;
+    const request = c.request("echo", { n: 1 }, { id: "cancel-early" });
+    await until(() => orchestrator.status().jobs.inFlight === 1, 2000, "the job to be received");
+    c.cancel("cancel-early"); // within the 400 ms commit window: the tracker does not have it yet
+    await expect(request).rejects.toBeInstanceOf(CancelledError);
+    expect(runs).toBe(before); // it never ran
+    expect(orchestrator.listJobs({ id: "cancel-early" }).jobs[0]).toMatchObject({ state: "cancelled" });
   });
 
   it("dsat retry re-runs a failed job with its payload; jobs lists it", async () => {
