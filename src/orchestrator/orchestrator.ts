@@ -1223,7 +1223,10 @@ export class Orchestrator {
       this.counters.security.satelliteKeyRefused++;
       this.config.log(`orchestrator: satellite ${info.id} refused: ${keyProblem}`);
       this.publishEvent("satellite.refused", { satellite: info.id, reason: keyProblem });
-      this.publishEvent("security.refused", { mechanism: "CURVE", address: "", reason: keyProblem });
+      // Rate-limited like handshake refusals (a refused satellite keeps trying), per satellite id.
+      const muted = this.refusalEvents.allow(`satellite ${info.id}`);
+      if (muted !== null)
+        this.publishEvent("security.refused", { mechanism: "CURVE", address: "", reason: keyProblem, muted });
       this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
       return;
     }
@@ -1365,12 +1368,14 @@ export class Orchestrator {
             { kind: "progress", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
             now,
           );
+          // Only the current attempt's progress is news; the tracker drops a stale one.
           const job = this.trackerJobs.get(token.jobId);
-          this.publishEvent(`job.progress.${job?.type ?? "unknown"}`, {
-            id: job?.id ?? token.jobId,
-            attempt: token.attempt,
-            progress: message.progress,
-          });
+          if (job !== undefined && job.attempt === token.attempt && job.satellite === satellite)
+            this.publishEvent(`job.progress.${job.type}`, {
+              id: job.id,
+              attempt: token.attempt,
+              progress: message.progress,
+            });
         }
         break;
       }
@@ -2064,8 +2069,8 @@ export class Orchestrator {
 
   /**
    * `dsat retry ID`: runs a failed (dead-lettered) job again from the step that failed, with that
-   * step's input. Its result goes where the original one went if that client is still there, and
-   * to the events socket as `result.<type>` otherwise.
+   * step's input. Its result is published on the events socket as `result.<type>` (the original
+   * client may be long gone); a client resubmitting the id meanwhile is attached to it.
    */
   retry(id: string): { ok: boolean; id?: string; error?: string } {
     if (this.jobs.has(id)) return { ok: false, error: `job "${id}" is still running` };

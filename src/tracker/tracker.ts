@@ -7,8 +7,8 @@
 //   - Both append effects to an outbox; `takeEffects()` drains it. The orchestrator performs them in
 //     order: `place` (answer with `dispatched` or `unplaceable`), `cancel-on-satellite`, `complete`
 //     (reply to the client, exactly once per submitted job), `breaker`, `event`.
-//   - nowMs is any monotonic clock in ms (performance.now() will do); a value going backwards is
-//     clamped to the latest seen and counted.
+//   - nowMs is the caller's clock in ms, best monotonic (the orchestrator passes Date.now()); a
+//     value going backwards is clamped to the latest seen and counted.
 //   - Operating errors (late results, unknown jobs, illegal transitions) never throw: they are
 //     dropped, counted in `stats()` and reported as `event` effects.
 //
