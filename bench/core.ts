@@ -1,7 +1,8 @@
 // Messaging core benchmark: jobs/s and p50/p99 latency through the orchestrator (client ->
 // orchestrator -> satellite -> back, 64-byte payload, separate processes) at 1/64/1024 jobs in
 // flight, against a raw zeromq.js DEALER<->ROUTER echo between two processes measured in the same
-// run; and orchestrator memory per job in flight with 100k jobs held by a satellite.
+// run, rounds alternated (medians of 3; 1 with --quick); and orchestrator memory per job in flight
+// (JS heap plus array buffers, where payloads live) with 100k jobs held by a satellite.
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { controlRequest } from "../src/client/index.ts";
 import { freePorts } from "../test/helpers/ports.ts";
-import type { BenchResult } from "./stats.ts";
+import { type BenchResult, median } from "./stats.ts";
 
 const here = (name: string) => fileURLToPath(new URL(`./processes/${name}`, import.meta.url));
 const started: ChildProcess[] = [];
@@ -94,50 +95,82 @@ async function dsatEcho(
   const { frontend } = await startCore(Math.max(window, 64), journalDir);
   const result = await output(spawn("client.ts", [frontend, "echo", String(window), String(seconds)]));
   stopAll();
+  // A benchmark that lost jobs measures nothing: say so rather than print a figure.
+  if (result.failed > 0)
+    throw new Error(`${result.failed} of ${result.completed + result.failed} jobs failed`);
   return result;
 }
 
-async function memoryPerJob(jobs: number): Promise<number> {
+interface MemoryReply {
+  heapUsed: number;
+  arrayBuffers: number;
+  jobs: number;
+}
+
+async function memoryPerJob(jobs: number): Promise<{ heap: number; buffers: number }> {
   const { frontend, control } = await startCore(jobs + 10);
-  const before = (await controlRequest(control, "memory")) as { heapUsed: number };
+  const before = (await controlRequest(control, "memory")) as MemoryReply;
   const client = spawn("client.ts", [frontend, "hold", String(jobs), "0"]);
   await waitFor(client, "sent", 60_000);
-  let during = { heapUsed: 0, jobs: 0 };
+  let during: MemoryReply = { heapUsed: 0, arrayBuffers: 0, jobs: 0 };
   for (let i = 0; i < 100; i++) {
-    during = (await controlRequest(control, "memory", 10_000)) as { heapUsed: number; jobs: number };
+    during = (await controlRequest(control, "memory", 10_000)) as MemoryReply;
     if (during.jobs >= jobs) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   stopAll();
   if (during.jobs < jobs) throw new Error(`only ${during.jobs} of ${jobs} jobs reached the orchestrator`);
-  return (during.heapUsed - before.heapUsed) / jobs;
+  return {
+    heap: (during.heapUsed - before.heapUsed) / jobs,
+    buffers: (during.arrayBuffers - before.arrayBuffers) / jobs,
+  };
+}
+
+/** Medians of `rounds` alternated raw and dsat runs (the machine's noise hits both alike). */
+async function echoRounds(
+  window: number,
+  seconds: number,
+  rounds: number,
+): Promise<{ raw: number; dsat: number; p50: number; p99: number }> {
+  const raw: number[] = [];
+  const dsat: Array<Record<string, number>> = [];
+  for (let round = 0; round < rounds; round++) {
+    raw.push((await rawEcho(window, seconds)).perSecond);
+    dsat.push(await dsatEcho(window, seconds));
+  }
+  return {
+    raw: median(raw),
+    dsat: median(dsat.map((run) => run.perSecond)),
+    p50: median(dsat.map((run) => run.p50)),
+    p99: median(dsat.map((run) => run.p99)),
+  };
 }
 
 export async function benchCore(quick: boolean): Promise<BenchResult[]> {
-  const seconds = quick ? 2 : 4;
+  const seconds = quick ? 2 : 3;
+  const rounds = quick ? 1 : 3;
   const results: BenchResult[] = [];
   try {
     for (const window of [1, 64, 1024]) {
-      const raw = await rawEcho(window, seconds);
-      const dsat = await dsatEcho(window, seconds);
+      const { raw, dsat, p50, p99 } = await echoRounds(window, seconds, rounds);
       results.push({
         name: `core: raw DEALER<->ROUTER echo, ${window} in flight`,
-        value: raw.perSecond,
+        value: raw,
         unit: "round trips/s",
       });
       results.push({
         name: `core: dsat client->orchestrator->satellite, ${window} in flight`,
-        value: dsat.perSecond,
+        value: dsat,
         unit: "jobs/s",
       });
       results.push({
         name: `core: dsat latency p50 / p99, ${window} in flight`,
-        value: dsat.p50,
-        unit: `ms p50 / ${dsat.p99.toFixed(2)} ms p99`,
+        value: p50,
+        unit: `ms p50 / ${p99.toFixed(2)} ms p99`,
       });
       results.push({
         name: `core: dsat / raw echo, ${window} in flight`,
-        value: dsat.perSecond / raw.perSecond,
+        value: dsat / raw,
         unit: window === 1024 ? "ratio (target >= 0.5)" : "ratio",
       });
     }
@@ -147,7 +180,16 @@ export async function benchCore(quick: boolean): Promise<BenchResult[]> {
     );
     const journalDir = mkdtempSync(join(tmpdir(), "dsat-bench-core-journal-"));
     try {
-      const durable = await dsatEcho(1024, seconds, journalDir);
+      const runs: Array<Record<string, number>> = [];
+      for (let round = 0; round < rounds; round++) {
+        rmSync(journalDir, { recursive: true, force: true }); // each round from an empty journal
+        runs.push(await dsatEcho(1024, seconds, journalDir));
+      }
+      const durable = {
+        perSecond: median(runs.map((run) => run.perSecond)),
+        p50: median(runs.map((run) => run.p50)),
+        p99: median(runs.map((run) => run.p99)),
+      };
       results.push({
         name: "core: dsat durable (journal, fsync), 1024 in flight",
         value: durable.perSecond,
@@ -162,10 +204,21 @@ export async function benchCore(quick: boolean): Promise<BenchResult[]> {
       rmSync(journalDir, { recursive: true, force: true });
     }
     const jobs = quick ? 20_000 : 100_000;
-    const bytes = await memoryPerJob(jobs);
+    const memory = await memoryPerJob(jobs);
+    const held = jobs.toLocaleString("en-US");
     results.push({
-      name: `core: orchestrator heap per job in flight (${jobs.toLocaleString("en-US")} held)`,
-      value: bytes,
+      name: `core: orchestrator heap per job in flight (${held} held)`,
+      value: memory.heap,
+      unit: "bytes",
+    });
+    results.push({
+      name: `core: orchestrator array buffers per job in flight (${held} held)`,
+      value: memory.buffers,
+      unit: "bytes (payloads, frames)",
+    });
+    results.push({
+      name: `core: orchestrator memory per job in flight (${held} held)`,
+      value: memory.heap + memory.buffers,
       unit: "bytes (target < 1024)",
     });
   } finally {
