@@ -60,8 +60,12 @@ beforeAll(async () => {
   });
   startOrchestrator(0);
   await cluster.waitForOrchestrator();
+  // 30 ms a job: even when this process (the client) is starved of CPU by other test files,
+  // jobs are still running at the orchestrator when a kill lands, so restarts have some to replay.
   for (const host of ["h1", "h2", "h3"])
-    cluster.start(`paced@${host}`, ["satellite", "test/e2e/satellites/paced-echo.ts", "--host", host]);
+    cluster.start(`paced@${host}`, ["satellite", "test/e2e/satellites/paced-echo.ts", "--host", host], {
+      DSAT_ECHO_DELAY_MS: "30",
+    });
   await cluster.waitForSatellites(3);
   client = await connect(cluster.endpoints.frontend, { timeoutMs: 120_000, inFlightMax: JOBS });
 }, 150_000);

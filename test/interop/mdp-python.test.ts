@@ -311,19 +311,20 @@ describe("plain 7/MDP peers in Python", () => {
       hierarchy: ["rack", "host"],
       types: { pystall: {} },
       limits: { heartbeatMs: 5000 }, // lost only after 15 s of silence: the stall timeout comes first
-      tracker: { ackTimeoutMs: 300, stallTimeoutMs: 3000, runTimeoutMs: 20_000 },
+      // 8 s: ample time for the second worker to start and register first, even on a loaded machine.
+      tracker: { ackTimeoutMs: 300, stallTimeoutMs: 8000, runTimeoutMs: 20_000 },
       log: () => {},
     });
     await strict.start();
     try {
-      const silent = await startWorker("pystall", ["--delay-ms", "15000", "--heartbeat-ms", "60000"], strict);
+      const silent = await startWorker("pystall", ["--delay-ms", "30000", "--heartbeat-ms", "60000"], strict);
       const gotIt = waitForLine(silent, /^request 1$/, 5000);
       gotIt.catch(() => {});
-      const reply = pyRequest("pystall", ["again"], { endpoint: address, timeoutMs: 15_000 });
+      const reply = pyRequest("pystall", ["again"], { endpoint: address, timeoutMs: 25_000 });
       await gotIt;
-      // Registered well before the stall (3 s after the send), so the retry goes there.
+      // Registered well before the stall (8 s after the send), so the retry goes there.
       const healthy = await startWorker("pystall", ["--heartbeat-ms", "5000"], strict); // the orchestrator's period
-      const rerouted = waitForLine(healthy, /^request 1$/, 8000);
+      const rerouted = waitForLine(healthy, /^request 1$/, 15_000);
       rerouted.catch(() => {});
       await rerouted;
       expect(await reply).toMatchObject({ code: 0, body: ["again"] });
