@@ -1,0 +1,121 @@
+// A satellite's capacity as the orchestrator enforces it, seen from fake satellites (raw DEALERs
+// speaking the worker protocol) that count what they are sent and never answer: at most
+// `capacity` jobs at once, a plain MDP worker one, and overflow "queue" vs "spill".
+import { afterEach, describe, expect, it } from "vitest";
+import { Dealer } from "zeromq";
+import { type Client, connect } from "../../src/client/index.ts";
+import { Orchestrator, type OrchestratorConfig } from "../../src/orchestrator/index.ts";
+import {
+  type SatelliteHello,
+  WorkerCommand,
+  workerCommandFrames,
+  workerReadyFrames,
+} from "../../src/protocol/index.ts";
+import { freeEndpoints } from "../helpers/ports.ts";
+import { sleep, until } from "../helpers/wait.ts";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start(
+  types: OrchestratorConfig["types"],
+): Promise<{ orchestrator: Orchestrator; client: Client }> {
+  const [frontend] = await freeEndpoints(1);
+  const orchestrator = new Orchestrator({
+    frontend,
+    hierarchy: ["host"],
+    types,
+    limits: { heartbeatMs: 200, noSatelliteWaitMs: 20_000 },
+    tracker: { ackTimeoutMs: 20_000, stallTimeoutMs: 20_000, runTimeoutMs: 30_000 },
+    log: () => {},
+  });
+  await orchestrator.start();
+  cleanups.push(() => orchestrator.stop());
+  const client = await connect(frontend, { timeoutMs: 30_000 });
+  cleanups.push(() => client.close());
+  return { orchestrator, client };
+}
+
+/** A satellite that registers, heartbeats (so it stays live) and counts the jobs it is sent. */
+async function fakeSatellite(
+  orchestrator: Orchestrator,
+  type: string,
+  hello: SatelliteHello | undefined,
+): Promise<{ received: () => number }> {
+  const socket = new Dealer({ linger: 0 });
+  socket.connect(orchestrator.config.frontend[0]);
+  let received = 0;
+  const reading = (async () => {
+    for await (const frames of socket) if (frames[2]?.[0] === WorkerCommand.request) received++;
+  })().catch(() => {});
+  const before = orchestrator.status().satellites.length;
+  await socket.send(workerReadyFrames(type, hello));
+  const heartbeat = setInterval(() => {
+    socket.send(workerCommandFrames(WorkerCommand.heartbeat)).catch(() => {});
+  }, 100);
+  cleanups.push(async () => {
+    clearInterval(heartbeat);
+    socket.close();
+    await reading;
+  });
+  await until(
+    () => orchestrator.status().satellites.length > before,
+    5000,
+    `a ${type} satellite to register`,
+  );
+  return { received: () => received };
+}
+
+const hello = (id: string, type: string, host: string, capacity: number): SatelliteHello => ({
+  id,
+  types: [type],
+  location: [["host", host]],
+  capacity,
+  weight: 1,
+});
+
+describe("capacity", () => {
+  it("a satellite of capacity 2 is sent 2 jobs at once; the rest wait in its queue", async () => {
+    const { orchestrator, client } = await start({ held: {} });
+    const fake = await fakeSatellite(orchestrator, "held", hello("held@h1", "held", "h1", 2));
+    for (let n = 0; n < 10; n++) client.request("held", n).catch(() => {});
+    await until(() => fake.received() >= 2, 5000, "two jobs sent");
+    await sleep(500);
+    expect(fake.received()).toBe(2);
+    expect(orchestrator.status().satellites[0]).toMatchObject({ inFlight: 2, queued: 8 });
+  });
+
+  it("a plain MDP worker (READY without a hello) is sent one job at a time", async () => {
+    const { orchestrator, client } = await start({ plain: {} });
+    const fake = await fakeSatellite(orchestrator, "plain", undefined);
+    for (let n = 0; n < 5; n++) client.request("plain", n).catch(() => {});
+    await until(() => fake.received() >= 1, 5000, "one job sent");
+    await sleep(500);
+    expect(fake.received()).toBe(1);
+    expect(orchestrator.status().satellites[0]).toMatchObject({ capacity: 1, inFlight: 1, queued: 4 });
+  });
+
+  it('overflow "spill" sends past a full first candidate to the next one; "queue" waits for it', async () => {
+    const { orchestrator, client } = await start({
+      spills: { replicas: 2, overflow: "spill" },
+      queues: { replicas: 2, overflow: "queue" },
+    });
+    const spills = [
+      await fakeSatellite(orchestrator, "spills", hello("spills@h1", "spills", "h1", 1)),
+      await fakeSatellite(orchestrator, "spills", hello("spills@h2", "spills", "h2", 1)),
+    ];
+    const queues = [
+      await fakeSatellite(orchestrator, "queues", hello("queues@h1", "queues", "h1", 1)),
+      await fakeSatellite(orchestrator, "queues", hello("queues@h2", "queues", "h2", 1)),
+    ];
+    // One key: both jobs of a type have the same candidates in the same order.
+    for (const type of ["spills", "queues"])
+      for (let n = 0; n < 2; n++) client.request(type, n, { key: "same-key" }).catch(() => {});
+    await until(() => spills[0].received() + spills[1].received() >= 2, 5000, "both spills jobs sent");
+    expect(spills.map((fake) => fake.received())).toEqual([1, 1]);
+    await sleep(500);
+    expect(queues.map((fake) => fake.received()).sort()).toEqual([0, 1]);
+  });
+});
