@@ -32,7 +32,7 @@ import type {
   JournalConfig,
   OrchestratorConfig,
 } from "../orchestrator/index.ts";
-import { buildMap, TypePlacement } from "../orchestrator/index.ts";
+import { buildMap, type PlacementMember, TypePlacement } from "../orchestrator/index.ts";
 import type { Limits } from "../protocol/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { sampleCandidates, whyNoCandidates } from "./candidates.ts";
@@ -590,16 +590,18 @@ export function satelliteInstances(topology: Topology): SatelliteInstance[] {
 
 /** The CRUSH map the orchestrator builds for a type whose satellites are `members` (devices 0..n-1). */
 export function typeMap(topology: Topology, members: readonly SatelliteInstance[]): CrushMap {
-  return buildMap(
-    topology.hierarchy,
-    members.map((member, device) => ({
-      device,
-      satelliteId: member.id,
-      location: member.location,
-      weight: member.weight,
-      placeable: true,
-    })),
-  );
+  return buildMap(topology.hierarchy, placementMembers(members));
+}
+
+/** Satellite instances as CRUSH devices 0..n-1, all placeable. */
+function placementMembers(members: readonly SatelliteInstance[]): PlacementMember[] {
+  return members.map((member, device) => ({
+    device,
+    satelliteId: member.id,
+    location: member.location,
+    weight: member.weight,
+    placeable: true,
+  }));
 }
 
 /**
@@ -620,13 +622,7 @@ export function typePlacement(
       failureDomain: type.failureDomain ?? topology.hierarchy.at(-1) ?? "host",
       rule: type.rule,
     },
-    members.map((member, device) => ({
-      device,
-      satelliteId: member.id,
-      location: member.location,
-      weight: member.weight,
-      placeable: true,
-    })),
+    placementMembers(members),
     1,
   );
 }
