@@ -7,5 +7,6 @@ export {
   type OverflowPolicy,
   resolveConfig,
 } from "./config.ts";
-export { type JobSummary, Orchestrator } from "./orchestrator.ts";
+export type { JobSummary } from "./job.ts";
+export { Orchestrator } from "./orchestrator.ts";
 export { buildMap, type PlacementMember, TypePlacement } from "./placement.ts";

@@ -6,10 +6,8 @@ import { randomUUID } from "node:crypto";
 import { chmodSync } from "node:fs";
 import { Router, XPublisher, XSubscriber } from "zeromq";
 import { hashKey } from "../crush/index.ts";
-import type { CompletedRecord, JournalOrigin, JournalRecord, UnfinishedJob } from "../journal/index.ts";
+import type { CompletedRecord, JournalRecord, UnfinishedJob } from "../journal/index.ts";
 import {
-  BATCH_FLUSH_ENTRIES,
-  clientReplyFrames,
   DSAT_MARK,
   decode,
   EMPTY,
@@ -19,19 +17,15 @@ import {
   type FrontendMessage,
   type JobEntry,
   jobAddress,
-  jobBatchFrames,
   jobRequestFrames,
   MDP_WORKER,
   parseFrontend,
   parseJobAddress,
   plainClientReplyFrames,
   plainJobRequestFrames,
-  type ReplyEntry,
   type RequestEntry,
-  replyBatchFrames,
   type SatelliteHello,
   WorkerCommand,
-  withinDepth,
   workerCommandFrames,
 } from "../protocol/index.ts";
 import { checkReadyProof, RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/index.ts";
@@ -45,64 +39,25 @@ import {
   resolveConfig,
   resolveType,
 } from "./config.ts";
+import { answerControl, type ControlHandlers, controlReplyFrames, parseControlRequest } from "./control.ts";
 import { JobJournal } from "./durable.ts";
+import {
+  finishedState,
+  type Job,
+  type JobSummary,
+  NULL_PAYLOAD,
+  type Origin,
+  originFromJournal,
+  originToJournal,
+  type PendingReply,
+  sameOrigin,
+  singleFrame,
+} from "./job.ts";
 import { PeerGuard } from "./peer-guard.ts";
 import { TypePlacement } from "./placement.ts";
 import { type SatelliteInfo, SatelliteRegistry } from "./registry.ts";
+import { FrontendOutbox } from "./replies.ts";
 import { DiskSpill, DiskSpillReadError } from "./spill.ts";
-
-type Origin =
-  | { kind: "dsat"; route: Buffer; correlation: number; service: Buffer }
-  | { kind: "batch"; route: Buffer; correlation: number }
-  | { kind: "mdp"; route: Buffer; service: Buffer }
-  | { kind: "publish" }
-  /** 9/TSP: the result is kept for titanic.reply, nobody is waiting on a socket. */
-  | { kind: "titanic" };
-
-interface Job {
-  readonly id: string;
-  /** The type of the current pipeline step. */
-  type: string;
-  readonly firstType: string;
-  readonly x: number;
-  readonly key: string | undefined;
-  /** Who gets the reply; a resubmission from another client adds itself to `waiters`. */
-  origin: Origin;
-  waiters: Origin[] | null;
-  /** The journal record that accepted the current step: the step runs once it is on disk. */
-  journalSeq: number;
-  /** Attempts of the current step made by an earlier life of the orchestrator (journal replay). */
-  attemptsBefore: number;
-  payload: Buffer[];
-  /** Payload frames are raw bytes from a plain MDP client (not MessagePack). */
-  raw: boolean;
-  /** The tracker's id for the current step: the job id, then "<id>/<step>" for later steps. */
-  trackerId: string;
-  step: number;
-  /** The attempt the tracker asked for (the fencing token in the satellite address). */
-  attempt: number;
-  /** Where the current attempt runs; null while it is queued or being placed. */
-  satellite: SatelliteInfo | null;
-  /** The satellite whose queue holds it, waiting for a slot. */
-  queuedOn: SatelliteInfo | null;
-  /**
-   * On the disk spill (its payload is there, `payload` is empty): the tracker's exclude list of
-   * the attempt, kept for when it is drained. null when not spilled.
-   */
-  spilled: readonly string[] | null;
-  readonly deadlineAt: number;
-  readonly receivedAt: number;
-  /** Pipeline steps still to run after the current one. */
-  readonly steps: string[];
-  /** The current step's result, kept from `succeeded` until the tracker completes the step. */
-  result: Buffer[] | null;
-  /** Why placement last failed, for the error the client gets if the tracker gives up. */
-  placementFailure: "none" | "full" | null;
-  /** An error code to report instead of the outcome's default (e.g. a result too large). */
-  errorCode: ErrorCodeName | null;
-  /** Its client cancelled it before the tracker had it (awaiting its journal commit, or recovery). */
-  cancelRequested: boolean;
-}
 
 interface OrchestratorCounters {
   malformed: { frontend: number; intake: number; control: number; events: number };
@@ -155,6 +110,8 @@ export class Orchestrator {
   private readonly breakerOpen = new Set<string>();
   /** Half-open satellites: true while their one probe is out (docs/tracker.md, "Circuit breaker"). */
   private readonly halfOpen = new Map<string, boolean>();
+  /** Replies to clients and job batches to satellites, sent once per event-loop turn. */
+  private readonly outbox: FrontendOutbox;
   private tickTimer: NodeJS.Timeout | null = null;
   private nextJobNumber = 1;
   private readonly instance = Date.now().toString(36);
@@ -197,6 +154,10 @@ export class Orchestrator {
 
   constructor(config: OrchestratorConfig) {
     this.config = resolveConfig(config);
+    this.outbox = new FrontendOutbox(
+      (topic, fields) => this.publishEvent(topic, fields),
+      this.config.limits.payloadDepthMax,
+    );
     const runTimeoutMsByType: Record<string, number> = {};
     const attemptsMaxByType: Record<string, number> = {};
     for (const [name, type] of this.config.types) {
@@ -295,6 +256,7 @@ export class Orchestrator {
       retryMs: 1,
       onDrop: () => this.counters.dropped++,
     });
+    this.outbox.writer = this.frontendWriter;
     if (this.config.intake.length > 0) {
       this.intake = new XSubscriber({ ...curve, linger: 0, maxMessageSize, receiveHighWaterMark: 100_000 });
       await this.bindAll(this.intake, this.config.intake);
@@ -576,7 +538,7 @@ export class Orchestrator {
     if (checkWhole && bytes > this.config.limits.messageBytesMax) {
       this.counters.tooLarge++;
       if (message.kind === "client-request") {
-        this.replyError(
+        this.outbox.replyError(
           this.originOf(route, message),
           "",
           ErrorCode.tooLarge,
@@ -664,7 +626,7 @@ export class Orchestrator {
       }
       if (length > this.config.limits.messageBytesMax) {
         this.counters.tooLarge++;
-        this.replyError(
+        this.outbox.replyError(
           origin,
           id ?? "",
           ErrorCode.tooLarge,
@@ -701,7 +663,7 @@ export class Orchestrator {
     const { origin, type } = request;
     if (request.id !== undefined && this.resubmission(origin, request.id)) return;
     if (this.journalError !== null) {
-      this.replyError(
+      this.outbox.replyError(
         origin,
         request.id ?? "",
         ErrorCode.overloaded,
@@ -712,7 +674,7 @@ export class Orchestrator {
     }
     const typeConfig = this.typeConfig(type);
     if (typeConfig === undefined) {
-      this.replyError(
+      this.outbox.replyError(
         origin,
         request.id ?? "",
         ErrorCode.unknownType,
@@ -722,7 +684,7 @@ export class Orchestrator {
       return;
     }
     if (this.jobs.size >= this.config.limits.jobsMax) {
-      this.replyError(
+      this.outbox.replyError(
         origin,
         request.id ?? "",
         ErrorCode.overloaded,
@@ -734,7 +696,7 @@ export class Orchestrator {
     const client = "route" in origin ? origin.route.toString("hex") : null;
     if (client !== null && this.guard.inFlightOf(client) >= this.config.limits.inFlightPerClientMax) {
       this.counters.security.clientInFlightRefused++;
-      this.replyError(
+      this.outbox.replyError(
         origin,
         request.id ?? "",
         ErrorCode.overloaded,
@@ -812,8 +774,15 @@ export class Orchestrator {
   /** Replies to `origin` with what a finished job's record says. */
   private answerFromRecord(origin: Origin, record: CompletedRecord): void {
     const job = this.jobFromRecord(record, origin);
-    if (record.status === "ok") this.replyOk(job, record.result ?? [NULL_PAYLOAD]);
-    else this.replyError(origin, record.id, record.status as ErrorCodeName, record.message, record.firstType);
+    if (record.status === "ok") this.outbox.replyOk(job, record.result ?? [NULL_PAYLOAD]);
+    else
+      this.outbox.replyError(
+        origin,
+        record.id,
+        record.status as ErrorCodeName,
+        record.message,
+        record.firstType,
+      );
   }
 
   /** Just enough of a Job to reply with (replyOk reads id, origin, raw and firstType). */
@@ -1010,19 +979,7 @@ export class Orchestrator {
         job.key ?? null,
         job.raw ? 1 : null,
       ];
-      satellite.outEntries.push(entry);
-      satellite.outPayloads.push(payload);
-      if (satellite.outEntries.length >= BATCH_FLUSH_ENTRIES) {
-        this.frontendWriter?.send([
-          satellite.routingId,
-          ...jobBatchFrames(satellite.outEntries, satellite.outPayloads),
-        ]);
-        satellite.outEntries = [];
-        satellite.outPayloads = [];
-        return;
-      }
-      if (satellite.outEntries.length === 1) this.satellitesToFlush.push(satellite);
-      this.scheduleFlush();
+      this.outbox.queueJob(satellite, entry, payload);
       return;
     }
     const address = jobAddress(job.trackerId, job.attempt);
@@ -1637,8 +1594,8 @@ export class Orchestrator {
     const origins = job.waiters === null ? [job.origin] : [job.origin, ...job.waiters];
     for (const origin of origins) {
       job.origin = origin;
-      if (status === "ok") this.replyOk(job, result ?? [NULL_PAYLOAD]);
-      else this.replyError(origin, job.id, status, message, job.firstType);
+      if (status === "ok") this.outbox.replyOk(job, result ?? [NULL_PAYLOAD]);
+      else this.outbox.replyError(origin, job.id, status, message, job.firstType);
     }
   }
 
@@ -1656,139 +1613,6 @@ export class Orchestrator {
     }
     this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
     this.runEffects(now);
-  }
-
-  private replyOk(job: Job, frames: Buffer[]): void {
-    const origin = job.origin;
-    if (origin.kind === "mdp") {
-      // Plain MDP clients get the body frames as the worker sent them.
-      this.frontendWriter?.send([origin.route, ...plainClientReplyFrames(origin.service, frames)]);
-      return;
-    }
-    const result = singleFrame(frames);
-    switch (origin.kind) {
-      case "batch":
-        this.queueReply(origin.route, [origin.correlation, job.id, "ok", result.length, null], result);
-        return;
-      case "dsat":
-        this.frontendWriter?.send([
-          origin.route,
-          ...clientReplyFrames(origin.service, { c: origin.correlation, id: job.id, s: "ok" }, result),
-        ]);
-        return;
-      case "titanic":
-        return; // kept in the journal for titanic.reply
-      case "publish": {
-        let value: unknown = result;
-        // Decoded only to publish it in the event; a result nested too deep stays bytes.
-        if (!job.raw && withinDepth(result, this.config.limits.payloadDepthMax)) {
-          try {
-            value = decode(result);
-          } catch {
-            value = result;
-          }
-        }
-        this.publishEvent(`result.${job.firstType}`, {
-          id: job.id,
-          type: job.firstType,
-          status: "ok",
-          result: value,
-        });
-        return;
-      }
-    }
-  }
-
-  private replyError(
-    origin: Origin,
-    jobId: string,
-    code: ErrorCodeName,
-    message: string,
-    type?: string,
-  ): void {
-    switch (origin.kind) {
-      case "batch":
-        this.queueReply(
-          origin.route,
-          [origin.correlation, jobId, code, NULL_PAYLOAD.length, message],
-          NULL_PAYLOAD,
-        );
-        return;
-      case "dsat":
-        this.frontendWriter?.send([
-          origin.route,
-          ...clientReplyFrames(
-            origin.service,
-            { c: origin.correlation, id: jobId, s: code, e: message },
-            encode(null),
-          ),
-        ]);
-        return;
-      case "mdp":
-        // Plain MDP clients get a two-frame error body: the code and the message.
-        this.frontendWriter?.send([
-          origin.route,
-          ...plainClientReplyFrames(origin.service, [Buffer.from(code), Buffer.from(message)]),
-        ]);
-        return;
-      case "titanic":
-        return;
-      case "publish":
-        this.publishEvent(`result.${type ?? "unknown"}`, {
-          id: jobId,
-          type: type ?? "unknown",
-          status: code,
-          error: message,
-        });
-        return;
-    }
-  }
-
-  // ---- batched output: everything produced in one event-loop turn leaves together ----
-
-  private readonly replyOutboxes = new Map<
-    string,
-    { route: Buffer; entries: ReplyEntry[]; payloads: Buffer[] }
-  >();
-  private readonly satellitesToFlush: SatelliteInfo[] = [];
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flushBound);
-  }
-
-  private queueReply(route: Buffer, entry: ReplyEntry, payload: Buffer): void {
-    const key = route.toString("latin1");
-    let outbox = this.replyOutboxes.get(key);
-    if (outbox === undefined) this.replyOutboxes.set(key, (outbox = { route, entries: [], payloads: [] }));
-    outbox.entries.push(entry);
-    outbox.payloads.push(payload);
-    if (outbox.entries.length >= BATCH_FLUSH_ENTRIES) {
-      this.replyOutboxes.delete(key);
-      this.frontendWriter?.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
-    }
-    this.scheduleFlush();
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const writer = this.frontendWriter;
-    for (const satellite of this.satellitesToFlush) {
-      const entries = satellite.outEntries;
-      if (entries.length === 0) continue;
-      const payloads = satellite.outPayloads;
-      satellite.outEntries = [];
-      satellite.outPayloads = [];
-      writer?.send([satellite.routingId, ...jobBatchFrames(entries, payloads)]);
-    }
-    this.satellitesToFlush.length = 0;
-    for (const outbox of this.replyOutboxes.values()) {
-      writer?.send([outbox.route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
-    }
-    this.replyOutboxes.clear();
   }
 
   // ---- Titanic (9/TSP): durable request/reply for plain MDP clients ----
@@ -1890,20 +1714,7 @@ export class Orchestrator {
       }
       answer = this.registry.serving(name).size > 0 ? "200" : "404";
     }
-    if (origin.kind === "batch") {
-      const reply = encode(answer);
-      this.queueReply(origin.route, [origin.correlation, "", "ok", reply.length, null], reply);
-    } else if (origin.kind === "dsat") {
-      this.frontendWriter?.send([
-        origin.route,
-        ...clientReplyFrames(origin.service, { c: origin.correlation, id: "", s: "ok" }, encode(answer)),
-      ]);
-    } else if (origin.kind === "mdp") {
-      this.frontendWriter?.send([
-        origin.route,
-        ...plainClientReplyFrames(origin.service, [Buffer.from(answer)]),
-      ]);
-    }
+    this.outbox.replyStatus(origin, answer);
   }
 
   // ---- intake (PUB -> XSUB) ----
@@ -1962,58 +1773,21 @@ export class Orchestrator {
   // ---- control ----
 
   private onControl(frames: Buffer[]): void {
-    // REQ peers send [route, "", request]; DEALER peers [route, request].
-    const route = frames[0];
-    const delimited = frames.length === 3 && frames[1].length === 0;
-    const body = delimited ? frames[2] : frames[1];
-    if (route === undefined || body === undefined || frames.length > 3) {
+    const request = parseControlRequest(frames);
+    if (request === null) {
       this.counters.malformed.control++;
       return;
     }
-    let request: unknown;
-    try {
-      request = decode(body);
-    } catch {
-      this.counters.malformed.control++;
-      return;
-    }
-    const command =
-      typeof request === "object" && request !== null ? (request as { cmd?: unknown }).cmd : undefined;
-    const reply = this.controlCommand(
-      typeof command === "string" ? command : "",
-      request as Record<string, unknown>,
-    );
-    this.controlWriter?.send(delimited ? [route, EMPTY, encode(reply)] : [route, encode(reply)]);
+    this.controlWriter?.send(controlReplyFrames(request, answerControl(this.controlHandlers, request)));
   }
 
-  private controlCommand(command: string, request: Record<string, unknown>): unknown {
-    switch (command) {
-      case "jobs":
-        return { ok: true, ...this.listJobs(request) };
-      case "retry":
-        return this.retry(typeof request.id === "string" ? request.id : "");
-      case "ping":
-        return { ok: true };
-      case "status":
-        return { ok: true, ...this.status() };
-      case "satellites":
-        return { ok: true, satellites: this.status().satellites };
-      case "stats":
-        return { ok: true, stats: this.status().stats };
-      case "reload-keys":
-        return { ok: this.zap !== null, ...this.reloadKeys() };
-      case "memory": {
-        // After a full collection when the process runs with --expose-gc (benchmarks do).
-        (globalThis as { gc?: () => void }).gc?.();
-        return { ok: true, jobs: this.jobs.size, ...process.memoryUsage() };
-      }
-      default:
-        return {
-          ok: false,
-          error: `unknown command "${command}"; known: ping, status, satellites, stats, jobs, retry, memory, reload-keys`,
-        };
-    }
-  }
+  private readonly controlHandlers: ControlHandlers = {
+    jobs: (request) => this.listJobs(request),
+    retry: (id) => this.retry(id),
+    status: () => this.status(),
+    reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
+    jobsHeld: () => this.jobs.size,
+  };
 
   /**
    * `dsat jobs`: live jobs (with the tracker's state) and finished ones kept by the journal, newest
@@ -2235,28 +2009,6 @@ export class Orchestrator {
 
 export { DSAT_MARK, MDP_WORKER };
 
-export interface JobSummary {
-  id: string;
-  type: string;
-  /** "live" or "finished". */
-  phase: string;
-  /** A tracker state (received ... retry-wait), "accepted"/"recovering", or done/failed/cancelled/expired. */
-  state: string;
-  step: number | null;
-  attempt: number;
-  satellite: string | null;
-  receivedAt: number;
-  completedAt: number | null;
-  message: string | null;
-}
-
-function finishedState(status: string): string {
-  if (status === "ok") return "done";
-  if (status === ErrorCode.cancelled) return "cancelled";
-  if (status === ErrorCode.timeout) return "expired";
-  return "failed";
-}
-
 /**
  * Binds, retrying "Address already in use" for up to 3 s: the previous orchestrator on this
  * endpoint (stopped in this process, or just restarted) may still be releasing it.
@@ -2274,51 +2026,6 @@ async function bindRetrying(socket: Router | XSubscriber | XPublisher, endpoint:
   }
 }
 
-interface PendingReply {
-  seq: number;
-  job: Job;
-  status: "ok" | ErrorCodeName;
-  message: string;
-  result: Buffer[] | undefined;
-}
-
-function sameOrigin(a: Origin, b: Origin): boolean {
-  if (a.kind !== b.kind) return false;
-  if (!("route" in a) || !("route" in b)) return true;
-  if (!a.route.equals(b.route)) return false;
-  return !("correlation" in a) || !("correlation" in b) || a.correlation === b.correlation;
-}
-
-function originToJournal(origin: Origin): JournalOrigin {
-  switch (origin.kind) {
-    case "dsat":
-      return {
-        kind: "dsat",
-        route: origin.route,
-        correlation: origin.correlation,
-        service: origin.service.toString(),
-      };
-    case "batch":
-      return { kind: "batch", route: origin.route, correlation: origin.correlation, service: null };
-    case "mdp":
-      return { kind: "mdp", route: origin.route, correlation: null, service: origin.service.toString() };
-    default:
-      return { kind: origin.kind, route: null, correlation: null, service: null };
-  }
-}
-
-/** The journal's origin back as a reply target; anything unreadable becomes "publish" (an event). */
-function originFromJournal(origin: JournalOrigin): Origin {
-  const { kind, route, correlation, service } = origin;
-  if (kind === "dsat" && route !== null && correlation !== null && service !== null)
-    return { kind, route, correlation, service: Buffer.from(service) };
-  if (kind === "batch" && route !== null && correlation !== null) return { kind, route, correlation };
-  if (kind === "mdp" && route !== null && service !== null)
-    return { kind, route, service: Buffer.from(service) };
-  if (kind === "titanic") return { kind };
-  return { kind: "publish" };
-}
-
 /** The service name of a cancel request (dsat clients only). */
 const CANCEL_SERVICE = "dsat.cancel";
 
@@ -2328,10 +2035,3 @@ const STATS_EVERY_MS = 5000;
 
 /** Shared empty pipeline (jobs without `next` steps); never mutated. */
 const NO_STEPS: string[] = [];
-/** MessagePack nil: the payload of error replies. */
-const NULL_PAYLOAD = encode(null);
-
-/** One payload frame for dsat clients: the frame itself, or several raw frames as a MessagePack array. */
-function singleFrame(frames: Buffer[]): Buffer {
-  return frames.length === 1 ? frames[0] : encode(frames);
-}

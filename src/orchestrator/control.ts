@@ -1,0 +1,78 @@
+// The control socket (docs/protocol.md, "Control"): one MessagePack map in, one out, from REQ
+// peers ([route, "", request]) or DEALER peers ([route, request]). The answers come from the
+// orchestrator through ControlHandlers; this module knows the commands and the framing.
+import { decode, EMPTY, encode } from "../protocol/index.ts";
+
+export interface ControlRequest {
+  route: Buffer;
+  /** Sent by a REQ socket: the reply needs the empty delimiter frame too. */
+  delimited: boolean;
+  command: string;
+  fields: Record<string, unknown>;
+}
+
+/** What the orchestrator answers with. */
+export interface ControlHandlers {
+  jobs(request: { state?: unknown; id?: unknown; limit?: unknown }): object;
+  retry(id: string): object;
+  status(): { satellites: unknown; stats: unknown } & object;
+  reloadKeys(): object;
+  /** Jobs the orchestrator holds (for `memory`). */
+  jobsHeld(): number;
+}
+
+export const CONTROL_COMMANDS = [
+  "ping",
+  "status",
+  "satellites",
+  "stats",
+  "jobs",
+  "retry",
+  "memory",
+  "reload-keys",
+] as const;
+
+/** null when the message is not a control request (counted as malformed by the caller). */
+export function parseControlRequest(frames: Buffer[]): ControlRequest | null {
+  const route = frames[0];
+  const delimited = frames.length === 3 && frames[1].length === 0;
+  const body = delimited ? frames[2] : frames[1];
+  if (route === undefined || body === undefined || frames.length > 3) return null;
+  let decoded: unknown;
+  try {
+    decoded = decode(body);
+  } catch {
+    return null;
+  }
+  const fields = typeof decoded === "object" && decoded !== null ? (decoded as Record<string, unknown>) : {};
+  return { route, delimited, command: typeof fields.cmd === "string" ? fields.cmd : "", fields };
+}
+
+export function answerControl(handlers: ControlHandlers, { command, fields }: ControlRequest): unknown {
+  switch (command) {
+    case "jobs":
+      return { ok: true, ...handlers.jobs(fields) };
+    case "retry":
+      return handlers.retry(typeof fields.id === "string" ? fields.id : "");
+    case "ping":
+      return { ok: true };
+    case "status":
+      return { ok: true, ...handlers.status() };
+    case "satellites":
+      return { ok: true, satellites: handlers.status().satellites };
+    case "stats":
+      return { ok: true, stats: handlers.status().stats };
+    case "reload-keys":
+      return handlers.reloadKeys();
+    case "memory":
+      // After a full collection when the process runs with --expose-gc (benchmarks do).
+      (globalThis as { gc?: () => void }).gc?.();
+      return { ok: true, jobs: handlers.jobsHeld(), ...process.memoryUsage() };
+    default:
+      return { ok: false, error: `unknown command "${command}"; known: ${CONTROL_COMMANDS.join(", ")}` };
+  }
+}
+
+export function controlReplyFrames(request: ControlRequest, reply: unknown): Buffer[] {
+  return request.delimited ? [request.route, EMPTY, encode(reply)] : [request.route, encode(reply)];
+}

@@ -1,0 +1,134 @@
+// A job as the orchestrator holds it, and who its reply goes to (an origin), with the conversions
+// to and from the journal's form. Shared by the orchestrator and its reply outbox.
+import type { JournalOrigin } from "../journal/index.ts";
+import { ErrorCode, type ErrorCodeName, encode } from "../protocol/index.ts";
+import type { SatelliteInfo } from "./registry.ts";
+
+export type Origin =
+  | { kind: "dsat"; route: Buffer; correlation: number; service: Buffer }
+  | { kind: "batch"; route: Buffer; correlation: number }
+  | { kind: "mdp"; route: Buffer; service: Buffer }
+  | { kind: "publish" }
+  /** 9/TSP: the result is kept for titanic.reply, nobody is waiting on a socket. */
+  | { kind: "titanic" };
+
+export interface Job {
+  readonly id: string;
+  /** The type of the current pipeline step. */
+  type: string;
+  readonly firstType: string;
+  readonly x: number;
+  readonly key: string | undefined;
+  /** Who gets the reply; a resubmission from another client adds itself to `waiters`. */
+  origin: Origin;
+  waiters: Origin[] | null;
+  /** The journal record that accepted the current step: the step runs once it is on disk. */
+  journalSeq: number;
+  /** Attempts of the current step made by an earlier life of the orchestrator (journal replay). */
+  attemptsBefore: number;
+  payload: Buffer[];
+  /** Payload frames are raw bytes from a plain MDP client (not MessagePack). */
+  raw: boolean;
+  /** The tracker's id for the current step: the job id, then "<id>/<step>" for later steps. */
+  trackerId: string;
+  step: number;
+  /** The attempt the tracker asked for (the fencing token in the satellite address). */
+  attempt: number;
+  /** Where the current attempt runs; null while it is queued or being placed. */
+  satellite: SatelliteInfo | null;
+  /** The satellite whose queue holds it, waiting for a slot. */
+  queuedOn: SatelliteInfo | null;
+  /**
+   * On the disk spill (its payload is there, `payload` is empty): the tracker's exclude list of
+   * the attempt, kept for when it is drained. null when not spilled.
+   */
+  spilled: readonly string[] | null;
+  readonly deadlineAt: number;
+  readonly receivedAt: number;
+  /** Pipeline steps still to run after the current one. */
+  readonly steps: string[];
+  /** The current step's result, kept from `succeeded` until the tracker completes the step. */
+  result: Buffer[] | null;
+  /** Why placement last failed, for the error the client gets if the tracker gives up. */
+  placementFailure: "none" | "full" | null;
+  /** An error code to report instead of the outcome's default (e.g. a result too large). */
+  errorCode: ErrorCodeName | null;
+  /** Its client cancelled it before the tracker had it (awaiting its journal commit, or recovery). */
+  cancelRequested: boolean;
+}
+
+export interface JobSummary {
+  id: string;
+  type: string;
+  /** "live" or "finished". */
+  phase: string;
+  /** A tracker state (received ... retry-wait), "accepted"/"recovering", or done/failed/cancelled/expired. */
+  state: string;
+  step: number | null;
+  attempt: number;
+  satellite: string | null;
+  receivedAt: number;
+  completedAt: number | null;
+  message: string | null;
+}
+
+export function finishedState(status: string): string {
+  if (status === "ok") return "done";
+  if (status === ErrorCode.cancelled) return "cancelled";
+  if (status === ErrorCode.timeout) return "expired";
+  return "failed";
+}
+
+/** A reply that leaves once the journal has its record on disk. */
+export interface PendingReply {
+  seq: number;
+  job: Job;
+  status: "ok" | ErrorCodeName;
+  message: string;
+  result: Buffer[] | undefined;
+}
+
+export function sameOrigin(a: Origin, b: Origin): boolean {
+  if (a.kind !== b.kind) return false;
+  if (!("route" in a) || !("route" in b)) return true;
+  if (!a.route.equals(b.route)) return false;
+  return !("correlation" in a) || !("correlation" in b) || a.correlation === b.correlation;
+}
+
+export function originToJournal(origin: Origin): JournalOrigin {
+  switch (origin.kind) {
+    case "dsat":
+      return {
+        kind: "dsat",
+        route: origin.route,
+        correlation: origin.correlation,
+        service: origin.service.toString(),
+      };
+    case "batch":
+      return { kind: "batch", route: origin.route, correlation: origin.correlation, service: null };
+    case "mdp":
+      return { kind: "mdp", route: origin.route, correlation: null, service: origin.service.toString() };
+    default:
+      return { kind: origin.kind, route: null, correlation: null, service: null };
+  }
+}
+
+/** The journal's origin back as a reply target; anything unreadable becomes "publish" (an event). */
+export function originFromJournal(origin: JournalOrigin): Origin {
+  const { kind, route, correlation, service } = origin;
+  if (kind === "dsat" && route !== null && correlation !== null && service !== null)
+    return { kind, route, correlation, service: Buffer.from(service) };
+  if (kind === "batch" && route !== null && correlation !== null) return { kind, route, correlation };
+  if (kind === "mdp" && route !== null && service !== null)
+    return { kind, route, service: Buffer.from(service) };
+  if (kind === "titanic") return { kind };
+  return { kind: "publish" };
+}
+
+/** MessagePack nil: the payload of error replies. */
+export const NULL_PAYLOAD = encode(null);
+
+/** One payload frame for dsat clients: the frame itself, or several raw frames as a MessagePack array. */
+export function singleFrame(frames: Buffer[]): Buffer {
+  return frames.length === 1 ? frames[0] : encode(frames);
+}
