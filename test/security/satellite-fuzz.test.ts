@@ -1,7 +1,8 @@
 // Fuzz the other way round: a fake orchestrator (a ROUTER) throws thousands of random and mutated
-// worker-side messages (REQUEST, REQUEST-BATCH, CANCEL, HEARTBEAT, DISCONNECT, garbage) at a real
-// satellite. The satellite must not crash, must answer the jobs it could read, and must still run a
-// well-formed job afterwards. Deterministic (fixed fast-check seed).
+// worker-side messages (REQUEST, REQUEST-BATCH, CANCEL, HEARTBEAT, garbage) at a real satellite,
+// then more with DISCONNECTs among them. The satellite must not crash, must answer the jobs it could
+// read, must come back after each DISCONNECT, and must still run a well-formed job afterwards.
+// Deterministic (fixed fast-check seed).
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Router } from "zeromq";
@@ -67,8 +68,8 @@ const toSatellite: fc.Arbitrary<Frames> = fc.oneof(
     .map(([entries, payloads]) => jobBatchFrames(entries, payloads)),
   jobToken.map((address) => workerCommandFrames(WorkerCommand.cancel, address)),
   fc.constant(workerCommandFrames(WorkerCommand.heartbeat)),
-  fc.constant(workerCommandFrames(WorkerCommand.disconnect)),
 );
+const DISCONNECT = workerCommandFrames(WorkerCommand.disconnect);
 const fuzzed = fc.oneof(
   { weight: 2, arbitrary: toSatellite },
   { weight: 3, arbitrary: fc.tuple(toSatellite, mutation).map(([frames, change]) => mutate(frames, change)) },
@@ -117,26 +118,14 @@ describe("satellite fuzz", () => {
     await reading;
   });
 
-  it(`stays up through ${MESSAGES.toLocaleString("en-US")} hostile messages and still runs a good job`, async () => {
-    const messages = sample(fuzzed, SEED, MESSAGES);
-    for (let i = 0; i < messages.length; i++) {
-      if (route !== null) await orchestrator.send([route, ...messages[i]]);
-      if (i % 200 === 0) await sleep(0); // let the satellite read
-    }
-    const readiesBefore = readies;
-    // A DISCONNECT near the end may still be reconnecting: wait until the satellite is settled.
-    await sleep(500);
+  /** Sends a well-formed job and waits for its reply. */
+  const goodJob = async (id: string) => {
     const current = route as Buffer | null;
-    if (current === null) throw new Error("the satellite never came back");
-    // It answered some of what it could read (jobs, or errors for jobs it could not decode).
-    const answers = received.filter((m) => m.kind === "worker-reply" || m.kind === "worker-reply-batch");
-    expect(answers.length).toBeGreaterThan(0);
-    expect(readiesBefore).toBeGreaterThan(1); // fuzzed DISCONNECTs were obeyed: it came back each time
-
-    const good = jobAddress("good-1", 1);
+    if (current === null) throw new Error("the satellite never registered");
+    const address = jobAddress(id, 1);
     await orchestrator.send([
       current,
-      ...jobRequestFrames(good, { id: "good-1", type: "echo", a: 1, d: Date.now() + 10_000 }, [
+      ...jobRequestFrames(address, { id, type: "echo", a: 1, d: Date.now() + 10_000 }, [
         encode("still here"),
       ]),
     ]);
@@ -144,12 +133,39 @@ describe("satellite fuzz", () => {
       () =>
         received.some(
           (m) =>
-            (m.kind === "worker-reply" && m.address.equals(good)) ||
-            (m.kind === "worker-reply-batch" && m.entries.some(([id]) => id === "good-1")),
+            (m.kind === "worker-reply" && m.address.equals(address)) ||
+            (m.kind === "worker-reply-batch" && m.entries.some(([entryId]) => entryId === id)),
         ),
       5000,
-      "the good job's reply",
+      `the reply to ${id}`,
     );
+  };
+
+  it(`stays up through ${MESSAGES.toLocaleString("en-US")} hostile messages and still runs a good job`, async () => {
+    const messages = sample(fuzzed, SEED, MESSAGES);
+    for (let i = 0; i < messages.length; i++) {
+      if (route !== null) await orchestrator.send([route, ...messages[i]]);
+      if (i % 100 === 0) await sleep(0); // let the satellite (and our reader) keep up
+    }
+    await sleep(300);
+    // It answered what it could read: jobs, or errors for jobs it could not decode.
+    const answers = received.filter((m) => m.kind === "worker-reply" || m.kind === "worker-reply-batch");
+    expect(answers.length).toBeGreaterThan(0);
+    await goodJob("good-1");
     expect(satellite.counters.done).toBeGreaterThan(0);
+  });
+
+  it("obeys DISCONNECTs among hostile messages: it comes back each time and still runs a good job", async () => {
+    const messages = sample(fuzzed, SEED + 1, 2000);
+    const readiesBefore = readies;
+    for (let round = 0; round < 5; round++) {
+      const current = route as Buffer | null;
+      if (current === null) throw new Error("the satellite never registered");
+      for (const message of messages.slice(round * 400, round * 400 + 400))
+        await orchestrator.send([current, ...message]);
+      await orchestrator.send([current, ...DISCONNECT]);
+      await until(() => readies > readiesBefore + round, 5000, `READY again after DISCONNECT ${round + 1}`);
+    }
+    await goodJob("good-2");
   });
 });
