@@ -1500,6 +1500,15 @@ export class Orchestrator {
       case "event": {
         // loseSatellite published satellite.lost already, with its reason.
         if (effect.name === "satellite:lost") return;
+        // An attempt timed out or stalled there: the jobs queued behind it would wait for a slot
+        // it may never free, so they are placed again (on another candidate when one has room).
+        if (
+          (effect.name === "job:stalled" || effect.name === "job:timeout") &&
+          effect.satelliteId !== undefined
+        ) {
+          const stuck = this.registry.byId(effect.satelliteId);
+          if (stuck !== undefined && stuck.queue.length > stuck.queueHead) this.requeueQueued(stuck, now);
+        }
         const job = effect.jobId === undefined ? undefined : this.trackerJobs.get(effect.jobId);
         const [scope, name] = effect.name.split(":");
         const topic = job === undefined ? `${scope}.${name}` : `${scope}.${name}.${job.type}`;

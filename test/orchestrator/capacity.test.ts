@@ -1,6 +1,7 @@
 // A satellite's capacity as the orchestrator enforces it, seen from fake satellites (raw DEALERs
 // speaking the worker protocol) that count what they are sent and never answer: at most
-// `capacity` jobs at once, a plain MDP worker one, and overflow "queue" vs "spill".
+// `capacity` jobs at once, a plain MDP worker one, overflow "queue" vs "spill", and what happens to
+// the jobs queued behind a satellite that stops answering.
 import { afterEach, describe, expect, it } from "vitest";
 import { Dealer } from "zeromq";
 import { type Client, connect } from "../../src/client/index.ts";
@@ -11,6 +12,7 @@ import {
   workerCommandFrames,
   workerReadyFrames,
 } from "../../src/protocol/index.ts";
+import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
@@ -21,6 +23,11 @@ afterEach(async () => {
 
 async function start(
   types: OrchestratorConfig["types"],
+  tracker: OrchestratorConfig["tracker"] = {
+    ackTimeoutMs: 20_000,
+    stallTimeoutMs: 20_000,
+    runTimeoutMs: 30_000,
+  },
 ): Promise<{ orchestrator: Orchestrator; client: Client }> {
   const [frontend] = await freeEndpoints(1);
   const orchestrator = new Orchestrator({
@@ -28,7 +35,7 @@ async function start(
     hierarchy: ["host"],
     types,
     limits: { heartbeatMs: 200, noSatelliteWaitMs: 20_000 },
-    tracker: { ackTimeoutMs: 20_000, stallTimeoutMs: 20_000, runTimeoutMs: 30_000 },
+    tracker,
     log: () => {},
   });
   await orchestrator.start();
@@ -43,12 +50,18 @@ async function fakeSatellite(
   orchestrator: Orchestrator,
   type: string,
   hello: SatelliteHello | undefined,
+  options: { ack?: boolean } = {},
 ): Promise<{ received: () => number }> {
   const socket = new Dealer({ linger: 0 });
   socket.connect(orchestrator.config.frontend[0]);
   let received = 0;
   const reading = (async () => {
-    for await (const frames of socket) if (frames[2]?.[0] === WorkerCommand.request) received++;
+    for await (const frames of socket) {
+      if (frames[2]?.[0] !== WorkerCommand.request) continue;
+      received++;
+      // ACK (frames[3] is the job's address), then silence: the handler "hangs".
+      if (options.ack === true) await socket.send(workerCommandFrames(WorkerCommand.ack, frames[3]));
+    }
   })().catch(() => {});
   const before = orchestrator.status().satellites.length;
   await socket.send(workerReadyFrames(type, hello));
@@ -117,5 +130,55 @@ describe("capacity", () => {
     expect(spills.map((fake) => fake.received())).toEqual([1, 1]);
     await sleep(500);
     expect(queues.map((fake) => fake.received()).sort()).toEqual([0, 1]);
+  });
+
+  it("jobs queued behind a satellite whose attempt stalls are placed again, on another candidate", async () => {
+    const { orchestrator, client } = await start(
+      {
+        // Every job's candidates are [stuck@h1, stuck@h2], in that order.
+        stuck: {
+          overflow: "queue",
+          rule: {
+            steps: [
+              { op: "use", bucket: "h1" },
+              { op: "take", count: 1 },
+              { op: "emit" },
+              { op: "use", bucket: "h2" },
+              { op: "take", count: 1 },
+              { op: "emit" },
+            ],
+          },
+        },
+      },
+      { ackTimeoutMs: 2000, stallTimeoutMs: 800, runTimeoutMs: 30_000, backoffBaseMs: 10, backoffMaxMs: 20 },
+    );
+    // The first candidate acks its one job (capacity 1), then never answers: the rest queue on it.
+    const stuck = await fakeSatellite(orchestrator, "stuck", hello("stuck@h1", "stuck", "h1", 1), {
+      ack: true,
+    });
+    const healthy = await runSatellite(
+      defineSatellite({ type: "stuck", concurrency: 8, handle: (payload: unknown) => payload }),
+      {
+        endpoint: orchestrator.config.frontend[0],
+        id: "stuck@h2",
+        location: [["host", "h2"]],
+        heartbeatMs: 200,
+        log: () => {},
+      },
+    );
+    cleanups.push(() => healthy.stop());
+    await until(() => orchestrator.status().satellites.length === 2, 5000, "both satellites");
+    const started = Date.now();
+    const requests = Array.from({ length: 6 }, (_, n) => client.request("stuck", n, { key: `k${n}` }));
+    await until(
+      () => orchestrator.status().satellites[0]?.queued === 5,
+      3000,
+      "five jobs queued on stuck@h1",
+    );
+    // One stall frees them all: the queued jobs do not wait for a slot that never frees.
+    expect(await Promise.all(requests)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(stuck.received()).toBe(1);
+    expect(orchestrator.status().stats.stuck).toMatchObject({ done: 6, stalls: 1 });
   });
 });
