@@ -219,7 +219,8 @@ export async function benchCore(quick: boolean): Promise<BenchResult[]> {
     results.push({
       name: `core: orchestrator memory per job in flight (${held} held)`,
       value: memory.heap + memory.buffers,
-      unit: "bytes (target < 1024)",
+      // Fixed costs weigh more with fewer jobs held: the target is for 100,000.
+      unit: quick ? "bytes (the < 1024 target is for 100,000 held)" : "bytes (target < 1024)",
     });
   } finally {
     stopAll();

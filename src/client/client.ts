@@ -26,7 +26,7 @@ import {
   withinDepth,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
-import { SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
 
 /** Base of every error a request can reject with; `code` is stable (docs/protocol.md, "Error codes"). */
@@ -283,10 +283,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.outboxBytes += body.length;
     // A batch stays well under the orchestrator's message limit.
     if (this.outboxEntries.length >= BATCH_FLUSH_ENTRIES || this.outboxBytes >= BATCH_BYTES_MAX) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushBound);
-    }
+    else this.endOfTurn.schedule();
   }
 
   /** The connection came back: whatever the orchestrator may have lost is sent again, same ids. */
@@ -308,11 +305,9 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private outboxEntries: RequestEntry[] = [];
   private outboxPayloads: Buffer[] = [];
   private outboxBytes = 0;
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
+  private readonly endOfTurn = new EndOfTurn(() => this.flush());
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.outboxEntries.length === 0 || this.closed) return;
     const entries = this.outboxEntries;
     const payloads = this.outboxPayloads;
@@ -330,10 +325,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     if (this.closed) return;
     this.outboxEntries.push(["dsat.cancel", 0, 0, null, jobId, null]);
     this.outboxPayloads.push(Buffer.alloc(0));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushBound);
-    }
+    this.endOfTurn.schedule();
   }
 
   /** Fire and forget: the job goes through the orchestrator's intake; its result is an event. */

@@ -15,7 +15,7 @@ import {
   replyBatchFrames,
   withinDepth,
 } from "../protocol/index.ts";
-import type { SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, type SocketWriter } from "../transport/index.ts";
 import { type Job, NULL_PAYLOAD, type Origin, singleFrame } from "./job.ts";
 import type { SatelliteInfo } from "./registry.ts";
 
@@ -44,7 +44,7 @@ export class FrontendOutbox {
       return;
     }
     if (satellite.outEntries.length === 1) this.satellitesToFlush.push(satellite);
-    this.scheduleFlush();
+    this.endOfTurn.schedule();
   }
 
   /** The result of `job` to its current origin. */
@@ -134,14 +134,7 @@ export class FrontendOutbox {
     { route: Buffer; entries: ReplyEntry[]; payloads: Buffer[] }
   >();
   private readonly satellitesToFlush: SatelliteInfo[] = [];
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flushBound);
-  }
+  private readonly endOfTurn = new EndOfTurn(() => this.flush());
 
   /** A reply entry for a dsat client's next reply batch. */
   queueReply(route: Buffer, entry: ReplyEntry, payload: Buffer): void {
@@ -154,12 +147,11 @@ export class FrontendOutbox {
       this.replyOutboxes.delete(key);
       this.writer?.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
     }
-    this.scheduleFlush();
+    this.endOfTurn.schedule();
   }
 
   /** Sends everything queued this turn (also called by the orchestrator before it closes). */
   flush(): void {
-    this.flushScheduled = false;
     const writer = this.writer;
     for (const satellite of this.satellitesToFlush) {
       const entries = satellite.outEntries;

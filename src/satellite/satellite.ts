@@ -30,7 +30,7 @@ import {
   workerReadyFrames,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
-import { SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, SocketWriter } from "../transport/index.ts";
 
 export interface JobContext {
   id: string;
@@ -331,7 +331,7 @@ export class SatelliteRuntime {
     if (address !== null) this.send(workerCommandFrames(WorkerCommand.ack, address));
     else {
       this.unacked.push(job);
-      this.scheduleFlush();
+      this.endOfTurn.schedule();
     }
     let payload: unknown;
     const encoded = payloadFrames[0];
@@ -427,7 +427,7 @@ export class SatelliteRuntime {
       ]);
       this.replyPayloads.push(frame);
       if (this.replyEntries.length >= BATCH_FLUSH_ENTRIES) this.flush();
-      else this.scheduleFlush();
+      else this.endOfTurn.schedule();
     }
     if (this.draining && this.running.size === 0) this.drainResolve?.();
   }
@@ -436,17 +436,9 @@ export class SatelliteRuntime {
   private replyEntries: JobReplyEntry[] = [];
   private replyPayloads: Buffer[] = [];
   private unacked: RunningJob[] = [];
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flushBound);
-  }
+  private readonly endOfTurn = new EndOfTurn(() => this.flush());
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.replyEntries.length > 0) {
       const entries = this.replyEntries;
       const payloads = this.replyPayloads;
