@@ -4,9 +4,6 @@
 // client keeps asking a good satellite for work. The orchestrator must keep serving: no good
 // request lost, malformed / peer-blocked / refused counters move, the satellite stays registered.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dealer, Publisher } from "zeromq";
@@ -14,13 +11,8 @@ import { type Client, connect, controlRequest } from "../../src/client/index.ts"
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { workerReadyFrames } from "../../src/protocol/frames.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
-import {
-  type CurveOptions,
-  curveClientOptions,
-  generateKeyFiles,
-  type KeyPair,
-  readKeyPair,
-} from "../../src/security/keys.ts";
+import { type CurveOptions, curveClientOptions } from "../../src/security/keys.ts";
+import { TestKeys } from "../helpers/curve-keys.ts";
 import {
   controlMessage,
   drain,
@@ -46,38 +38,25 @@ const GOOD_TYPE = `echo-good-${randomBytes(8).toString("hex")}`;
 const HWM = { sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 };
 
 describe("orchestrator fuzz over CURVE", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dsat-fuzz-curve-"));
-  const clientsDir = join(dir, "clients");
-  const satellitesDir = join(dir, "satellites");
-  const keys: Record<string, KeyPair> = {};
-  const curve = (name: string): CurveOptions => ({ ...keys[name], serverPublicKey: keys.server.publicKey });
+  const keys = new TestKeys("dsat-fuzz-curve-");
+  const curve = (name: string): CurveOptions => keys.curve(name);
   let orchestrator: Orchestrator;
   let good: SatelliteRuntime;
   let client: Client;
   let endpoints: { frontend: string; intake: string; events: string; control: string };
 
   beforeAll(async () => {
-    generateKeyFiles("server", dir);
-    generateKeyFiles("client-ok", clientsDir);
-    generateKeyFiles("client-fuzz", clientsDir);
-    generateKeyFiles("sat-ok", satellitesDir);
-    generateKeyFiles("client-unknown", join(dir, "other"));
-    keys.server = readKeyPair(join(dir, "server.key"));
-    keys["client-ok"] = readKeyPair(join(clientsDir, "client-ok.key"));
-    keys["client-fuzz"] = readKeyPair(join(clientsDir, "client-fuzz.key"));
-    keys["sat-ok"] = readKeyPair(join(satellitesDir, "sat-ok.key"));
-    keys["client-unknown"] = readKeyPair(join(dir, "other", "client-unknown.key"));
+    keys.add("client-ok", "clients");
+    keys.add("client-fuzz", "clients");
+    keys.add("sat-ok", "satellites");
+    keys.add("client-unknown", "other");
     const [frontend, intake, events, control] = await freeEndpoints(4);
     endpoints = { frontend, intake, events, control };
     orchestrator = new Orchestrator({
       ...endpoints,
       hierarchy: ["host"],
       limits: { heartbeatMs: 500 },
-      security: {
-        serverKey: join(dir, "server.key"),
-        clientKeysDir: clientsDir,
-        satelliteKeysDir: satellitesDir,
-      },
+      security: keys.security(),
       log: () => {},
     });
     await orchestrator.start();
@@ -101,7 +80,7 @@ describe("orchestrator fuzz over CURVE", () => {
     await client?.close();
     await good?.stop();
     await orchestrator?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    keys.remove();
   });
 
   it("keeps serving through 100,000 messages from authenticated and unauthenticated peers", async () => {

@@ -4,14 +4,13 @@
 // loaded, and the new client is served. A satellite with an unknown key does not register, the
 // refusal is counted (control `status`) and `security.refused` arrives on the events socket; once
 // its key is added and reloaded, the same satellite and a waiting client get in by themselves.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, controlRequest, type OrchestratorEvent } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
-import { type CurveOptions, generateKeyFiles, readKeyPair } from "../../src/security/index.ts";
+import { TestKeys } from "../helpers/curve-keys.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
@@ -29,11 +28,8 @@ interface StatusReply {
 }
 
 describe("reload-keys over the control socket (CURVE)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dsat-reload-control-"));
-  const clientsDir = join(dir, "clients");
-  const satellitesDir = join(dir, "satellites");
-  const otherDir = join(dir, "other");
-  const curves: Record<string, CurveOptions> = {};
+  const keys = new TestKeys("dsat-reload-control-");
+  const { clientsDir, satellitesDir, otherDir } = keys;
   const clients: Client[] = [];
   const satellites: SatelliteRuntime[] = [];
   const events: OrchestratorEvent[] = [];
@@ -44,10 +40,10 @@ describe("reload-keys over the control socket (CURVE)", () => {
   let eventsClient: Client;
   let eventsLoop: Promise<void> = Promise.resolve();
 
-  const control_ = <T>(command: string, curve = curves["client-ok"], timeoutMs = 3000) =>
+  const control_ = <T>(command: string, curve = keys.curve("client-ok"), timeoutMs = 3000) =>
     controlRequest(control, command, timeoutMs, curve) as Promise<T>;
   const client = async (name: string, timeoutMs: number) => {
-    const made = await connect(frontend, { curve: curves[name], timeoutMs });
+    const made = await connect(frontend, { curve: keys.curve(name), timeoutMs });
     clients.push(made);
     return made;
   };
@@ -62,7 +58,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
         heartbeatMs: 200,
         reconnectMs: 100,
         reconnectMaxMs: 500,
-        curve: curves["sat-new"],
+        curve: keys.curve("sat-new"),
         log: () => {},
       };
     },
@@ -85,19 +81,12 @@ describe("reload-keys over the control socket (CURVE)", () => {
   const registered = async () =>
     (await control_<StatusReply>("satellites")).satellites.map((entry) => entry.id);
 
-  let serverPublicKey = "";
-  const add = (name: string, where: string) => {
-    generateKeyFiles(name, where);
-    curves[name] = { ...readKeyPair(join(where, `${name}.key`)), serverPublicKey };
-  };
-
   beforeAll(async () => {
-    serverPublicKey = generateKeyFiles("server", dir).publicKey;
-    add("client-ok", clientsDir);
-    add("sat-ok", satellitesDir);
+    keys.add("client-ok", "clients");
+    keys.add("sat-ok", "satellites");
     // Keys nobody listed yet.
-    add("client-new", otherDir);
-    add("sat-new", otherDir);
+    keys.add("client-new", "other");
+    keys.add("sat-new", "other");
     [frontend, eventsEndpoint, control] = await freeEndpoints(3);
     orchestrator = new Orchestrator({
       frontend,
@@ -105,16 +94,12 @@ describe("reload-keys over the control socket (CURVE)", () => {
       control,
       hierarchy: ["host"],
       limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 },
-      security: {
-        serverKey: join(dir, "server.key"),
-        clientKeysDir: clientsDir,
-        satelliteKeysDir: satellitesDir,
-      },
+      security: keys.security(),
       log: () => {},
     });
     await orchestrator.start();
     // Every event the events socket carries, read as an allowed client would.
-    eventsClient = await connect(frontend, { curve: curves["client-ok"], events: eventsEndpoint });
+    eventsClient = await connect(frontend, { curve: keys.curve("client-ok"), events: eventsEndpoint });
     eventsLoop = (async () => {
       for await (const event of eventsClient.events("")) events.push(event);
     })().catch(() => {});
@@ -126,7 +111,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
         heartbeatMs: 200,
         reconnectMs: 100,
         reconnectMaxMs: 500,
-        curve: curves["sat-ok"],
+        curve: keys.curve("sat-ok"),
         log: () => {},
       }),
     );
@@ -139,7 +124,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     await eventsLoop;
     for (const runtime of satellites) await runtime.stop();
     await orchestrator?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    keys.remove();
   });
 
   it("answers control requests with an allowed key and starts with one key per list", async () => {
@@ -157,7 +142,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
   it("refuses a client key that is not in the clients directory (frontend and control)", async () => {
     const stranger = await client("client-new", 500);
     await expect(stranger.request("echo", 1)).rejects.toThrow();
-    await expect(control_("ping", curves["client-new"], 500)).rejects.toThrow(/no answer/);
+    await expect(control_("ping", keys.curve("client-new"), 500)).rejects.toThrow(/no answer/);
     await stranger.close();
   });
 
@@ -169,7 +154,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     const fresh = await client("client-new", 3000);
     expect(await fresh.request("echo", { n: 2 })).toEqual({ n: 2 });
     // Control answers the new key too.
-    expect(await control_("ping", curves["client-new"])).toEqual({ ok: true });
+    expect(await control_("ping", keys.curve("client-new"))).toEqual({ ok: true });
   });
 
   it("reload-keys reports a malformed .pub as a problem and keeps the good keys", async () => {
@@ -244,7 +229,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
   });
 
   it("a refused client gets in by itself once its key is listed: its waiting request is answered", async () => {
-    add("client-late", otherDir);
+    keys.add("client-late", "other");
     const late = await client("client-late", 10_000);
     const refusals: number[] = [];
     late.on("auth:refused", (retryMs) => refusals.push(retryMs));

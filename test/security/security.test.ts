@@ -10,8 +10,9 @@ import { type Client, connect } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { workerReadyFrames } from "../../src/protocol/frames.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
-import { type CurveOptions, generateKeyFiles, type KeyPair, readKeyPair } from "../../src/security/keys.ts";
+import type { CurveOptions } from "../../src/security/keys.ts";
 import { orchestratorConfig, parseTopology } from "../../src/topology/index.ts";
+import { TestKeys } from "../helpers/curve-keys.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
@@ -19,17 +20,15 @@ const echo = (type: string | string[]) =>
   defineSatellite({ type, concurrency: 4, handle: (payload: unknown) => payload });
 
 describe("CURVE + ZAP", () => {
-  const dir = mkdtempSync(join(tmpdir(), "dsat-security-"));
-  const clientsDir = join(dir, "clients");
-  const satellitesDir = join(dir, "satellites");
-  const keys: Record<string, KeyPair> = {};
+  const keys = new TestKeys("dsat-security-");
+  const { dir, clientsDir } = keys;
   let orchestrator: Orchestrator;
   let frontend: string;
   const events: Array<{ topic: string; event: Record<string, unknown> }> = [];
   const clients: Client[] = [];
   const satellites: SatelliteRuntime[] = [];
 
-  const curve = (name: string): CurveOptions => ({ ...keys[name], serverPublicKey: keys.server.publicKey });
+  const curve = (name: string): CurveOptions => keys.curve(name);
   const satellite = async (id: string, type: string | string[], keyName: string) => {
     const runtime = await runSatellite(echo(type), {
       endpoint: frontend,
@@ -50,19 +49,10 @@ describe("CURVE + ZAP", () => {
   const registered = () => orchestrator.status().satellites.map((entry) => entry.id);
 
   beforeAll(async () => {
-    generateKeyFiles("server", dir);
-    for (const name of ["client-ok", "sat-ok", "sat-limited"]) {
-      generateKeyFiles(name, name.startsWith("client") ? clientsDir : satellitesDir);
-    }
+    keys.add("client-ok", "clients");
+    for (const name of ["sat-ok", "sat-limited"]) keys.add(name, "satellites");
     // Keys nobody listed: generated elsewhere.
-    for (const name of ["client-unknown", "sat-unknown", "client-late"])
-      generateKeyFiles(name, join(dir, "other"));
-    for (const name of ["server"]) keys[name] = readKeyPair(join(dir, `${name}.key`));
-    for (const name of ["client-ok"]) keys[name] = readKeyPair(join(clientsDir, `${name}.key`));
-    for (const name of ["sat-ok", "sat-limited"])
-      keys[name] = readKeyPair(join(satellitesDir, `${name}.key`));
-    for (const name of ["client-unknown", "sat-unknown", "client-late"])
-      keys[name] = readKeyPair(join(dir, "other", `${name}.key`));
+    for (const name of ["client-unknown", "sat-unknown", "client-late"]) keys.add(name, "other");
     const [front, events_, control] = await freeEndpoints(3);
     frontend = front;
     orchestrator = new Orchestrator({
@@ -71,12 +61,7 @@ describe("CURVE + ZAP", () => {
       control,
       hierarchy: ["host"],
       limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 },
-      security: {
-        serverKey: join(dir, "server.key"),
-        clientKeysDir: clientsDir,
-        satelliteKeysDir: satellitesDir,
-        satelliteTypes: { "sat-limited.pub": ["allowed"] },
-      },
+      security: keys.security({ satelliteTypes: { "sat-limited.pub": ["allowed"] } }),
       log: () => {},
     });
     orchestrator.onEvent((topic, event) => events.push({ topic, event }));
@@ -89,7 +74,7 @@ describe("CURVE + ZAP", () => {
     for (const made of clients) await made.close();
     for (const runtime of satellites) await runtime.stop();
     await orchestrator?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    keys.remove();
   });
 
   it("writes the secret key file with mode 0600", () => {
@@ -165,7 +150,7 @@ describe("CURVE + ZAP", () => {
         location: [["host", "x"]] as Array<[string, string]>,
         capacity: 1,
         weight: 1,
-        key: keys["sat-ok"].publicKey,
+        key: keys.pair("sat-ok").publicKey,
         proof: "0".repeat(64),
       };
       await impostor.send(workerReadyFrames("echo", hello));
@@ -183,7 +168,10 @@ describe("CURVE + ZAP", () => {
   it("admits a new key after reload-keys, as key rotation needs", async () => {
     const late = await client({ curve: curve("client-late"), timeoutMs: 400 });
     await expect(late.request("echo", 1)).rejects.toThrow();
-    writeFileSync(join(clientsDir, "client-late.pub"), `public-key = ${keys["client-late"].publicKey}\n`);
+    writeFileSync(
+      join(clientsDir, "client-late.pub"),
+      `public-key = ${keys.pair("client-late").publicKey}\n`,
+    );
     expect(orchestrator.reloadKeys().clients).toBe(2);
     // A new connection (the old one failed its handshake and retries on its own).
     const fresh = await client({ curve: curve("client-late"), timeoutMs: 3000 });
