@@ -2,6 +2,8 @@
 
 // The records (an ordered log of job commands) and their replay.
 export { expireFinished, JobBook, type UnfinishedJob } from "./book.ts";
+export { type DirectoryLock, lockDirectory } from "./dir-lock.ts";
+export { isJournalOpenError, JournalError, type JournalErrorCode } from "./errors.ts";
 export {
   type AcceptedRecord,
   type CompletedRecord,
@@ -15,15 +17,15 @@ export {
 } from "./records.ts";
 export {
   FRAME_HEADER_BYTES,
-  JournalError,
-  type JournalErrorCode,
-  type LogRecord,
   RECORD_BYTES_MAX,
-  type RecoveryReport,
   SEGMENT_HEADER_BYTES,
+  segmentName,
+} from "./segment-format.ts";
+export {
+  type LogRecord,
   SegmentLog,
   type SegmentLogOptions,
   type SegmentLogStats,
-  segmentName,
 } from "./segment-log.ts";
+export type { RecoveryReport, SegmentDamage } from "./segment-recovery.ts";
 export type { JournalStore } from "./store.ts";

@@ -9,6 +9,8 @@ export interface JournalOrigin {
   route: Buffer | null;
   correlation: number | null;
   service: string | null;
+  /** Who owns the job (may attach to it, cancel it, read its result); null in records of before. */
+  owner: string | null;
 }
 
 /**
@@ -75,7 +77,7 @@ export type JournalRecord = AcceptedRecord | DispatchedRecord | CompletedRecord 
 const Tag = { accepted: 1, dispatched: 2, completed: 3, forgotten: 4 } as const;
 
 function originTuple(origin: JournalOrigin): unknown[] {
-  return [origin.kind, origin.route, origin.correlation, origin.service];
+  return [origin.kind, origin.route, origin.correlation, origin.service, origin.owner];
 }
 
 export function encodeRecord(record: JournalRecord): Buffer {
@@ -136,14 +138,16 @@ function asBuffers(frames: Uint8Array[]): Buffer[] {
 }
 
 function originOf(value: unknown): JournalOrigin {
-  if (!Array.isArray(value) || value.length !== 4 || !isString(value[0]))
+  // Records written before owners were kept have 4 fields.
+  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5) || !isString(value[0]))
     throw new JournalRecordError("bad origin");
-  const [kind, route, correlation, service] = value;
+  const [kind, route, correlation, service, owner] = value;
   return {
     kind,
     route: route instanceof Uint8Array ? asBuffers([route])[0] : null,
     correlation: isNumber(correlation) ? correlation : null,
     service: isString(service) ? service : null,
+    owner: isString(owner) ? owner : null,
   };
 }
 

@@ -7,13 +7,15 @@
 // appended during it go into the next batch, which starts as soon as the current one lands.
 //
 // On disk a log is a directory of segment files named after their first seq, so lexical order is seq
-// order. Files are created whole (temp name, fsync, rename, fsync the directory), so a segment that
-// has its real name never has a torn header. open() verifies every header and record checksum and
-// repairs what a crash or bad disk leaves behind: the bytes after the last good record are truncated,
-// and segments after a damaged one are set aside as *.corrupt, since records after a hole cannot be
-// trusted in order. Compaction writes the live state as one new segment flagged "base": once that
-// file has its name the old segments are superseded, so a crash at any point leaves the old log or
-// the new one, never a mix. The format is described in docs/journal.md ("Storage: segment files").
+// order (segment-format.ts). Files are created whole (temp name, fsync, rename, fsync the directory),
+// so a segment that has its real name never has a torn header. open() verifies every header and record
+// checksum and repairs what a crash or bad disk left (segment-recovery.ts): a torn tail is truncated,
+// a damaged segment is set aside and replaced by the records that could be read. Compaction writes the
+// live state as one new segment flagged "base": once that file has its name the old segments are
+// superseded, so a crash at any point leaves the old log or the new one, never a mix.
+//
+// A failed write or fsync does not lose records: the log keeps every record not known to be on disk,
+// in order, refuses commits, and probe() writes them again into a fresh segment once the disk allows.
 //
 //   const log = SegmentLog.open("/var/lib/dsat/journal");
 //   for (const { seq, data } of log.replay()) apply(seq, data);
@@ -22,7 +24,26 @@
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { crc32 } from "./crc32.ts";
+import { describeIoError, JournalError } from "./errors.ts";
+import {
+  encodeHeader,
+  FLAG_BASE,
+  FRAME_HEADER_BYTES,
+  FrameBatch,
+  FrameReader,
+  newSalt,
+  RECORD_BYTES_MAX,
+  SEGMENT_HEADER_BYTES,
+  seedOf,
+  segmentName,
+  TEMP_SUFFIX,
+} from "./segment-format.ts";
+import {
+  type Recovered,
+  type RecoveryReport,
+  recoverDirectory,
+  type SegmentFile,
+} from "./segment-recovery.ts";
 
 export interface SegmentLogOptions {
   /** Roll to a new segment file past this size (default 64 MiB). */
@@ -33,6 +54,8 @@ export interface SegmentLogOptions {
   commitWindowMs?: number;
   /** Where recovery messages go (one clear line each), default console.error. */
   log?: (line: string) => void;
+  /** Clock for the names of set-aside files (default Date.now). */
+  now?: () => number;
 }
 
 /** seq: 1-based, strictly increasing, never reused while the log lives. */
@@ -41,366 +64,19 @@ export interface LogRecord {
   data: Uint8Array;
 }
 
-export interface RecoveryReport {
-  /** Records in the log after recovery. */
-  records: number;
-  /** Segment files in the log after recovery. */
-  segments: number;
-  /** Bytes cut off the end of a torn or corrupted segment (set-aside segments are not counted). */
-  truncatedBytes: number;
-  /** New names (in the log directory) of segments set aside because they followed corruption. */
-  corruptSegmentsSetAside: string[];
-}
-
 export interface SegmentLogStats {
   /** Batches written: each is one group commit, however many commit() calls it served. */
   batches: number;
   /** fdatasync/fsync calls, on segment files and on the directory. */
   fsyncs: number;
   bytesWritten: number;
+  /** Batches that failed (a write or fsync error). */
+  failures: number;
+  /** probe() attempts that touched the disk. */
+  probes: number;
 }
 
-export type JournalErrorCode =
-  | "JOURNAL_CLOSED"
-  | "JOURNAL_FAILED"
-  | "JOURNAL_RECORD_SIZE"
-  | "JOURNAL_COMPACTED"
-  | "JOURNAL_CHANGED";
-
-export class JournalError extends Error {
-  override name = "JournalError";
-  constructor(
-    readonly code: JournalErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-// ---- Format ---------------------------------------------------------------------------------------
-
-/** Segment header: magic, version, flags, first seq, reserved, crc32 of the 28 bytes before it. */
-export const SEGMENT_HEADER_BYTES = 32;
-/** Record frame header: payload length, crc32 of (length field + payload). */
-export const FRAME_HEADER_BYTES = 8;
-export const RECORD_BYTES_MAX = 16 * 1024 * 1024;
-const MAGIC = "DSATJRN1";
-const FORMAT_VERSION = 1;
-/** This segment starts the log: every segment before it was superseded by a compaction. */
-const FLAG_BASE = 1;
-const SEGMENT_NAME = /^\d{20}\.log$/;
-const TEMP_NAME = /^\d{20}\.log\.tmp$/;
-const TEMP_SUFFIX = ".tmp";
-const CORRUPT_SUFFIX = ".corrupt";
 const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
-const CHUNK_BYTES_MIN = 4 * 1024;
-const CHUNK_BYTES_MAX = 1024 * 1024;
-const READ_WINDOW_BYTES = 1024 * 1024;
-
-interface SegmentHeader {
-  firstSeq: number;
-  flags: number;
-}
-
-export function segmentName(firstSeq: number): string {
-  return `${String(firstSeq).padStart(20, "0")}.log`;
-}
-
-function encodeHeader(firstSeq: number, flags: number): Buffer {
-  const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
-  header.write(MAGIC, 0, "latin1");
-  header.writeUInt32LE(FORMAT_VERSION, 8);
-  header.writeUInt32LE(flags, 12);
-  header.writeBigUInt64LE(BigInt(firstSeq), 16);
-  header.writeUInt32LE(crc32(header.subarray(0, 28)), 28);
-  return header;
-}
-
-/** The header's fields, or why it cannot be trusted. The name must agree, so a renamed file is caught. */
-function decodeHeader(bytes: Buffer, name: string): SegmentHeader | { problem: string } {
-  if (bytes.length < SEGMENT_HEADER_BYTES) {
-    return { problem: `file is ${bytes.length} bytes, shorter than the header` };
-  }
-  if (bytes.toString("latin1", 0, 8) !== MAGIC) return { problem: "bad magic" };
-  if (crc32(bytes.subarray(0, 28)) !== bytes.readUInt32LE(28)) return { problem: "header crc mismatch" };
-  const version = bytes.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) return { problem: `unknown format version ${version}` };
-  const flags = bytes.readUInt32LE(12);
-  if ((flags & ~FLAG_BASE) !== 0) return { problem: `unknown flags ${flags}` };
-  const firstSeq = bytes.readBigUInt64LE(16);
-  if (name !== segmentName(Number(firstSeq)) || firstSeq < 1n || firstSeq > BigInt(Number.MAX_SAFE_INTEGER)) {
-    return { problem: `first seq ${firstSeq} does not match the file name` };
-  }
-  return { firstSeq: Number(firstSeq), flags };
-}
-
-/**
- * Frames records into a few large buffers: a commit hands writev a handful of buffers, not one per
- * record, and the caller may reuse its buffer as soon as append() returns.
- */
-class FrameBatch {
-  bytes = 0;
-  records = 0;
-  private readonly sealed: Buffer[] = [];
-  private chunk: Buffer | undefined;
-  private used = 0;
-
-  add(data: Uint8Array): void {
-    const frameBytes = FRAME_HEADER_BYTES + data.length;
-    if (this.chunk === undefined || this.used + frameBytes > this.chunk.length) this.grow(frameBytes);
-    const chunk = this.chunk!;
-    const at = this.used;
-    chunk.writeUInt32LE(data.length, at);
-    chunk.writeUInt32LE(crc32(data, crc32(chunk.subarray(at, at + 4))), at + 4);
-    chunk.set(data, at + FRAME_HEADER_BYTES);
-    this.used += frameBytes;
-    this.bytes += frameBytes;
-    this.records += 1;
-  }
-
-  buffers(): Buffer[] {
-    this.seal();
-    return this.sealed;
-  }
-
-  /** Chunks start small (single-record commits are common) and double up to CHUNK_BYTES_MAX. */
-  private grow(frameBytes: number): void {
-    this.seal();
-    const chunkBytes = Math.min(CHUNK_BYTES_MAX, CHUNK_BYTES_MIN * 2 ** this.sealed.length);
-    this.chunk = Buffer.allocUnsafe(Math.max(frameBytes, chunkBytes));
-    this.used = 0;
-  }
-
-  private seal(): void {
-    if (this.chunk !== undefined && this.used > 0) this.sealed.push(this.chunk.subarray(0, this.used));
-    this.chunk = undefined;
-  }
-}
-
-type Frame = { data: Buffer } | { problem: string } | undefined;
-
-/** Reads a segment's records in order through a window, so memory stays near one record per reader. */
-class FrameReader {
-  offset: number;
-  private window = Buffer.allocUnsafe(READ_WINDOW_BYTES);
-  private windowOffset = 0;
-  private windowBytes = 0;
-
-  constructor(
-    private readonly fd: number,
-    private readonly fileBytes: number,
-    offset: number,
-  ) {
-    this.offset = offset;
-  }
-
-  /** The next record (a view, valid until the next call), why it is bad, or undefined at a clean end. */
-  next(): Frame {
-    const left = this.fileBytes - this.offset;
-    if (left === 0) return undefined;
-    if (left < FRAME_HEADER_BYTES)
-      return { problem: `torn frame header, ${left} of ${FRAME_HEADER_BYTES} bytes` };
-    let at = this.load(FRAME_HEADER_BYTES);
-    const length = this.window.readUInt32LE(at);
-    const checksum = this.window.readUInt32LE(at + 4);
-    if (length === 0 || length > RECORD_BYTES_MAX) return { problem: `bad length ${length}` };
-    const frameBytes = FRAME_HEADER_BYTES + length;
-    if (left < frameBytes) return { problem: `torn record, ${left} of ${frameBytes} bytes` };
-    at = this.load(frameBytes);
-    const data = this.window.subarray(at + FRAME_HEADER_BYTES, at + frameBytes);
-    if (crc32(data, crc32(this.window.subarray(at, at + 4))) !== checksum) return { problem: "crc mismatch" };
-    this.offset += frameBytes;
-    return { data };
-  }
-
-  /** Makes file bytes [offset, offset + bytes) resident; returns where they start in the window. */
-  private load(bytes: number): number {
-    const start = this.offset - this.windowOffset;
-    if (start >= 0 && start + bytes <= this.windowBytes) return start;
-    if (bytes > this.window.length) this.window = Buffer.allocUnsafe(bytes);
-    const wanted = Math.min(this.window.length, this.fileBytes - this.offset);
-    let got = 0;
-    while (got < wanted) {
-      const read = fs.readSync(this.fd, this.window, got, wanted - got, this.offset + got);
-      if (read === 0) throw new JournalError("JOURNAL_CHANGED", "journal segment shrank while being read");
-      got += read;
-    }
-    this.windowOffset = this.offset;
-    this.windowBytes = got;
-    return 0;
-  }
-}
-
-// ---- Recovery (synchronous, at open) -------------------------------------------------------------
-
-interface SegmentFile {
-  name: string;
-  firstSeq: number;
-  /** Bytes of the file that hold the header and whole, verified records. */
-  bytes: number;
-  records: number;
-}
-
-interface Probe {
-  name: string;
-  fileBytes: number;
-  header: SegmentHeader | { problem: string };
-}
-
-interface Damage {
-  index: number;
-  /** 0: the whole segment is untrusted (bad header, or a seq gap before it). */
-  offset: number;
-  reason: string;
-}
-
-interface Recovered {
-  segments: SegmentFile[];
-  activeFd: number;
-  report: RecoveryReport;
-}
-
-function recoverDirectory(dir: string, log: (line: string) => void): Recovered {
-  const entries = fs.readdirSync(dir).sort();
-  for (const entry of entries.filter((name) => TEMP_NAME.test(name))) {
-    fs.unlinkSync(path.join(dir, entry));
-    log(`journal: ${entry}: removed a temp file left by an interrupted segment roll or compaction`);
-  }
-  let probes = entries.filter((name) => SEGMENT_NAME.test(name)).map((name) => probeSegment(dir, name));
-  const start = probes.findLastIndex((probe) => "flags" in probe.header && probe.header.flags & FLAG_BASE);
-  if (start > 0) {
-    for (const probe of probes.slice(0, start)) fs.unlinkSync(path.join(dir, probe.name));
-    log(`journal: removed ${start} segment(s) superseded by the compaction in ${probes[start].name}`);
-    probes = probes.slice(start);
-  }
-  const report: RecoveryReport = { records: 0, segments: 0, truncatedBytes: 0, corruptSegmentsSetAside: [] };
-  const segments: SegmentFile[] = [];
-  let nextSeq = probes.length > 0 ? Number(probes[0].name.slice(0, 20)) : 1;
-  let damage: Damage | undefined;
-  for (let index = 0; index < probes.length && damage === undefined; index++) {
-    const { name, header } = probes[index];
-    if ("problem" in header) damage = { index, offset: 0, reason: header.problem };
-    else if (header.firstSeq !== nextSeq) {
-      damage = { index, offset: 0, reason: `seq gap: starts at ${header.firstSeq}, expected ${nextSeq}` };
-    } else {
-      const scan = scanRecords(dir, probes[index]);
-      segments.push({ name, firstSeq: nextSeq, bytes: scan.bytes, records: scan.records });
-      nextSeq += scan.records;
-      if (scan.problem !== undefined) damage = { index, offset: scan.bytes, reason: scan.problem };
-    }
-  }
-  if (damage !== undefined) repair(dir, probes, damage, nextSeq - 1, report, log);
-  if (entries.length > 0) syncDirectorySync(dir);
-  let activeFd: number;
-  if (segments.length === 0) {
-    activeFd = createSegmentSync(dir, nextSeq);
-    segments.push({ name: segmentName(nextSeq), firstSeq: nextSeq, bytes: SEGMENT_HEADER_BYTES, records: 0 });
-  } else {
-    activeFd = fs.openSync(path.join(dir, segments.at(-1)!.name), "r+");
-  }
-  report.segments = segments.length;
-  report.records = segments.reduce((sum, segment) => sum + segment.records, 0);
-  return { segments, activeFd, report };
-}
-
-function probeSegment(dir: string, name: string): Probe {
-  const fd = fs.openSync(path.join(dir, name), "r");
-  try {
-    const fileBytes = fs.fstatSync(fd).size;
-    const bytes = Buffer.alloc(Math.min(fileBytes, SEGMENT_HEADER_BYTES));
-    const read = fs.readSync(fd, bytes, 0, bytes.length, 0);
-    return { name, fileBytes, header: decodeHeader(bytes.subarray(0, read), name) };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function scanRecords(dir: string, probe: Probe): { bytes: number; records: number; problem?: string } {
-  const fd = fs.openSync(path.join(dir, probe.name), "r");
-  try {
-    const reader = new FrameReader(fd, probe.fileBytes, SEGMENT_HEADER_BYTES);
-    let records = 0;
-    for (let frame = reader.next(); frame !== undefined; frame = reader.next()) {
-      if ("problem" in frame) return { bytes: reader.offset, records, problem: frame.problem };
-      records += 1;
-    }
-    return { bytes: reader.offset, records };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Cuts the log at the damage: truncates the damaged segment (or sets it aside) and every later one. */
-function repair(
-  dir: string,
-  probes: Probe[],
-  damage: Damage,
-  recoveredSeq: number,
-  report: RecoveryReport,
-  log: (line: string) => void,
-): void {
-  const damaged = probes[damage.index];
-  const firstSetAside = damage.offset > 0 ? damage.index + 1 : damage.index;
-  let line: string;
-  if (damage.offset > 0) {
-    const fd = fs.openSync(path.join(dir, damaged.name), "r+");
-    try {
-      fs.ftruncateSync(fd, damage.offset);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    report.truncatedBytes = damaged.fileBytes - damage.offset;
-    line = `journal: ${damaged.name}: corrupt record at byte ${damage.offset} (${damage.reason}); truncated ${report.truncatedBytes} bytes, recovered to seq ${recoveredSeq}`;
-  } else {
-    line = `journal: ${damaged.name}: bad segment at byte 0 (${damage.reason}); recovered to seq ${recoveredSeq}`;
-  }
-  for (const probe of probes.slice(firstSetAside))
-    report.corruptSegmentsSetAside.push(setAside(dir, probe.name));
-  if (report.corruptSegmentsSetAside.length > 0) {
-    line += `; set aside ${report.corruptSegmentsSetAside.length} segment(s): ${report.corruptSegmentsSetAside.join(", ")}`;
-  }
-  log(line);
-}
-
-/** Renames a segment out of the log (never deletes it: it may hold the only copy of something). */
-function setAside(dir: string, name: string): string {
-  for (let attempt = 1; attempt <= 1000; attempt++) {
-    const target = attempt === 1 ? `${name}${CORRUPT_SUFFIX}` : `${name}${CORRUPT_SUFFIX}.${attempt}`;
-    if (fs.existsSync(path.join(dir, target))) continue;
-    fs.renameSync(path.join(dir, name), path.join(dir, target));
-    return target;
-  }
-  throw new Error(`journal: ${name}: 1000 set-aside copies already exist; clean up ${dir}`);
-}
-
-/** A new, empty base segment, created whole under its real name; returns its fd (open for writing). */
-function createSegmentSync(dir: string, firstSeq: number): number {
-  const file = path.join(dir, segmentName(firstSeq));
-  const fd = fs.openSync(file + TEMP_SUFFIX, "w");
-  try {
-    fs.writeSync(fd, encodeHeader(firstSeq, FLAG_BASE), 0, SEGMENT_HEADER_BYTES, 0);
-    fs.fdatasyncSync(fd);
-    fs.renameSync(file + TEMP_SUFFIX, file);
-  } catch (error) {
-    fs.closeSync(fd);
-    throw error;
-  }
-  syncDirectorySync(dir);
-  return fd;
-}
-
-/** A rename or unlink is durable only once the directory is synced (Linux; Windows cannot open one). */
-function syncDirectorySync(dir: string): void {
-  if (process.platform === "win32") return;
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 // ---- Asynchronous I/O ------------------------------------------------------------------------------
 
@@ -409,6 +85,8 @@ const closeAsync = promisify(fs.close);
 const writevAsync = promisify(fs.writev);
 const fdatasyncAsync = promisify(fs.fdatasync);
 const fsyncAsync = promisify(fs.fsync);
+const fstatAsync = promisify(fs.fstat);
+const ftruncateAsync = promisify(fs.ftruncate);
 
 /** writev until every byte is written: the kernel may write fewer bytes than asked. */
 async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<number> {
@@ -452,6 +130,7 @@ interface Settings {
   fsync: boolean;
   commitWindowMs: number;
   log: (line: string) => void;
+  now: () => number;
 }
 
 function settingsOf(options: SegmentLogOptions): Settings {
@@ -460,6 +139,7 @@ function settingsOf(options: SegmentLogOptions): Settings {
     fsync: options.fsync ?? true,
     commitWindowMs: options.commitWindowMs ?? 0,
     log: options.log ?? ((line) => console.error(line)),
+    now: options.now ?? Date.now,
   };
   if (!Number.isSafeInteger(settings.segmentBytesMax) || settings.segmentBytesMax <= SEGMENT_HEADER_BYTES) {
     throw new RangeError(`segmentBytesMax must be an integer above ${SEGMENT_HEADER_BYTES}`);
@@ -473,16 +153,29 @@ function settingsOf(options: SegmentLogOptions): Settings {
 /**
  * Records waiting to be written, in seq order. "append" goes at the end of the active segment; "roll"
  * starts a new segment; "base" starts a new segment that supersedes every earlier one (compaction).
+ * `salt` is the salt of the segment the frames were checksummed for.
  */
 interface Group {
   kind: "append" | "roll" | "base";
   firstSeq: number;
   frames: FrameBatch;
+  salt: number;
+  flags: number;
 }
 
 interface Waiter {
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+/** A batch that failed part way: `unwritten` are its groups not known to be on disk, in order. */
+class BatchError extends Error {
+  constructor(
+    readonly ioError: unknown,
+    readonly unwritten: Group[],
+  ) {
+    super(describeIoError(ioError));
+  }
 }
 
 function checkRecord(data: Uint8Array): void {
@@ -496,19 +189,22 @@ function checkRecord(data: Uint8Array): void {
 
 export class SegmentLog {
   readonly recovery: RecoveryReport;
-  readonly stats: SegmentLogStats = { batches: 0, fsyncs: 0, bytesWritten: 0 };
+  readonly stats: SegmentLogStats = { batches: 0, fsyncs: 0, bytesWritten: 0, failures: 0, probes: 0 };
   private readonly dir: string;
   private readonly settings: Settings;
   /** Segment files on disk, oldest first; the last is the active one, open as activeFd. */
   private segments: SegmentFile[];
   private activeFd: number;
+  /** Size and record count of the active segment known to be on disk (written and synced). */
+  private durableActive: { bytes: number; records: number };
   /** What open() found, for replay(); undefined once a compaction replaces those files. */
   private opened: readonly SegmentFile[] | undefined;
-  /** Appended, not yet handed to a batch. */
+  /** Appended, not yet handed to a batch (after a failure: everything not known to be on disk). */
   private pending: Group[] = [];
-  /** Size and record count the active segment will have once pending is written: decides rolls. */
+  /** Size, record count and salt the segment the last pending group writes to will have: decides rolls. */
   private tailBytes: number;
   private tailRecords: number;
+  private tailSalt: number;
   private lastAppendedSeq: number;
   private lastCommittedSeq: number;
   /** commit() calls served by the next batch. */
@@ -516,14 +212,27 @@ export class SegmentLog {
   /** commit() calls served by the batch being written, if one is. */
   private inFlight: Waiter[] | undefined;
   private scheduled = false;
-  private failure: JournalError | undefined;
+  private failed: JournalError | undefined;
+  private probing: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
 
-  /** Synchronous: creates dir, verifies every segment and repairs the tail before returning. */
+  /**
+   * Synchronous: creates dir, verifies every segment and repairs before returning. Throws JournalError
+   * JOURNAL_UNREADABLE (a segment is a directory, unreadable...) or JOURNAL_REPAIR (a repair could not
+   * be written), with a one-line message.
+   */
   static open(dir: string, options: SegmentLogOptions = {}): SegmentLog {
     const settings = settingsOf(options);
-    fs.mkdirSync(dir, { recursive: true });
-    return new SegmentLog(dir, settings, recoverDirectory(dir, settings.log));
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new JournalError(
+        "JOURNAL_UNREADABLE",
+        `journal ${dir}: cannot create the directory (${describeIoError(error)})`,
+        { cause: error },
+      );
+    }
+    return new SegmentLog(dir, settings, recoverDirectory(dir, settings.log, settings.now));
   }
 
   private constructor(dir: string, settings: Settings, recovered: Recovered) {
@@ -534,8 +243,10 @@ export class SegmentLog {
     this.activeFd = recovered.activeFd;
     this.opened = recovered.segments.map((segment) => ({ ...segment }));
     const active = recovered.segments.at(-1)!;
+    this.durableActive = { bytes: active.bytes, records: active.records };
     this.tailBytes = active.bytes;
     this.tailRecords = active.records;
+    this.tailSalt = active.salt;
     this.lastAppendedSeq = active.firstSeq + active.records - 1;
     this.lastCommittedSeq = this.lastAppendedSeq;
   }
@@ -553,6 +264,11 @@ export class SegmentLog {
     return this.segments.reduce((sum, segment) => sum + segment.bytes, 0);
   }
 
+  /** Why the log cannot write (JOURNAL_FAILED), or undefined while it can. */
+  get failure(): JournalError | undefined {
+    return this.failed;
+  }
+
   /**
    * The records found at open, in order, read from disk as iterated (each `data` is a copy the caller
    * may keep). Iterable more than once; throws once a compaction has replaced those segments.
@@ -561,20 +277,27 @@ export class SegmentLog {
     return { [Symbol.iterator]: () => this.readOpened() };
   }
 
-  /** Buffers a record (copied); returns its seq. Not durable until a commit() that starts after it resolves. */
+  /**
+   * Buffers a record (copied); returns its seq. Not durable until a commit() that starts after it
+   * resolves. Also while the log is failed: the record waits, in order, for probe().
+   */
   append(data: Uint8Array): number {
-    this.checkWritable();
+    if (this.closing !== undefined) throw new JournalError("JOURNAL_CLOSED", `journal ${this.dir} is closed`);
     checkRecord(data);
     const seq = this.lastAppendedSeq + 1;
     const frameBytes = FRAME_HEADER_BYTES + data.length;
     let group = this.pending.at(-1);
     if (this.tailRecords > 0 && this.tailBytes + frameBytes > this.settings.segmentBytesMax) {
-      group = { kind: "roll", firstSeq: seq, frames: new FrameBatch() };
+      group = this.newSegmentGroup("roll", seq);
       this.pending.push(group);
-      this.tailBytes = SEGMENT_HEADER_BYTES;
-      this.tailRecords = 0;
     } else if (group === undefined) {
-      group = { kind: "append", firstSeq: seq, frames: new FrameBatch() };
+      group = {
+        kind: "append",
+        firstSeq: seq,
+        frames: new FrameBatch(seedOf(this.tailSalt)),
+        salt: this.tailSalt,
+        flags: 0,
+      };
       this.pending.push(group);
     }
     group.frames.add(data);
@@ -587,10 +310,11 @@ export class SegmentLog {
   /**
    * Resolves once every record appended before the call is durable. Calls that arrive before the
    * batch starts share one write and fsync; calls during a write are served by the next batch. Rejects
-   * (never throws) on I/O errors, after which the log is failed: fsync errors cannot be retried safely.
+   * (never throws) with JOURNAL_FAILED on an I/O error and while the log is failed (until probe()
+   * succeeds): a rejected commit acknowledges nothing.
    */
   commit(): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.pending.length === 0) {
       const inFlight = this.inFlight;
       if (inFlight === undefined) return Promise.resolve();
@@ -603,24 +327,46 @@ export class SegmentLog {
   }
 
   /**
+   * After a failure: checks that the active segment is still the file in the log directory, cuts it
+   * back to its last durable byte, and writes every record not known to be on disk, in order, into a
+   * new segment (plus any segments a roll or compaction needed). Resolves true once they are all
+   * durable (committedSeq is then appendedSeq as of the call, and commit() works again), false if the
+   * disk still fails (failure says why). Never rejects; true at once when the log is not failed;
+   * concurrent calls share one attempt.
+   */
+  probe(): Promise<boolean> {
+    if (this.failed === undefined) return Promise.resolve(true);
+    if (this.closing !== undefined) return Promise.resolve(false);
+    this.probing ??= this.retry().finally(() => {
+      this.probing = undefined;
+    });
+    return this.probing;
+  }
+
+  /**
    * Replaces the whole log with `records` (the live state, re-encoded by the caller), which get fresh
    * seqs after appendedSeq; records appended after this call follow them. Anything buffered is written
    * first. The new segment is written under a temp name, fsynced and renamed into place with the base
    * flag, then the old segments are deleted: a crash at any point leaves the old log or the new one.
    * The records are copied before this returns; the compacted log is one segment, however large.
+   * Rejects while the log is failed.
    */
   compact(records: Iterable<Uint8Array>): Promise<void> {
     try {
-      this.checkWritable();
-      const frames = new FrameBatch();
+      if (this.closing !== undefined)
+        throw new JournalError("JOURNAL_CLOSED", `journal ${this.dir} is closed`);
+      if (this.failed !== undefined) throw this.failed;
+      const salt = newSalt();
+      const frames = new FrameBatch(seedOf(salt));
       for (const data of records) {
         checkRecord(data);
         frames.add(data);
       }
-      this.pending.push({ kind: "base", firstSeq: this.lastAppendedSeq + 1, frames });
+      this.pending.push({ kind: "base", firstSeq: this.lastAppendedSeq + 1, frames, salt, flags: FLAG_BASE });
       this.lastAppendedSeq += frames.records;
       this.tailBytes = SEGMENT_HEADER_BYTES + frames.bytes;
       this.tailRecords = frames.records;
+      this.tailSalt = salt;
       this.opened = undefined;
     } catch (error) {
       return Promise.reject(error);
@@ -636,15 +382,20 @@ export class SegmentLog {
 
   private async shutdown(): Promise<void> {
     try {
+      await this.probing;
       await this.commit();
     } finally {
       await closeAsync(this.activeFd);
     }
   }
 
-  private checkWritable(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.closing !== undefined) throw new JournalError("JOURNAL_CLOSED", `journal ${this.dir} is closed`);
+  /** A group rolling to a new segment (fresh salt); the tail is that segment from now on. */
+  private newSegmentGroup(kind: "roll", firstSeq: number): Group {
+    const salt = newSalt();
+    this.tailBytes = SEGMENT_HEADER_BYTES;
+    this.tailRecords = 0;
+    this.tailSalt = salt;
+    return { kind, firstSeq, frames: new FrameBatch(seedOf(salt)), salt, flags: 0 };
   }
 
   private schedule(): void {
@@ -659,13 +410,17 @@ export class SegmentLog {
   }
 
   private startBatch(): void {
+    if (this.failed !== undefined) return; // the waiters were rejected when it failed
     const groups = this.pending;
     const waiters = this.waiting;
     this.pending = [];
     this.waiting = [];
     const last = groups.at(-1);
-    if (last === undefined)
-      throw new Error("journal: a batch started with nothing to write (waiters without records)");
+    if (last === undefined) {
+      // Their records went out with an earlier batch (or a probe) that landed.
+      for (const waiter of waiters) waiter.resolve();
+      return;
+    }
     this.inFlight = waiters;
     this.writeBatch(groups).then(
       () => {
@@ -675,55 +430,162 @@ export class SegmentLog {
         // Commits that arrived during the write have waited long enough: no second window.
         if (this.waiting.length > 0) this.startBatch();
       },
-      (error: unknown) => {
+      (error: BatchError) => {
         this.inFlight = undefined;
         this.fail(error);
-        for (const waiter of waiters) waiter.reject(this.failure!);
+        for (const waiter of waiters) waiter.reject(this.failed!);
       },
     );
   }
 
-  private fail(error: unknown): void {
-    const reason = error instanceof Error ? error.message : String(error);
-    this.failure ??= new JournalError(
+  /**
+   * A batch failed: nothing from its first unwritten group on is known to be on disk. Those records
+   * go back in front of the pending ones; the active segment's in-doubt tail is never written to again
+   * (after a failed fsync the kernel may have dropped its pages): probe() cuts it and writes the first
+   * unwritten append as a new segment instead.
+   */
+  private fail(error: BatchError): void {
+    this.failed = new JournalError(
       "JOURNAL_FAILED",
-      `journal ${this.dir} failed writing (${reason}); reopen it to recover`,
-      { cause: error },
+      `journal ${this.dir} cannot write (${error.message}); its unwritten records are kept until the disk takes them`,
+      { cause: error.ioError },
     );
-    for (const waiter of this.waiting) waiter.reject(this.failure);
+    this.stats.failures += 1;
+    const active = this.segments.at(-1)!;
+    active.bytes = this.durableActive.bytes;
+    active.records = this.durableActive.records;
+    this.pending = [...error.unwritten, ...this.pending];
+    const first = this.pending[0];
+    if (first?.kind === "append") {
+      first.kind = "roll";
+      // An empty active segment is replaced by name: keep its base flag.
+      first.flags = first.firstSeq === active.firstSeq ? active.flags & FLAG_BASE : 0;
+      if (first.salt === 0) {
+        first.salt = newSalt();
+        first.frames.reframe(seedOf(first.salt));
+      }
+    }
+    this.projectTail();
+    for (const waiter of this.waiting) waiter.reject(this.failed);
     this.waiting = [];
-    this.pending = [];
   }
 
+  /** Recomputes what the segment the last pending group writes to will hold. */
+  private projectTail(): void {
+    const active = this.segments.at(-1)!;
+    let bytes = active.bytes;
+    let records = active.records;
+    let salt = active.salt;
+    for (const group of this.pending) {
+      if (group.kind !== "append") {
+        bytes = SEGMENT_HEADER_BYTES;
+        records = 0;
+        salt = group.salt;
+      }
+      bytes += group.frames.bytes;
+      records += group.frames.records;
+    }
+    this.tailBytes = bytes;
+    this.tailRecords = records;
+    this.tailSalt = salt;
+  }
+
+  private async retry(): Promise<boolean> {
+    this.stats.probes += 1;
+    try {
+      await this.checkActiveFile();
+      await this.cutInDoubtTail();
+    } catch (error) {
+      this.failed = new JournalError(
+        "JOURNAL_FAILED",
+        `journal ${this.dir} cannot write (${describeIoError(error)}); its unwritten records are kept until the disk takes them`,
+        { cause: error },
+      );
+      return false;
+    }
+    const groups = this.pending;
+    this.pending = [];
+    try {
+      await this.writeBatch(groups);
+    } catch (error) {
+      this.fail(error as BatchError);
+      return false;
+    }
+    const last = groups.at(-1);
+    if (last !== undefined)
+      this.lastCommittedSeq = Math.max(this.lastCommittedSeq, last.firstSeq + last.frames.records - 1);
+    this.failed = undefined;
+    return true;
+  }
+
+  /** The directory was moved or replaced under us: writing on would put records where open() never looks. */
+  private async checkActiveFile(): Promise<void> {
+    const active = this.segments.at(-1)!;
+    const file = path.join(this.dir, active.name);
+    const [open, named] = await Promise.all([
+      fstatAsync(this.activeFd),
+      fs.promises.stat(file).catch(() => null),
+    ]);
+    if (named === null || named.ino !== open.ino || named.dev !== open.dev) {
+      throw new Error(`${file} is no longer the segment being written (the directory was moved or replaced)`);
+    }
+  }
+
+  /** Cuts the active segment back to its last durable byte: what lies after it is in doubt. */
+  private async cutInDoubtTail(): Promise<void> {
+    const { size } = await fstatAsync(this.activeFd);
+    if (size <= this.durableActive.bytes) return;
+    await ftruncateAsync(this.activeFd, this.durableActive.bytes);
+    await fsyncAsync(this.activeFd);
+    this.stats.fsyncs += 1;
+  }
+
+  /** Writes groups in order; on a failure, says which of them are not known to be on disk. */
   private async writeBatch(groups: readonly Group[]): Promise<void> {
     this.stats.batches += 1;
     let unsynced = false;
-    for (const group of groups) {
-      if (group.kind === "append") {
-        await this.writeToActive(group.frames);
-        unsynced = true;
-        continue;
+    let durableGroups = 0;
+    try {
+      for (let index = 0; index < groups.length; index++) {
+        const group = groups[index];
+        if (group.kind === "append") {
+          await this.writeToActive(group);
+          unsynced = true;
+          continue;
+        }
+        // With fsync on, a segment is durable before the next one exists: a power loss leaves no hole mid-log.
+        if (unsynced) await this.syncActive();
+        unsynced = false;
+        durableGroups = index;
+        await this.startSegment(group);
+        durableGroups = index + 1;
       }
-      // With fsync on, a segment is durable before the next one exists: a power loss leaves no hole mid-log.
       if (unsynced) await this.syncActive();
-      unsynced = false;
-      await this.startSegment(group);
+    } catch (error) {
+      throw new BatchError(error, groups.slice(durableGroups));
     }
-    if (unsynced) await this.syncActive();
   }
 
-  private async writeToActive(frames: FrameBatch): Promise<void> {
+  private async writeToActive(group: Group): Promise<void> {
     const active = this.segments.at(-1)!;
-    const bytes = await writeAll(this.activeFd, frames.buffers(), active.bytes);
+    if (group.salt !== active.salt) {
+      // Framed for another segment (appended while a roll was being written and then failed).
+      group.frames.reframe(seedOf(active.salt));
+      group.salt = active.salt;
+    }
+    const bytes = await writeAll(this.activeFd, group.frames.buffers(), active.bytes);
     active.bytes += bytes;
-    active.records += frames.records;
+    active.records += group.frames.records;
     this.stats.bytesWritten += bytes;
   }
 
   private async syncActive(): Promise<void> {
-    if (!this.settings.fsync) return;
-    await fdatasyncAsync(this.activeFd);
-    this.stats.fsyncs += 1;
+    if (this.settings.fsync) {
+      await fdatasyncAsync(this.activeFd);
+      this.stats.fsyncs += 1;
+    }
+    const active = this.segments.at(-1)!;
+    this.durableActive = { bytes: active.bytes, records: active.records };
   }
 
   /**
@@ -735,7 +597,9 @@ export class SegmentLog {
     const base = group.kind === "base";
     const name = segmentName(group.firstSeq);
     const file = path.join(this.dir, name);
-    const header = encodeHeader(group.firstSeq, base ? FLAG_BASE : 0);
+    const header = encodeHeader(group.firstSeq, group.flags, group.salt);
+    // Rare (a roll, a compaction), and a directory swapped under us would otherwise take the new file.
+    await this.checkActiveFile();
     const fd = await openAsync(file + TEMP_SUFFIX, "w");
     let bytes: number;
     try {
@@ -745,16 +609,28 @@ export class SegmentLog {
       await syncDirectory(this.dir);
     } catch (error) {
       await closeAsync(fd).catch(() => {});
+      // A temp file left on a full disk would hold the space the retry needs.
+      await fs.promises.unlink(file + TEMP_SUFFIX).catch(() => {});
       throw error;
     }
     this.stats.fsyncs += 2;
     this.stats.bytesWritten += bytes;
     const previousFd = this.activeFd;
     this.activeFd = fd;
+    this.durableActive = { bytes, records: group.frames.records };
     await closeAsync(previousFd);
-    const segment = { name, firstSeq: group.firstSeq, bytes, records: group.frames.records };
+    const segment: SegmentFile = {
+      name,
+      firstSeq: group.firstSeq,
+      bytes,
+      records: group.frames.records,
+      flags: group.flags,
+      salt: group.salt,
+    };
     if (!base) {
-      this.segments.push(segment);
+      // A retry may replace an empty active segment of the same name.
+      if (this.segments.at(-1)!.name === name) this.segments[this.segments.length - 1] = segment;
+      else this.segments.push(segment);
       return;
     }
     // The base segment is durable under its name: from here on open() ignores (and deletes) these.
@@ -770,7 +646,7 @@ export class SegmentLog {
       if (this.opened === undefined) break;
       const fd = fs.openSync(path.join(this.dir, segment.name), "r");
       try {
-        const reader = new FrameReader(fd, segment.bytes, SEGMENT_HEADER_BYTES);
+        const reader = new FrameReader(fd, segment.bytes, SEGMENT_HEADER_BYTES, seedOf(segment.salt));
         for (let index = 0; index < segment.records; index++) {
           const frame = reader.next();
           if (frame === undefined || "problem" in frame) {

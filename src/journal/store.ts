@@ -5,13 +5,17 @@ import type { LogRecord } from "./segment-log.ts";
 export interface JournalStore {
   /** Records found when the store was opened, in order. */
   replay(): Iterable<LogRecord>;
-  /** Buffers a record; returns its seq. Durable once `committedSeq` reaches it. */
+  /** Buffers a record; returns its seq. Durable once `committedSeq` reaches it. Works while failed. */
   append(data: Uint8Array): number;
-  /** Resolves once every record appended before the call is durable (group commit). */
+  /** Resolves once every record appended before the call is durable (group commit); rejects while failed. */
   commit(): Promise<void>;
   readonly appendedSeq: number;
   readonly committedSeq: number;
   readonly sizeBytes: number;
+  /** Why records cannot be made durable now (undefined while they can). */
+  readonly failure: Error | undefined;
+  /** While failed: writes every record not yet durable again; true once they are all durable. */
+  probe(): Promise<boolean>;
   /** Replaces the whole log with `records` (a snapshot of the live state). */
   compact(records: Iterable<Uint8Array>): Promise<void>;
   close(): Promise<void>;

@@ -2,58 +2,93 @@
 // disk (so acceptances and replies wait for their group commit), keeps finished jobs for their
 // retention time, and compacts the log. The storage and the replay fold live in src/journal.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import {
   type CompletedRecord,
+  type DirectoryLock,
   decodeRecord,
   encodeRecord,
   expireFinished,
   JobBook,
   type JournalRecord,
   type JournalStore,
+  lockDirectory,
+  type SegmentDamage,
   SegmentLog,
   type UnfinishedJob,
 } from "../journal/index.ts";
-import { ConfigError, type ResolvedJournal } from "./config.ts";
+import type { ResolvedJournal } from "./config.ts";
 
 export interface Recovery {
   unfinished: UnfinishedJob[];
   records: number;
   badRecords: number;
+  /** Damage found and repaired at open (empty normally): publish each as `journal.damaged`. */
+  damage: SegmentDamage[];
+  /** Bytes of a torn tail cut off at open (the normal result of a crash mid-commit). */
+  truncatedBytes: number;
 }
+
+/** "Never durable": what append() returns for a record the journal cannot take (closed, too large). */
+export const NEVER_DURABLE = Number.POSITIVE_INFINITY;
 
 export class JobJournal {
   private readonly log: JournalStore;
   /** Finished jobs within their retention time, in the order they ended. */
   readonly finished: Map<string, CompletedRecord>;
+  /** Damage found at open (also in the Recovery), kept for `dsat status`. */
+  readonly damage: readonly SegmentDamage[];
   /** Bytes of the records a compaction would keep, roughly (re-estimated at each compaction). */
   private liveBytesAtCompaction = 0;
   private compacting = false;
-  readonly counters = { records: 0, commits: 0, compactions: 0, expired: 0 };
+  /** Why append() refused a record (closed, too large), if it did. */
+  private refused: string | null = null;
+  /** Date.now() of the failure the journal is in, or null while it works. */
+  private failedAt: number | null = null;
+  readonly counters = {
+    records: 0,
+    commits: 0,
+    compactions: 0,
+    expired: 0,
+    failures: 0,
+    probes: 0,
+    resumed: 0,
+  };
 
   private constructor(
     private readonly config: ResolvedJournal,
     log: JournalStore,
+    private readonly lock: DirectoryLock,
     finished: Map<string, CompletedRecord>,
+    damage: SegmentDamage[],
   ) {
     this.log = log;
     this.finished = finished;
+    this.damage = damage;
   }
 
-  /** Opens (repairing a torn tail) and replays the journal. */
+  /**
+   * Locks the directory, opens the log (repairing a torn tail, setting damaged segments aside) and
+   * replays it. Throws JournalError with a one-line message: JOURNAL_LOCKED (another live process
+   * holds the directory), JOURNAL_UNREADABLE or JOURNAL_REPAIR (see isJournalOpenError).
+   */
   static open(
     config: ResolvedJournal,
     logLine: (line: string) => void,
     nowMs: number,
   ): [JobJournal, Recovery] {
-    lockJournal(config.dir, logLine);
-    const log = SegmentLog.open(config.dir, {
-      fsync: config.fsync,
-      commitWindowMs: config.commitWindowMs,
-      segmentBytesMax: config.segmentBytesMax,
-      log: logLine,
-    });
+    const lock = lockDirectory(config.dir, logLine);
+    let log: SegmentLog;
+    try {
+      log = SegmentLog.open(config.dir, {
+        fsync: config.fsync,
+        commitWindowMs: config.commitWindowMs,
+        segmentBytesMax: config.segmentBytesMax,
+        log: logLine,
+      });
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
     const book = new JobBook();
     let records = 0;
     let badRecords = 0;
@@ -72,12 +107,21 @@ export class JobJournal {
       if (book.finished.size <= config.finishedMax) break;
       book.finished.delete(id);
     }
-    const journal = new JobJournal(config, log, book.finished);
+    const { damage, truncatedBytes } = log.recovery;
+    const journal = new JobJournal(config, log, lock, book.finished, damage);
     journal.liveBytesAtCompaction = log.sizeBytes;
-    return [journal, { unfinished: [...book.unfinished.values()], records, badRecords }];
+    return [
+      journal,
+      { unfinished: [...book.unfinished.values()], records, badRecords, damage, truncatedBytes },
+    ];
   }
 
-  /** Buffers a record; returns its sequence number (durable once committedSeq reaches it). */
+  /**
+   * Buffers a record; returns its seq, durable once committedSeq reaches it. While the journal is
+   * failed the record is kept in memory, in order, and written by a successful probe(). A record the
+   * journal cannot take at all (closed, larger than 16 MiB) gets NEVER_DURABLE, which committedSeq
+   * never reaches, and `failure` says why.
+   */
   append(record: JournalRecord): number {
     this.counters.records++;
     if (record.k === "completed") {
@@ -90,18 +134,23 @@ export class JobJournal {
         this.counters.expired++;
       }
     }
-    if (this.failure !== null) return 0;
     try {
       return this.log.append(encodeRecord(record));
     } catch (error) {
-      // The log failed (an I/O error) or the record is too large: nothing more is durable.
-      this.failure = (error as Error).message;
-      return 0;
+      this.refused = (error as Error).message;
+      return NEVER_DURABLE;
     }
   }
 
-  /** Why the journal stopped taking records (null while it works). */
-  failure: string | null = null;
+  /** Why records cannot be made durable now (null while the journal works). */
+  get failure(): string | null {
+    return this.log.failure?.message ?? this.refused;
+  }
+
+  /** Date.now() when the current failure began, or null while the journal works. */
+  get failedSince(): number | null {
+    return this.failure === null ? null : this.failedAt;
+  }
 
   /** A finished job's result is dropped for good (titanic.close). */
   forget(id: string): boolean {
@@ -122,15 +171,39 @@ export class JobJournal {
     return this.log.sizeBytes;
   }
 
+  /** Resolves once every record appended before the call is on disk; rejects (JOURNAL_FAILED) while failed. */
   commit(): Promise<void> {
     this.counters.commits++;
-    return this.log.commit();
+    return this.log.commit().catch((error: unknown) => {
+      this.noteFailure();
+      throw error;
+    });
+  }
+
+  /**
+   * While failed: tries to write every record appended so far (those of the failed commit and those
+   * appended since), in order, to a fresh segment. Resolves true once they are all on disk:
+   * committedSeq has then reached the appendedSeq of the call and commit() works again. Resolves false
+   * while the disk still fails (`failure` says why). Never rejects; true at once when not failed;
+   * concurrent calls share one attempt. Meant to be called on a timer (say once a second) while failed.
+   */
+  async probe(): Promise<boolean> {
+    if (this.failure === null) return true;
+    if (this.refused !== null) return false; // closed or an oversized record: no disk will fix that
+    this.counters.probes++;
+    const resumed = await this.log.probe();
+    if (resumed) {
+      this.counters.resumed++;
+      this.failedAt = null;
+    }
+    return resumed;
   }
 
   /** Drops finished jobs past retention; compacts when the log has grown well past its live part. */
   async maintain(nowMs: number, live: () => Iterable<JournalRecord>): Promise<void> {
     this.counters.expired += expireFinished(this.finished, nowMs, this.config.retentionMs);
     const size = this.log.sizeBytes;
+    if (this.failure !== null) return; // a snapshot would only pile up in memory until probe() succeeds
     if (this.compacting || size < this.config.compactBytes || size < 2 * this.liveBytesAtCompaction) return;
     this.compacting = true;
     try {
@@ -146,7 +219,10 @@ export class JobJournal {
         bytes += encoded.length;
         records.push(encoded);
       }
-      await this.log.compact(records);
+      await this.log.compact(records).catch((error: unknown) => {
+        this.noteFailure();
+        throw error;
+      });
       this.liveBytesAtCompaction = bytes;
       this.counters.compactions++;
     } finally {
@@ -154,48 +230,18 @@ export class JobJournal {
     }
   }
 
+  /** Commits what it can, closes the log, then frees the directory (LOCK removed, OS lock released). */
   async close(): Promise<void> {
     try {
       await this.log.close();
     } finally {
-      rmSync(join(this.config.dir, "LOCK"), { force: true });
+      this.lock.release();
     }
   }
-}
 
-/**
- * One orchestrator per journal: two writers would interleave records. The LOCK file names the
- * owner's pid; a lock whose process is gone (kill -9) is taken over, with a log line.
- */
-function lockJournal(dir: string, logLine: (line: string) => void): void {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "LOCK");
-  try {
-    writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  const owner = Number.parseInt(readFileSync(file, "utf8"), 10);
-  if (Number.isInteger(owner) && owner !== process.pid && alive(owner))
-    throw new ConfigError(
-      `journal.dir ${dir}: in use by process ${owner} (its LOCK file); one orchestrator per journal`,
-    );
-  if (owner !== process.pid)
-    logLine(`journal: ${dir}: taking over the lock of process ${owner}, which is gone`);
-  writeFileSync(file, `${process.pid}\n`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    // A killed process nobody has reaped yet (a zombie) still answers kill(pid, 0).
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
+  private noteFailure(): void {
+    if (this.failedAt !== null || this.log.failure === undefined) return;
+    this.failedAt = Date.now();
+    this.counters.failures++;
   }
 }

@@ -11,7 +11,7 @@ import {
   JournalRecordError,
 } from "../../src/journal/index.ts";
 
-const origin = { kind: "batch", route: Buffer.from("client-1"), correlation: 7, service: null };
+const origin = { kind: "batch", route: Buffer.from("client-1"), correlation: 7, service: null, owner: null };
 
 function accepted(id: string, step = 0, payload = "p"): AcceptedRecord {
   return {
@@ -45,7 +45,7 @@ function completed(id: string, at: number, status = "ok"): CompletedRecord {
     completedAt: at,
     payload: status === "ok" ? null : [Buffer.from("p")],
     steps: status === "ok" ? [] : ["measure", "store"],
-    origin: { kind: "publish", route: null, correlation: null, service: null },
+    origin: { kind: "publish", route: null, correlation: null, service: null, owner: null },
   };
 }
 

@@ -93,7 +93,8 @@ describe("SegmentLog basics", () => {
       records: 0,
       segments: 1,
       truncatedBytes: 0,
-      corruptSegmentsSetAside: [],
+      setAside: [],
+      damage: [],
     });
     const big = Buffer.alloc(100_000, 7);
     expect(first.log.append(Buffer.from("a"))).toBe(1);
@@ -207,7 +208,7 @@ describe("SegmentLog group commit", () => {
     const dir = await tempDir();
     const { log } = openLog(dir, { fsync: true });
     await log.commit();
-    expect(log.stats).toEqual({ batches: 0, fsyncs: 0, bytesWritten: 0 });
+    expect(log.stats).toEqual({ batches: 0, fsyncs: 0, bytesWritten: 0, failures: 0, probes: 0 });
     await log.close();
   });
 
@@ -296,7 +297,8 @@ describe("SegmentLog durability", () => {
         reported = await killMidway(dir, mode, 150, delayMs);
         expect(reported).toBeGreaterThanOrEqual(reportedBefore + 150);
         const { log, lines } = openLog(dir, { segmentBytesMax: 64 * 1024 });
-        expect(log.recovery.corruptSegmentsSetAside, lines.join("\n")).toEqual([]);
+        expect(log.recovery.setAside, lines.join("\n")).toEqual([]);
+        expect(log.recovery.damage, lines.join("\n")).toEqual([]);
         // Records past the last report (written, not yet reported) may survive too; all must be intact.
         expect(log.appendedSeq).toBeGreaterThanOrEqual(reported);
         expectPattern(log, log.appendedSeq);
@@ -337,14 +339,9 @@ describe("SegmentLog recovery", () => {
     const { log, lines } = openLog(dir);
     const torn = offsets[10] - 5 - offsets[9];
     expect(lines).toEqual([
-      `journal: ${segmentName(1)}: corrupt record at byte ${offsets[9]} (torn record, ${torn} of ${torn + 5} bytes); truncated ${torn} bytes, recovered to seq 9`,
+      `journal: ${segmentName(1)}: torn tail at byte ${offsets[9]} (torn record, ${torn} of ${torn + 5} bytes); truncated ${torn} bytes, recovered to seq 9`,
     ]);
-    expect(log.recovery).toEqual({
-      records: 9,
-      segments: 1,
-      truncatedBytes: torn,
-      corruptSegmentsSetAside: [],
-    });
+    expect(log.recovery).toEqual({ records: 9, segments: 1, truncatedBytes: torn, setAside: [], damage: [] });
     expect(fs.statSync(file).size).toBe(offsets[9]);
     await expectContinues(dir, log, 9);
   });
@@ -355,18 +352,33 @@ describe("SegmentLog recovery", () => {
     const { log, lines } = openLog(dir);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /corrupt record at byte \d+ \(torn frame header, 3 of 8 bytes\); truncated 3 bytes, recovered to seq 9$/,
+      /torn tail at byte \d+ \(torn frame header, 3 of 8 bytes\); truncated 3 bytes, recovered to seq 9$/,
     );
     await expectContinues(dir, log, 9);
   });
 
-  it("truncates at a flipped byte in the last record's payload", async () => {
+  it("sets the segment aside, not truncates it, for a whole last record with a bad checksum", async () => {
     const { dir, file, offsets } = await tenRecords();
+    const original = fs.readFileSync(file);
     flipByte(file, offsets[10] - 1);
     const { log, lines } = openLog(dir);
-    expect(lines).toEqual([
-      `journal: ${segmentName(1)}: corrupt record at byte ${offsets[9]} (crc mismatch); truncated ${offsets[10] - offsets[9]} bytes, recovered to seq 9`,
-    ]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^journal: ${segmentName(1)}: damaged at byte ${offsets[9]} \\(crc mismatch\\); set aside as ${segmentName(1)}\\.damaged-\\d{8}T\\d{6}\\.\\d{3}Z; recovered 9 record\\(s\\) before the damage and 0 after it; ${offsets[10] - offsets[9]} byte\\(s\\) not recovered$`,
+      ),
+    );
+    const [damage] = log.recovery.damage;
+    expect(damage).toMatchObject({
+      segment: segmentName(1),
+      offset: offsets[9],
+      recordsBefore: 9,
+      recordsAfter: 0,
+    });
+    // The set-aside file is the damaged original, byte for byte but the flipped one.
+    const kept = fs.readFileSync(path.join(dir, damage.setAsideAs!));
+    expect(kept.length).toBe(original.length);
+    expect(kept.subarray(0, offsets[10] - 1).equals(original.subarray(0, offsets[10] - 1))).toBe(true);
     await expectContinues(dir, log, 9);
   });
 
@@ -375,8 +387,9 @@ describe("SegmentLog recovery", () => {
     fs.appendFileSync(file, Buffer.alloc(4096));
     const { log, lines } = openLog(dir);
     expect(lines).toEqual([
-      `journal: ${segmentName(1)}: corrupt record at byte ${offsets[10]} (bad length 0); truncated 4096 bytes, recovered to seq 10`,
+      `journal: ${segmentName(1)}: torn tail at byte ${offsets[10]} (bad length 0); truncated 4096 bytes, recovered to seq 10`,
     ]);
+    expect(log.recovery.setAside).toEqual([]);
     await expectContinues(dir, log, 10);
   });
 
@@ -391,64 +404,102 @@ describe("SegmentLog recovery", () => {
     return { dir, files };
   }
 
-  it("cuts the log at a corrupted record in a middle segment and sets later segments aside", async () => {
+  /** The records replayed, by the seq written into each (recordFor puts it in the first 4 bytes). */
+  function writtenSeqs(log: SegmentLog): number[] {
+    return replayed(log).map((record) => {
+      const written = record.data.readUInt32LE(0);
+      expect(record.data.equals(recordFor(written)), `record written as seq ${written}`).toBe(true);
+      return written;
+    });
+  }
+
+  const range = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, index) => from + index);
+
+  it("keeps every record around a corrupted record in a middle segment, and the later segments", async () => {
     const { dir, files } = await severalSegments();
     const middle = files[1];
     const firstSeq = Number(middle.slice(0, 20));
+    const nextSeq = Number(files[2].slice(0, 20));
     // Damage the third record of the middle segment.
     const offset =
       SEGMENT_HEADER_BYTES + [0, 1].reduce((sum, i) => sum + 8 + recordFor(firstSeq + i).length, 0);
     flipByte(path.join(dir, middle), offset + 20);
-    const sizeBefore = fs.statSync(path.join(dir, middle)).size;
     const { log, lines } = openLog(dir, { segmentBytesMax: 16 * 1024 });
-    const setAside = files.slice(2).map((file) => `${file}.corrupt`);
-    expect(lines).toEqual([
-      `journal: ${middle}: corrupt record at byte ${offset} (crc mismatch); truncated ${sizeBefore - offset} bytes, recovered to seq ${firstSeq + 1}; set aside ${setAside.length} segment(s): ${setAside.join(", ")}`,
-    ]);
-    expect(log.recovery.corruptSegmentsSetAside).toEqual(setAside);
-    expect(segmentFiles(dir)).toEqual(files.slice(0, 2));
-    for (const file of setAside) expect(fs.existsSync(path.join(dir, file))).toBe(true);
-    await expectContinues(dir, log, firstSeq + 1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      `${middle}: damaged at byte ${offset} (crc mismatch); set aside as ${middle}.damaged-`,
+    );
+    expect(lines[0]).toContain(
+      `recovered 2 record(s) before the damage and ${nextSeq - firstSeq - 3} after it; ${8 + recordFor(firstSeq + 2).length} byte(s) not recovered, 1 record(s) lost`,
+    );
+    expect(writtenSeqs(log)).toEqual(range(1, 60).filter((seq) => seq !== firstSeq + 2));
+    expect(segmentFiles(dir)).toEqual(files);
+    await log.close();
+    const again = openLog(dir, { segmentBytesMax: 16 * 1024 });
+    expect(again.lines).toEqual([]);
+    expect(writtenSeqs(again.log)).toEqual(range(1, 60).filter((seq) => seq !== firstSeq + 2));
+    await again.log.close();
   });
 
-  it("treats a bad header in a middle segment as corruption at its byte 0", async () => {
+  it("recovers the records of a middle segment whose header is damaged, from its salted frames", async () => {
     const { dir, files } = await severalSegments();
     flipByte(path.join(dir, files[2]), 17);
     const { log, lines } = openLog(dir, { segmentBytesMax: 16 * 1024 });
-    const recovered = Number(files[2].slice(0, 20)) - 1;
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toBe(
-      `journal: ${files[2]}: bad segment at byte 0 (header crc mismatch); recovered to seq ${recovered}; set aside ${files.length - 2} segment(s): ${files
-        .slice(2)
-        .map((file) => `${file}.corrupt`)
-        .join(", ")}`,
-    );
-    await expectContinues(dir, log, recovered);
-  });
-
-  it("treats a missing middle segment (a seq gap) as corruption at the next segment's start", async () => {
-    const { dir, files } = await severalSegments();
-    fs.unlinkSync(path.join(dir, files[1]));
-    const { log, lines } = openLog(dir, { segmentBytesMax: 16 * 1024 });
-    const recovered = Number(files[1].slice(0, 20)) - 1;
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(
-        `^journal: ${files[2]}: bad segment at byte 0 \\(seq gap: starts at \\d+, expected ${recovered + 1}\\); recovered to seq ${recovered}; set aside`,
+        `^journal: ${files[2]}: damaged at byte 0 \\(header crc mismatch\\); set aside as ${files[2]}\\.damaged-`,
       ),
     );
-    await expectContinues(dir, log, recovered);
+    expect(lines[0]).toContain("0 byte(s) not recovered, 0 record(s) lost");
+    expect(writtenSeqs(log)).toEqual(range(1, 60));
+    await log.close();
+  });
+
+  it("reports a missing middle segment (a seq gap) once, and keeps the segments after it", async () => {
+    const { dir, files } = await severalSegments();
+    fs.unlinkSync(path.join(dir, files[1]));
+    const missingFrom = Number(files[1].slice(0, 20));
+    const missingTo = Number(files[2].slice(0, 20)) - 1;
+    const { log, lines } = openLog(dir, { segmentBytesMax: 16 * 1024 });
+    expect(lines).toEqual([
+      `journal: ${files[2]}: seq gap: seqs ${missingFrom} to ${missingTo} are missing (${missingTo - missingFrom + 1} record(s), a segment file removed or lost); the segments after the gap are kept`,
+    ]);
+    expect(log.recovery.damage).toEqual([
+      {
+        segment: files[2],
+        offset: 0,
+        reason: `seq gap: seqs ${missingFrom} to ${missingTo} are missing`,
+        recordsBefore: 0,
+        recordsAfter: 0,
+        recordsLost: missingTo - missingFrom + 1,
+        bytesSetAside: 0,
+        setAsideAs: null,
+      },
+    ]);
+    const expected = range(1, 60).filter((seq) => seq < missingFrom || seq > missingTo);
+    expect(replayed(log).map((record) => record.seq)).toEqual(expected);
+    expect(writtenSeqs(log)).toEqual(expected);
+    log.append(recordFor(61));
+    await log.close();
+    const again = openLog(dir, { segmentBytesMax: 16 * 1024 });
+    expect(again.lines).toEqual([]);
+    expect(writtenSeqs(again.log)).toEqual([...expected, 61]);
+    await again.log.close();
   });
 
   it("sets aside a lone segment with a bad header and starts over at its seq", async () => {
     const { dir, file } = await tenRecords();
     flipByte(file, 0);
     const { log, lines } = openLog(dir);
-    expect(lines).toEqual([
-      `journal: ${segmentName(1)}: bad segment at byte 0 (bad magic); recovered to seq 0; set aside 1 segment(s): ${segmentName(1)}.corrupt`,
-    ]);
-    expect(log.appendedSeq).toBe(0);
-    await expectContinues(dir, log, 0);
+    expect(lines).toHaveLength(1);
+    // The magic is gone but the salt is intact: every record is found again.
+    expect(lines[0]).toMatch(
+      /^journal: 0{19}1\.log: damaged at byte 0 \(bad magic\); set aside as .*; recovered 0 record\(s\) before the damage and 10 after it/,
+    );
+    expect(log.appendedSeq).toBe(10);
+    await expectContinues(dir, log, 10);
   });
 });
 
@@ -523,7 +574,7 @@ describe("SegmentLog compaction", () => {
     fs.writeFileSync(path.join(dir, tempName), Buffer.from("a half-written compacted segment"));
     const { log: reopened, lines } = openLog(dir);
     expect(lines).toEqual([
-      `journal: ${tempName}: removed a temp file left by an interrupted segment roll or compaction`,
+      `journal: ${tempName}: removed a temp file left by an interrupted segment roll, compaction or repair`,
     ]);
     expect(fs.existsSync(path.join(dir, tempName))).toBe(false);
     expectPattern(reopened, 100);
