@@ -3,11 +3,54 @@
 // writes two records (accepted with its payload, completed with its result; a retry adds a
 // dispatched record) and both its dispatch and its reply wait for a group commit.
 // Target: durable >= 0.5x.
+//
+// Then what a crash costs: the restart scenario of test/e2e/restart-scenario.ts (issue 20; real
+// processes, 256 requests in flight, kill -9 of the orchestrator, restart) a few times, and the
+// time from the restarted orchestrator's first moment on the wire to its first answer of a job it
+// ran. Target: p99 < 1 s; a run that leaves a job unanswered or runs one after its answer counts.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { percentile, type RestartRun, RestartScenario, seededRandom } from "../test/e2e/restart-scenario.ts";
 import { echoRound, IN_FLIGHT } from "./echo-round.ts";
 import { type BenchResult, median } from "./stats.ts";
+
+/** Issue 20's target for the restart-to-first-answer time, p99. */
+const RESTART_FIRST_ANSWER_MS_TARGET = 1000;
+
+async function benchRestart(quick: boolean): Promise<BenchResult[]> {
+  const runs = quick ? 3 : 10;
+  const scenario = new RestartScenario(seededRandom(Date.now() >>> 0));
+  const results: RestartRun[] = [];
+  try {
+    await scenario.start();
+    for (let run = 0; run < runs; run++) results.push(await scenario.run(run, { jobs: 3000 }));
+  } finally {
+    scenario.stop();
+  }
+  const times = results.map((result) => result.restartToFirstAnswerMs);
+  const p99 = percentile(times, 0.99);
+  const verdict = p99 < RESTART_FIRST_ANSWER_MS_TARGET ? "met" : "MISSED";
+  const broken = results.filter(
+    (result) =>
+      result.answered !== result.jobs ||
+      result.wrongResults > 0 ||
+      result.neverExecuted.length +
+        result.executedAfterAnswer.length +
+        result.unexplainedReExecutions.length >
+        0,
+  ).length;
+  const name = `durable: kill -9, restart to first answer (${runs} runs)`;
+  return [
+    { name: `${name}, median`, value: percentile(times, 0.5), unit: "ms" },
+    { name: `${name}, p99`, value: p99, unit: `ms (target < ${RESTART_FIRST_ANSWER_MS_TARGET}: ${verdict})` },
+    {
+      name: "durable: kill -9 runs losing or repeating an answer",
+      value: broken,
+      unit: `of ${runs} (target 0: ${broken === 0 ? "met" : "MISSED"})`,
+    },
+  ];
+}
 
 export async function benchDurable(quick: boolean): Promise<BenchResult[]> {
   const jobs = quick ? 20_000 : 100_000;
@@ -38,6 +81,7 @@ export async function benchDurable(quick: boolean): Promise<BenchResult[]> {
     { name: `${name}, journal (no fsync)`, value: noFsyncRate, unit: "jobs/s" },
     { name: "durable: journal (fsync) / no journal", value: fsyncRate / offRate, unit: "x" },
     { name: "durable: journal (no fsync) / no journal", value: noFsyncRate / offRate, unit: "x" },
+    ...(await benchRestart(quick)),
   ];
 }
 

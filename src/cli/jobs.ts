@@ -1,25 +1,18 @@
 // `dsat jobs` and `dsat retry`: query and re-run jobs through the orchestrator's control socket
 // (finished jobs are kept by a durable orchestrator for journal.retentionMs; docs/journal.md).
+// Both are admin commands: on a secured topology they sign with $DSAT_ADMIN_KEY (control.ts).
 import { Command } from "commander";
-import { controlRequest } from "../client/index.ts";
 import type { JobSummary } from "../orchestrator/index.ts";
-import { curveFromEnv, loadTopology } from "../topology/index.ts";
 import { formatTable } from "../util/index.ts";
+import { adminControl } from "./control.ts";
 import { UsageError } from "./errors.ts";
-import { need, topologyOption } from "./messaging.ts";
+import { topologyOption } from "./messaging.ts";
 
 const STATES = ["live", "finished", "received", "placed", "sent", "acked", "running", "retry-wait"];
 const OUTCOMES = ["done", "failed", "cancelled", "expired", "accepted", "recovering"];
 
-async function control(file: string, request: { cmd: string } & Record<string, unknown>): Promise<unknown> {
-  const topology = loadTopology(file);
-  return controlRequest(
-    need(topology.orchestrator.control, "control", topology),
-    request,
-    5000,
-    curveFromEnv(topology),
-  );
-}
+/** The orchestrator's largest page (src/orchestrator/jobs-page.ts). */
+const PAGE_MAX = 1000;
 
 function time(at: number | null): string {
   return at === null ? "-" : new Date(at).toISOString().replace("T", " ").slice(0, 19);
@@ -32,7 +25,8 @@ export function jobsCommand(): Command {
       .argument("[id]", "only this job (prints its details)"),
   )
     .option("--state <state>", `filter: ${[...STATES, ...OUTCOMES].join(", ")}`)
-    .option("--limit <n>", "at most this many", "50")
+    .option("--limit <n>", `at most this many (1..${PAGE_MAX})`, "50")
+    .option("--after <cursor>", "the next page: the cursor the previous page printed")
     .option("--json", "print JSON")
     .action(async (id: string | undefined, options) => {
       const state = options.state as string | undefined;
@@ -41,12 +35,15 @@ export function jobsCommand(): Command {
           `--state: unknown state "${state}"; one of ${[...STATES, ...OUTCOMES].join(", ")}`,
         );
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit: expected a positive integer");
-      const reply = (await control(options.topology, { cmd: "jobs", state, id, limit })) as {
+      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
+        throw new UsageError(`--limit: expected an integer in 1..${PAGE_MAX} (more with --after)`);
+      const after = options.after as string | undefined;
+      const reply = (await adminControl(options.topology, { cmd: "jobs", state, id, limit, after })) as {
         ok: boolean;
         error?: string;
         jobs: JobSummary[];
         total: number;
+        next?: string | null;
       };
       if (!reply.ok) throw new UsageError(reply.error ?? "the orchestrator refused");
       if (options.json) {
@@ -74,7 +71,9 @@ export function jobsCommand(): Command {
       for (const line of formatTable(rows, [false, false, false, true, false, false, false, false]))
         console.log(line);
       if (reply.total > reply.jobs.length)
-        console.log(`(${reply.jobs.length} of ${reply.total} shown; --limit)`);
+        console.log(
+          `(${reply.jobs.length} of ${reply.total} shown; --limit${typeof reply.next === "string" ? `, next page: --after '${reply.next}'` : ""})`,
+        );
     });
 }
 
@@ -84,7 +83,10 @@ export function retryCommand(): Command {
       .description("run a failed (dead-lettered) job again from the step that failed")
       .argument("<id>", "the job's id"),
   ).action(async (id: string, options) => {
-    const reply = (await control(options.topology, { cmd: "retry", id })) as { ok: boolean; error?: string };
+    const reply = (await adminControl(options.topology, { cmd: "retry", id })) as {
+      ok: boolean;
+      error?: string;
+    };
     if (!reply.ok) throw new UsageError(`retry ${id}: ${reply.error ?? "refused"}`);
     console.log(
       `job ${id} is running again; its result goes to its client or to the events socket (result.<type>)`,

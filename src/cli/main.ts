@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
-import { isUserError } from "./errors.ts";
+import { isUserError, journalOpenExitCode } from "./errors.ts";
 import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
@@ -45,6 +45,11 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
+    const journalExit = journalOpenExitCode(error);
+    if (journalExit !== null) {
+      process.stderr.write(`dsat: ${(error as Error).message}\n`);
+      return journalExit;
+    }
     if (isUserError(error)) {
       process.stderr.write(`dsat: ${error.message}\n`);
       return 1;

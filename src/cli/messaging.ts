@@ -43,11 +43,16 @@ export function orchestratorCommand(): Command {
       "--journal <dir>",
       "durable jobs: keep the job journal in DIR (overrides the topology's journal.dir)",
     )
+    .option(
+      "--insecure",
+      "without security, let control bind a wildcard or non-loopback address (every peer is an admin)",
+    )
     .action(async (options) => {
       const topology = loadTopology(options.topology);
       const config = orchestratorConfig(topology);
       if (typeof options.journal === "string")
         config.journal = { ...config.journal, dir: resolve(options.journal as string) };
+      if (options.insecure === true) config.insecureControl = true;
       const orchestrator = new Orchestrator({ ...config, log: (line) => console.log(line) });
       await orchestrator.start();
       // Under pm2 (or DSAT_WATCHDOG=1): restart satellites whose process hangs (docs/pm2.md).
@@ -84,6 +89,12 @@ export function satelliteCommand(): Command {
     .option("--id <id>", "satellite id (default: <type>@<host>)", process.env.DSAT_SATELLITE_ID)
     .option("--host <host>", "host of the topology it runs on", process.env.DSAT_HOST)
     .option("--concurrency <n>", "jobs at once (default: the topology's, else the module's)", positiveInteger)
+    .option(
+      "--protocol <protocol>",
+      "dsat (the orchestrator's extensions) or mdp (plain 7/MDP workers, for any Majordomo broker at the frontend)",
+      satelliteProtocol,
+      "dsat",
+    )
     .action(async (modulePath: string, options) => {
       const topology = loadTopology(options.topology);
       const definition = await loadSatelliteModule(modulePath);
@@ -101,9 +112,16 @@ export function satelliteCommand(): Command {
           heartbeatMs: topology.orchestrator.heartbeatMs,
           handleSignals: true,
           curve: curveFromEnv(topology),
+          protocol: options.protocol,
         },
       );
     });
+}
+
+function satelliteProtocol(value: string): "dsat" | "mdp" {
+  if (value !== "dsat" && value !== "mdp")
+    throw new InvalidArgumentError(`expected dsat or mdp, got "${value}"`);
+  return value;
 }
 
 function percentile(sorted: number[], fraction: number): number {

@@ -4,7 +4,7 @@
 //   const client = await connect("tcp://127.0.0.1:5555", { publish: "tcp://127.0.0.1:5556", events: "tcp://127.0.0.1:5557" });
 //   const result = await client.request("echo", { hello: 1 }, { key: "user-42", timeoutMs: 5000 });
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type TypedEmitter from "typed-emitter";
 import { Dealer, Publisher, Subscriber } from "zeromq";
@@ -22,12 +22,14 @@ import {
   MDP_CLIENT,
   PAYLOAD_DEPTH_MAX,
   type RequestEntry,
+  SESSION_BYTES_MAX,
   splitBatch,
   withinDepth,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { EndOfTurn, SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
+import { MdpClient } from "./mdp-client.ts";
 
 /** Base of every error a request can reject with; `code` is stable (docs/protocol.md, "Error codes"). */
 export class DsatError extends Error {
@@ -58,6 +60,10 @@ export class JobFailedError extends DsatError {
 export class CancelledError extends DsatError {
   override name = "CancelledError";
 }
+/** The job id names no job of this client's (someone else's, or unknown). */
+export class NotFoundError extends DsatError {
+  override name = "NotFoundError";
+}
 
 function errorFor(code: string, message: string, jobId?: string): DsatError {
   switch (code) {
@@ -71,6 +77,8 @@ function errorFor(code: string, message: string, jobId?: string): DsatError {
       return new JobFailedError(code, message, jobId);
     case ErrorCode.cancelled:
       return new CancelledError(code, message, jobId);
+    case ErrorCode.notFound:
+      return new NotFoundError(code, message, jobId);
     case ErrorCode.tooLarge:
     case ErrorCode.malformed:
     case ErrorCode.overloaded:
@@ -118,6 +126,19 @@ export interface ClientOptions {
    * request once: it attaches it to the live job or answers from its journal. Default true.
    */
   resendOnReconnect?: boolean;
+  /**
+   * "dsat" (default): dsat batches and headers, for the dsat orchestrator. "mdp": plain 7/MDP
+   * requests for any Majordomo broker; connect() then returns an MdpClient (src/client/mdp-client.ts;
+   * docs/protocol.md, "Foreign Majordomo brokers").
+   */
+  protocol?: "dsat" | "mdp";
+  /**
+   * This client's session secret (16-64 bytes): it owns the jobs the client sends, so only a
+   * client with the same session may attach to them again, cancel them or read their results.
+   * Give the same one to a restarted client to get the results of its earlier jobs. Default: one
+   * derived from the CURVE secret key (stable across restarts) or, without CURVE, a random one.
+   */
+  session?: string;
 }
 
 export interface OrchestratorEvent {
@@ -170,6 +191,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
    */
   private readonly clientId = `c${randomBytes(9).toString("base64url")}`;
   private readonly messageBytesMax: number;
+  /** The session token sent with every batch (ClientOptions.session). */
+  private readonly session: Buffer;
 
   constructor(
     readonly endpoint: string,
@@ -179,6 +202,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.inFlightMax = options.inFlightMax ?? 10_000;
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
+    this.session = sessionToken(options);
     const curve = curveClientOptions(options.curve);
     this.dealer = new Dealer({
       ...curve,
@@ -188,6 +212,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
     });
+    // Before connect(): libzmq's monitor misses the events from before it exists (docs/journal.md).
+    if (options.resendOnReconnect !== false) this.resendAfterReconnect();
     this.dealer.connect(endpoint);
     this.writer = new SocketWriter(this.dealer, {
       backlogMax: 100_000,
@@ -204,15 +230,27 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       });
     }
     void this.receiveLoop();
-    if (options.resendOnReconnect !== false) {
-      let connections = 0;
-      this.dealer.events.on("connect", () => {
-        if (connections++ > 0) this.resendPending();
-      });
-    }
     this.retryAfterRefusal();
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), 100);
     this.sweepTimer.unref?.();
+  }
+
+  /**
+   * A connection after the first, or after a lost one, may reach a restarted orchestrator that
+   * never got (or never made durable) the requests still waiting: they are all sent again. Either
+   * sign suffices, so one missed monitor event cannot leave requests unanswered (issue 20: the
+   * first "connect" went unseen in ~3% of clients when the monitor started after connect()).
+   */
+  private resendAfterReconnect(): void {
+    let connected = false;
+    let lost = false;
+    this.dealer.events.on("disconnect", () => {
+      lost = true;
+    });
+    this.dealer.events.on("connect", () => {
+      if (connected || lost) this.resendPending();
+      connected = true;
+    });
   }
 
   /**
@@ -314,7 +352,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.outboxEntries = [];
     this.outboxPayloads = [];
     this.outboxBytes = 0;
-    this.writer.send(clientBatchFrames(entries, payloads));
+    this.writer.send(clientBatchFrames(entries, payloads, this.session));
   }
 
   /**
@@ -481,10 +519,33 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   }
 }
 
+/** ClientOptions.session, or one derived from the CURVE secret key, or a random one. */
+function sessionToken(options: ClientOptions): Buffer {
+  if (options.session !== undefined) {
+    const token = Buffer.from(options.session);
+    if (token.length < 16 || token.length > SESSION_BYTES_MAX)
+      throw new TypeError(
+        `ClientOptions.session: expected 16-${SESSION_BYTES_MAX} bytes, got ${token.length}`,
+      );
+    return token;
+  }
+  const secret = options.curve?.secretKey;
+  if (secret !== undefined)
+    return createHash("sha256").update(`dsat-session/1\0${secret}`).digest().subarray(0, 24);
+  return randomBytes(24);
+}
+
 /** First and longest wait before connecting again after a refused CURVE handshake. */
 const REFUSED_RETRY_MS = 250;
 const REFUSED_RETRY_MAX_MS = 5_000;
 
-export async function connect(endpoint: string, options: ClientOptions = {}): Promise<Client> {
+/** A Client, or an MdpClient (same request()/close()) for `protocol: "mdp"`. */
+export function connect(endpoint: string, options: ClientOptions & { protocol: "mdp" }): Promise<MdpClient>;
+export function connect(endpoint: string, options?: ClientOptions & { protocol?: "dsat" }): Promise<Client>;
+export function connect(endpoint: string, options?: ClientOptions): Promise<Client | MdpClient>;
+export async function connect(endpoint: string, options: ClientOptions = {}): Promise<Client | MdpClient> {
+  if (options.protocol === "mdp") return new MdpClient(endpoint, options);
+  if (options.protocol !== undefined && options.protocol !== "dsat")
+    throw new TypeError(`connect(): protocol must be "dsat" or "mdp", got ${String(options.protocol)}`);
   return new Client(endpoint, options);
 }

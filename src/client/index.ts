@@ -6,10 +6,19 @@ export {
   DsatError,
   JobFailedError,
   NoSatelliteError,
+  NotFoundError,
   type OrchestratorEvent,
   RejectedError,
   type RequestOptions,
   TimeoutError,
   UnknownTypeError,
 } from "./client.ts";
-export { ControlError, connectAddress, controlRequest } from "./control.ts";
+export {
+  type ControlCommandRequest,
+  ControlError,
+  connectAddress,
+  controlRequest,
+  controlRoutingId,
+  signControlRequest,
+} from "./control.ts";
+export { MDP_IN_FLIGHT_MAX, MdpClient, type MdpClientOptions, type MdpRequestOptions } from "./mdp-client.ts";

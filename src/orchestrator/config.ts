@@ -5,6 +5,7 @@ import type { RuleSpec } from "../crush/index.ts";
 import { type Limits, validateLimits } from "../protocol/index.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
+import { exposedControl } from "./control-binding.ts";
 
 export type OverflowPolicy = "queue" | "spill";
 
@@ -31,6 +32,11 @@ export interface JobTypeConfig {
 export interface SecurityConfig {
   /** The orchestrator's key pair, or the path of its NAME.key file. */
   serverKey: KeyPair | string;
+  /**
+   * Directory of the admins' NAME.pub files: the only keys that may run the control commands
+   * `jobs`, `retry`, `reload-keys` and `memory` (docs/security.md, "Control roles").
+   */
+  adminKeysDir?: string;
   /** Directory of the allowed clients' NAME.pub files. */
   clientKeysDir?: string;
   /** Directory of the allowed satellites' NAME.pub files. */
@@ -41,6 +47,7 @@ export interface SecurityConfig {
 
 export interface ResolvedSecurity {
   serverKey: KeyPair;
+  adminKeysDir?: string;
   clientKeysDir?: string;
   satelliteKeysDir?: string;
   satelliteTypes: Map<string, Set<string>>;
@@ -55,10 +62,20 @@ export interface OrchestratorConfig {
   events?: string | string[];
   /** ROUTER endpoint(s) for status and admin commands. */
   control?: string | string[];
+  /**
+   * Without security, control may only bind ipc://, inproc:// or a loopback address (every peer
+   * is an admin there); true lets it bind a wildcard or another address anyway, with a warning.
+   */
+  insecureControl?: boolean;
   /** Failure-domain levels, outermost first. Default ["datacenter", "rack", "host"]. */
   hierarchy?: string[];
-  /** Known job types. Types not listed are accepted once a satellite registers for them. */
+  /** Known job types: satellites may register only for these, unless `dynamicTypes`. */
   types?: Record<string, JobTypeConfig>;
+  /**
+   * Accept satellites for job types not listed in `types` (with default settings), up to
+   * limits.dynamicTypesMax. Default: true when `types` lists none, false otherwise.
+   */
+  dynamicTypes?: boolean;
   limits?: Partial<Limits>;
   /** Tracker settings: ack, run and stall timeouts, backoff, breakers, poison (docs/tracker.md). */
   tracker?: Partial<TrackerConfig>;
@@ -135,8 +152,11 @@ export interface ResolvedConfig {
   intake: string[];
   events: string[];
   control: string[];
+  /** Logged at start: control is reachable from other hosts without CURVE (insecureControl). */
+  controlWarning: string | null;
   hierarchy: string[];
   types: Map<string, ResolvedTypeConfig>;
+  dynamicTypes: boolean;
   limits: Limits;
   security: ResolvedSecurity | null;
   journal: ResolvedJournal | null;
@@ -179,15 +199,19 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
       `limits.messageBytesMax: at most ${JOURNAL_MESSAGE_BYTES_MAX} bytes with a journal (a journal record holds a whole payload or result, up to 16 MiB)`,
     );
   }
+  const security = config.security === undefined ? null : resolveSecurity(config.security);
+  const control = list(config.control);
   return {
     frontend,
     intake: list(config.intake),
     events: list(config.events),
-    control: list(config.control),
+    control,
+    controlWarning: checkControlBinding(control, security, config.insecureControl),
     hierarchy,
     types,
+    dynamicTypes: config.dynamicTypes ?? types.size === 0,
     limits,
-    security: config.security === undefined ? null : resolveSecurity(config.security),
+    security,
     journal: config.journal === undefined ? null : resolveJournal(config.journal),
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     log: config.log ?? ((line) => console.log(line)),
@@ -305,8 +329,14 @@ function resolveSecurity(security: SecurityConfig): ResolvedSecurity {
   } catch (error) {
     throw new ConfigError(`security.serverKey: ${(error as Error).message}`);
   }
-  if (security.clientKeysDir === undefined && security.satelliteKeysDir === undefined)
-    throw new ConfigError("security: name clientKeysDir and/or satelliteKeysDir (nobody could connect)");
+  if (
+    security.adminKeysDir === undefined &&
+    security.clientKeysDir === undefined &&
+    security.satelliteKeysDir === undefined
+  )
+    throw new ConfigError(
+      "security: name adminKeysDir, clientKeysDir and/or satelliteKeysDir (nobody could connect)",
+    );
   const satelliteTypes = new Map<string, Set<string>>();
   for (const [name, types] of Object.entries(security.satelliteTypes ?? {})) {
     if (!Array.isArray(types) || !types.every((type) => typeof type === "string"))
@@ -315,8 +345,30 @@ function resolveSecurity(security: SecurityConfig): ResolvedSecurity {
   }
   return {
     serverKey,
+    adminKeysDir: security.adminKeysDir,
     clientKeysDir: security.clientKeysDir,
     satelliteKeysDir: security.satelliteKeysDir,
     satelliteTypes,
   };
+}
+
+/**
+ * Without CURVE every control peer is an admin: control must stay on this host (ipc, inproc,
+ * loopback TCP) unless `insecureControl` says otherwise. Returns the warning to log at start.
+ */
+function checkControlBinding(
+  control: readonly string[],
+  security: ResolvedSecurity | null,
+  insecureControl: boolean | undefined,
+): string | null {
+  if (insecureControl !== undefined && typeof insecureControl !== "boolean")
+    throw new ConfigError("insecureControl: expected true or false");
+  if (security !== null) return null;
+  const exposed = exposedControl(control);
+  if (exposed === null) return null;
+  if (insecureControl !== true)
+    throw new ConfigError(
+      `control: ${exposed} without CURVE, so anyone who can reach it may run every control command (jobs, retry, reload-keys); bind it to 127.0.0.1 or ipc://, turn security on, or start with --insecure (insecureControl: true)`,
+    );
+  return `control ${exposed} without CURVE (insecureControl): anyone who can reach it may run every control command`;
 }

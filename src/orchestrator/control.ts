@@ -1,7 +1,15 @@
 // The control socket (docs/protocol.md, "Control"): one MessagePack map in, one out, from REQ
 // peers ([route, "", request]) or DEALER peers ([route, request]). The answers come from the
-// orchestrator through ControlHandlers; this module knows the commands and the framing.
-import { decode, EMPTY, encode } from "../protocol/index.ts";
+// orchestrator through ControlHandlers; this module knows the commands and the framing. Who may
+// run which command is control-auth.ts.
+import {
+  DEFAULT_LIMITS,
+  decodeShaped,
+  EMPTY,
+  encode,
+  type InputLimits,
+  inputShapes,
+} from "../protocol/index.ts";
 
 export interface ControlRequest {
   route: Buffer;
@@ -13,7 +21,8 @@ export interface ControlRequest {
 
 /** What the orchestrator answers with. */
 export interface ControlHandlers {
-  jobs(request: { state?: unknown; id?: unknown; limit?: unknown }): object;
+  /** A page of jobs (limit, after: see docs/protocol.md), or `{ ok: false, error }` for a bad page. */
+  jobs(request: { state?: unknown; id?: unknown; limit?: unknown; after?: unknown }): object;
   retry(id: string): object;
   status(): { satellites: unknown; stats: unknown } & object;
   reloadKeys(): object;
@@ -33,14 +42,18 @@ export const CONTROL_COMMANDS = [
 ] as const;
 
 /** null when the message is not a control request (counted as malformed by the caller). */
-export function parseControlRequest(frames: Buffer[]): ControlRequest | null {
+export function parseControlRequest(
+  frames: Buffer[],
+  limits: InputLimits = DEFAULT_LIMITS,
+): ControlRequest | null {
   const route = frames[0];
   const delimited = frames.length === 3 && frames[1].length === 0;
   const body = delimited ? frames[2] : frames[1];
   if (route === undefined || body === undefined || frames.length > 3) return null;
   let decoded: unknown;
   try {
-    decoded = decode(body);
+    // Size, key count and nesting are checked on the bytes first (headerBytesMax, headerKeysMax).
+    decoded = decodeShaped(body, inputShapes(limits).controlRequest);
   } catch {
     return null;
   }
@@ -51,7 +64,7 @@ export function parseControlRequest(frames: Buffer[]): ControlRequest | null {
 export function answerControl(handlers: ControlHandlers, { command, fields }: ControlRequest): unknown {
   switch (command) {
     case "jobs":
-      return { ok: true, ...handlers.jobs(fields) };
+      return handlers.jobs(fields);
     case "retry":
       return handlers.retry(typeof fields.id === "string" ? fields.id : "");
     case "ping":

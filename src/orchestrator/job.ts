@@ -1,5 +1,6 @@
 // A job as the orchestrator holds it, and who its reply goes to (an origin), with the conversions
 // to and from the journal's form. Shared by the orchestrator and its reply outbox.
+import { createHash } from "node:crypto";
 import type { JournalOrigin } from "../journal/index.ts";
 import { ErrorCode, type ErrorCodeName, encode } from "../protocol/index.ts";
 import type { SatelliteInfo } from "./registry.ts";
@@ -19,7 +20,12 @@ export interface Job {
   readonly firstType: string;
   readonly x: number;
   readonly key: string | undefined;
-  /** Who gets the reply; a resubmission from another client adds itself to `waiters`. */
+  /**
+   * Who owns the job (ownerOf): only requests from the same owner may attach to it, cancel it or
+   * read its result; others naming its id get DSAT_ERR_NOT_FOUND.
+   */
+  readonly owner: string;
+  /** Who gets the reply; a resubmission from the same owner's new connection adds itself to `waiters`. */
   origin: Origin;
   waiters: Origin[] | null;
   /** The journal record that accepted the current step: the step runs once it is on disk. */
@@ -27,6 +33,8 @@ export interface Job {
   /** Attempts of the current step made by an earlier life of the orchestrator (journal replay). */
   attemptsBefore: number;
   payload: Buffer[];
+  /** The payload bytes it was accepted with: charged to its client's and the total budget. */
+  readonly heldBytes: number;
   /** Payload frames are raw bytes from a plain MDP client (not MessagePack). */
   raw: boolean;
   /** The tracker's id for the current step: the job id, then "<id>/<step>" for later steps. */
@@ -95,7 +103,7 @@ export function sameOrigin(a: Origin, b: Origin): boolean {
   return !("correlation" in a) || !("correlation" in b) || a.correlation === b.correlation;
 }
 
-export function originToJournal(origin: Origin): JournalOrigin {
+export function originToJournal(origin: Origin, owner: string): JournalOrigin {
   switch (origin.kind) {
     case "dsat":
       return {
@@ -103,14 +111,62 @@ export function originToJournal(origin: Origin): JournalOrigin {
         route: origin.route,
         correlation: origin.correlation,
         service: origin.service.toString(),
+        owner,
       };
     case "batch":
-      return { kind: "batch", route: origin.route, correlation: origin.correlation, service: null };
+      return { kind: "batch", route: origin.route, correlation: origin.correlation, service: null, owner };
     case "mdp":
-      return { kind: "mdp", route: origin.route, correlation: null, service: origin.service.toString() };
+      return {
+        kind: "mdp",
+        route: origin.route,
+        correlation: null,
+        service: origin.service.toString(),
+        owner,
+      };
     default:
-      return { kind: origin.kind, route: null, correlation: null, service: null };
+      return { kind: origin.kind, route: null, correlation: null, service: null, owner };
   }
+}
+
+/**
+ * Owners: a client's session token ("s:" + its hash, the same across reconnects and restarts), a
+ * connection ("r:" + routing id, for plain MDP clients and single dsat requests), or "publish"
+ * and "titanic" for jobs nobody waits on a socket for.
+ */
+export const PUBLISH_OWNER = "publish";
+export const TITANIC_OWNER = "titanic";
+
+export function routeOwner(route: Buffer): string {
+  return `r:${route.toString("hex")}`;
+}
+
+export function sessionOwner(session: Buffer): string {
+  return `s:${createHash("sha256").update(session).digest("base64url").slice(0, 22)}`;
+}
+
+/** Session tokens -> owners, cached (one hash per new session, not per batch); bounded. */
+export class SessionOwners {
+  private readonly cache = new Map<string, string>();
+
+  constructor(private readonly max = 4096) {}
+
+  ofSession(session: Buffer): string {
+    const key = session.toString("latin1");
+    let owner = this.cache.get(key);
+    if (owner === undefined) {
+      if (this.cache.size >= this.max) this.cache.clear();
+      owner = sessionOwner(session);
+      this.cache.set(key, owner);
+    }
+    return owner;
+  }
+}
+
+/** The owner a journal record names, or (records of before owners) the one its origin implies. */
+export function ownerFromJournal(origin: JournalOrigin): string {
+  if (origin.owner !== null) return origin.owner;
+  if (origin.route !== null) return routeOwner(origin.route);
+  return origin.kind === "titanic" ? TITANIC_OWNER : PUBLISH_OWNER;
 }
 
 /** The journal's origin back as a reply target; anything unreadable becomes "publish" (an event). */
@@ -123,6 +179,12 @@ export function originFromJournal(origin: JournalOrigin): Origin {
     return { kind, route, service: Buffer.from(service) };
   if (kind === "titanic") return { kind };
   return { kind: "publish" };
+}
+
+export function bytesOf(frames: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.length;
+  return bytes;
 }
 
 /** MessagePack nil: the payload of error replies. */

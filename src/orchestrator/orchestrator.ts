@@ -10,16 +10,20 @@ import type { CompletedRecord, JournalRecord, UnfinishedJob } from "../journal/i
 import {
   DSAT_MARK,
   decode,
+  decodeShaped,
   EMPTY,
   ErrorCode,
   type ErrorCodeName,
   encode,
   type FrontendMessage,
+  inputShapes,
+  isJobEntry,
   type JobEntry,
   jobAddress,
   jobRequestFrames,
   MDP_WORKER,
   parseFrontend,
+  parseIntakeHeader,
   parseJobAddress,
   plainClientReplyFrames,
   plainJobRequestFrames,
@@ -28,9 +32,16 @@ import {
   WorkerCommand,
   workerCommandFrames,
 } from "../protocol/index.ts";
-import { checkReadyProof, RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/index.ts";
-import { type Outcome, type SubmitEvent, Tracker, type TrackerEffect } from "../tracker/index.ts";
+import { ControlProofVerifier, RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/index.ts";
+import {
+  type Outcome,
+  type SubmitEvent,
+  Tracker,
+  type TrackerEffect,
+  type TrackerEvent,
+} from "../tracker/index.ts";
 import { SocketWriter } from "../transport/index.ts";
+import { type AdmissionContext, admit, ChallengeBook, isReservedService } from "./admission.ts";
 import {
   type OrchestratorConfig,
   pipelineOf,
@@ -40,8 +51,11 @@ import {
   resolveType,
 } from "./config.ts";
 import { answerControl, type ControlHandlers, controlReplyFrames, parseControlRequest } from "./control.ts";
+import { authorizeControl, type ControlKeys, forbiddenReply } from "./control-auth.ts";
 import { JobJournal } from "./durable.ts";
+import { EVENTS_UPSTREAM_BYTES_MAX, EVENTS_UPSTREAM_HWM, EventSubscriptions } from "./event-subscriptions.ts";
 import {
+  bytesOf,
   finishedState,
   type Job,
   type JobSummary,
@@ -49,15 +63,23 @@ import {
   type Origin,
   originFromJournal,
   originToJournal,
+  ownerFromJournal,
   type PendingReply,
+  PUBLISH_OWNER,
+  routeOwner,
+  SessionOwners,
   sameOrigin,
   singleFrame,
+  TITANIC_OWNER,
 } from "./job.ts";
+import { JOBS_PAGE_DEFAULT, type JobsPage, jobsPage, parseJobsPage } from "./jobs-page.ts";
 import { PeerGuard } from "./peer-guard.ts";
 import { TypePlacement } from "./placement.ts";
+import { RECOVERY_POLL_MS, satellitesBack } from "./recovery.ts";
 import { type SatelliteInfo, SatelliteRegistry } from "./registry.ts";
 import { FrontendOutbox } from "./replies.ts";
 import { DiskSpill, DiskSpillReadError } from "./spill.ts";
+import { type JobSpill, WaitingRoom, WaitingRoomFullError } from "./waiting-room.ts";
 
 interface OrchestratorCounters {
   malformed: { frontend: number; intake: number; control: number; events: number };
@@ -65,6 +87,10 @@ interface OrchestratorCounters {
   lateResults: number;
   dropped: number;
   satellitesLost: number;
+  /** READYs refused (reserved or undeclared types, bounds, keys); security ones are also counted below. */
+  satellitesRefused: number;
+  /** Satellite processes that reconnected and carried on with their jobs (same id and incarnation). */
+  satellitesResumed: number;
   security: {
     /** Handshakes refused (ZAP: unknown key or mechanism; plain peers on a CURVE socket). */
     refused: number;
@@ -75,19 +101,27 @@ interface OrchestratorCounters {
     droppedWhileBlocked: number;
     /** Requests refused with OVERLOADED for a client's in-flight limit. */
     clientInFlightRefused: number;
+    /** Requests naming another client's job id (answered DSAT_ERR_NOT_FOUND). */
+    foreignJobRefused: number;
+    /** Requests refused OVERLOADED for the client's bytes in flight (limits.clientBytesMax). */
+    clientBytesRefused: number;
+    /** Requests refused OVERLOADED because the client was not reading its replies. */
+    slowReaderRefused: number;
+    /** Control requests refused for their sender's role or signature (DSAT_ERR_FORBIDDEN). */
+    controlRefused: number;
+    /** Times every events subscriber was dropped for the subscription caps (event-subscriptions.ts). */
+    eventSubscribersDropped: number;
   };
   /** Requests naming a job id already live (attached to it) or finished (answered from the journal). */
   resubmissions: { attached: number; answered: number };
   /** Jobs replayed from the journal at start. */
   recovered: number;
-}
-
-/** Largest message a subscriber may send the events socket: a (un)subscription byte and a topic. */
-const EVENTS_UPSTREAM_BYTES_MAX = 4096;
-
-/** An XPUB (un)subscription: one frame, 0 or 1, then the topic prefix. */
-function isSubscription(frames: Buffer[]): boolean {
-  return frames.length === 1 && frames[0].length > 0 && frames[0][0] <= 1;
+  /** Times this process's own event loop stalled past a heartbeat (noticeOwnStall). */
+  ownStalls: number;
+  /** Jobs refused a place in the waiting room for its byte budget (limits.waitingBytesMax). */
+  waitingRoomFull: number;
+  /** Jobs refused OVERLOADED for the bytes all jobs hold (limits.jobsBytesMax). */
+  bytesRefused: number;
 }
 
 export class Orchestrator {
@@ -99,7 +133,13 @@ export class Orchestrator {
   private frontendWriter: SocketWriter | null = null;
   private eventsWriter: SocketWriter | null = null;
   private controlWriter: SocketWriter | null = null;
-  readonly registry = new SatelliteRegistry();
+  readonly registry: SatelliteRegistry;
+  /** Types the topology declares; satellites may bring others only with dynamicTypes. */
+  private readonly declaredTypes: ReadonlySet<string>;
+  /** Types learnt from satellites (dynamicTypes), evicted once nothing serves or waits for them. */
+  private readonly dynamicTypes = new Set<string>();
+  /** What admission.ts needs to judge a READY. */
+  private readonly admissionContext: AdmissionContext;
   private readonly jobs = new Map<string, Job>();
   /** Tracker job id -> job (the same object as in `jobs`; pipeline steps have ids of their own). */
   private readonly trackerJobs = new Map<string, Job>();
@@ -122,20 +162,33 @@ export class Orchestrator {
     lateResults: 0,
     dropped: 0,
     satellitesLost: 0,
+    satellitesRefused: 0,
+    satellitesResumed: 0,
     security: {
       refused: 0,
       satelliteKeyRefused: 0,
       peersBlocked: 0,
       droppedWhileBlocked: 0,
       clientInFlightRefused: 0,
+      foreignJobRefused: 0,
+      clientBytesRefused: 0,
+      slowReaderRefused: 0,
+      controlRefused: 0,
+      eventSubscribersDropped: 0,
     },
     resubmissions: { attached: 0, answered: 0 },
     recovered: 0,
+    ownStalls: 0,
+    waitingRoomFull: 0,
+    bytesRefused: 0,
   };
   /** The durable journal (null when the topology has none): docs/journal.md. */
   journal: JobJournal | null = null;
-  /** Payloads of queued jobs beyond the in-memory queues (null when off): docs/journal.md "Disk spill". */
-  diskSpill: DiskSpill | null = null;
+  /**
+   * Jobs whose candidates are all full wait here, per type: on disk (docs/journal.md "Disk spill")
+   * or, without a disk spill, in memory up to limits.waitingBytesMax (waiting-room.ts).
+   */
+  private spill: JobSpill;
   private diskSpillError: string | null = null;
   /** Finished jobs kept without a journal: titanic's results only. */
   private readonly finishedInMemory = new Map<string, CompletedRecord>();
@@ -144,16 +197,46 @@ export class Orchestrator {
   /** Replies waiting for their job's completed record to reach the disk, in journal order. */
   private repliesAwaitingCommit: PendingReply[] = [];
   private commitRunning = false;
-  /** Jobs replayed from the journal, placed once satellites had recoveryMs to come back. */
+  /**
+   * While the recovery window is open (after a restart on a journal, at most recoveryMs): the jobs
+   * held until their type's satellites are back, replayed ones and new ones alike (recovery.ts).
+   */
   private recovering: Job[] | null = null;
+  /** Replayed jobs not placed yet; journal.recovered is published once there are none. */
+  private replayedWaiting = new Set<Job>();
   private recoveryTimer: NodeJS.Timeout | null = null;
+  private recoveryStartedAt = 0;
   /** ZAP handler and allow-lists (null without security). */
   zap: ZapHandler | null = null;
+  /** Allow-lists and proof checker for control requests (null without security: all are admins). */
+  private controlKeys: ControlKeys | null = null;
   private readonly refusalEvents = new RefusalLimiter();
   private readonly guard: PeerGuard;
 
   constructor(config: OrchestratorConfig) {
     this.config = resolveConfig(config);
+    const limits = this.config.limits;
+    this.registry = new SatelliteRegistry({
+      satellitesMax: limits.satellitesMax,
+      graceMs: limits.heartbeatMs * limits.heartbeatLiveness,
+    });
+    this.declaredTypes = new Set(this.config.types.keys());
+    this.tickMs = Math.max(10, Math.min(limits.heartbeatMs, 100));
+    this.spill = new WaitingRoom(limits.waitingBytesMax);
+    const orchestrator = this;
+    this.admissionContext = {
+      limits,
+      hierarchy: this.config.hierarchy,
+      declaresType: (type) => this.declaredTypes.has(type),
+      dynamicTypes: this.config.dynamicTypes,
+      dynamicTypesKnown: () => this.dynamicTypes.size,
+      knowsType: (type) => this.config.types.has(type),
+      liveSatellite: (id) => this.registry.byId(id),
+      registryRefusal: (id) => this.registry.refusal({ id }),
+      get curve() {
+        return orchestrator.curveAdmission();
+      },
+    };
     this.outbox = new FrontendOutbox(
       (topic, fields) => this.publishEvent(topic, fields),
       this.config.limits.payloadDepthMax,
@@ -168,13 +251,16 @@ export class Orchestrator {
       {
         placeTimeoutMs: this.config.limits.noSatelliteWaitMs,
         jobsMax: Math.max(this.config.limits.jobsMax * 2, 1024),
+        // Its tables are bounded by the orchestrator's: declared and learnt types; satellites live
+        // or remembered for an open breaker.
+        typesMax: Math.min(65_535, this.config.types.size + this.config.limits.dynamicTypesMax),
+        satellitesMax: this.config.limits.satellitesMax * 2,
         ...config.tracker,
         runTimeoutMsByType: { ...runTimeoutMsByType, ...config.tracker?.runTimeoutMsByType },
         attemptsMaxByType: { ...attemptsMaxByType, ...config.tracker?.attemptsMaxByType },
       },
       Math.random,
     );
-    const limits = this.config.limits;
     this.guard = new PeerGuard({
       malformedMax: limits.malformedPerPeerMax,
       windowMs: limits.malformedWindowMs,
@@ -216,21 +302,23 @@ export class Orchestrator {
   }
 
   /** Re-reads the allow-lists (control command "reload-keys"). */
-  reloadKeys(): { clients: number; satellites: number; problems: string[] } {
-    if (this.zap === null) return { clients: 0, satellites: 0, problems: ["security is off"] };
+  reloadKeys(): { admins: number; clients: number; satellites: number; problems: string[] } {
+    if (this.zap === null) return { admins: 0, clients: 0, satellites: 0, problems: ["security is off"] };
     const problems = this.zap.reload();
-    return { clients: this.zap.clients.size, satellites: this.zap.satellites.size, problems };
+    const { admins, clients, satellites } = this.zap;
+    return { admins: admins.size, clients: clients.size, satellites: satellites.size, problems };
   }
 
   async start(): Promise<void> {
     const limits = this.config.limits;
-    if (this.config.diskSpill !== null) this.diskSpill = new DiskSpill(this.config.diskSpill.dir);
+    if (this.config.diskSpill !== null) this.spill = new DiskSpill(this.config.diskSpill.dir);
     if (this.config.journal !== null) this.recover(this.config.journal);
     // libzmq drops (and disconnects) beyond twice our limit; between the two we answer TOO_LARGE.
     const maxMessageSize = limits.messageBytesMax * 2 + 4096;
     const security = this.config.security;
     if (security !== null) {
       this.zap = new ZapHandler({
+        adminKeysDir: security.adminKeysDir,
         clientKeysDir: security.clientKeysDir,
         satelliteKeysDir: security.satelliteKeysDir,
         onRefused: (refusal) => this.onRefused(refusal),
@@ -245,16 +333,26 @@ export class Orchestrator {
       sendTimeout: 0,
       linger: 0,
       maxMessageSize,
-      sendHighWaterMark: 100_000,
+      // Per peer pipe, in messages: what a peer that stops reading can make libzmq hold. Batches
+      // are bounded in entries and bytes, so this bounds its bytes (docs/security.md "Threats").
+      sendHighWaterMark: FRONTEND_SEND_HWM,
       receiveHighWaterMark: 100_000,
     });
     await this.bindAll(this.frontend, this.config.frontend);
     this.frontendWriter = new SocketWriter(this.frontend, {
       // Per peer: a client or satellite that stops reading loses its own messages, nobody else's.
       backlogMax: 50_000,
+      backlogBytesMax: PEER_BACKLOG_BYTES_MAX,
+      backlogBytesTotalMax: BACKLOG_BYTES_TOTAL_MAX,
       perPeer: true,
       retryMs: 1,
-      onDrop: () => this.counters.dropped++,
+      onDrop: (frames, reason) => {
+        this.counters.dropped++;
+        if (reason === "unroutable" && frames[0] !== undefined) {
+          this.onPeerGone(frames[0]);
+          this.onUndelivered(frames);
+        }
+      },
     });
     this.outbox.writer = this.frontendWriter;
     if (this.config.intake.length > 0) {
@@ -263,17 +361,38 @@ export class Orchestrator {
       // Subscribe to every topic on every connected publisher.
       await this.intake.send(Buffer.from([1]));
     }
+    let subscriptions: EventSubscriptions | null = null;
     if (this.config.events.length > 0) {
-      // Subscribers only send (un)subscriptions, a topic each: a small maxMessageSize bounds the rest.
-      this.events = new XPublisher({
+      // Subscribers only send (un)subscriptions, a topic each: maxMessageSize refuses any longer than
+      // the longest topic, and EventSubscriptions caps them all together (event-subscriptions.ts).
+      const events = new XPublisher({
         ...curve,
         linger: 0,
         sendTimeout: 0,
         sendHighWaterMark: 100_000,
         maxMessageSize: EVENTS_UPSTREAM_BYTES_MAX,
+        // Few subscriptions at a time reach libzmq's trie between two of our reads (the caps' lag).
+        receiveHighWaterMark: EVENTS_UPSTREAM_HWM,
       });
-      await this.bindAll(this.events, this.config.events);
-      this.eventsWriter = new SocketWriter(this.events, { backlogMax: 10_000, retryMs: 5, onDrop: () => {} });
+      this.events = events;
+      await this.bindAll(events, this.config.events);
+      this.eventsWriter = new SocketWriter(events, { backlogMax: 10_000, retryMs: 5, onDrop: () => {} });
+      subscriptions = new EventSubscriptions({
+        socket: events,
+        endpoints: this.config.events,
+        rebind: async (endpoint) => {
+          await bindRetrying(events, endpoint);
+          if (endpoint.startsWith("ipc://") && !endpoint.startsWith("ipc://@"))
+            chmodSync(endpoint.slice("ipc://".length), 0o600);
+        },
+        subscriptionsMax: limits.eventSubscriptionsMax,
+        subscriptionBytesMax: limits.eventSubscriptionBytesMax,
+        onDrop: (reason, muted) => {
+          this.counters.security.eventSubscribersDropped++;
+          if (muted !== null) this.publishEvent("security.subscriptions-capped", { reason, muted });
+        },
+        log: this.config.log,
+      });
     }
     if (this.config.control.length > 0) {
       this.control = new Router({ ...curve, linger: 0, sendTimeout: 0, maxMessageSize: 65536 });
@@ -284,22 +403,30 @@ export class Orchestrator {
         retryMs: 5,
         onDrop: () => {},
       });
+      if (this.config.controlWarning !== null) this.config.log(`warning: ${this.config.controlWarning}`);
+      if (security !== null && this.zap !== null) {
+        this.controlKeys = { zap: this.zap, verifier: new ControlProofVerifier(security.serverKey) };
+        if (security.adminKeysDir === undefined)
+          this.config.log(
+            "security: no admin keys (security.admins): control commands jobs, retry, reload-keys and memory are refused",
+          );
+      }
     }
     this.running = true;
+    // Damage recovery set aside (docs/journal.md, "Damage"): logged at open, announced once bound.
+    for (const damage of this.journal?.damage ?? []) this.publishEvent("journal.damaged", { ...damage });
     void this.receiveLoop(this.frontend, "frontend", (frames) => this.onFrontend(frames));
     if (this.intake !== null) void this.receiveLoop(this.intake, "intake", (frames) => this.onIntake(frames));
     // The events socket receives subscriptions (libzmq applies them); anything else is counted and dropped.
-    if (this.events !== null)
-      void this.receiveLoop(this.events, "events", (frames) => {
-        if (!isSubscription(frames)) this.counters.malformed.events++;
-      });
+    // Its own loop: it reads on through the resets that drop every subscriber (event-subscriptions.ts).
+    if (subscriptions !== null) void subscriptions.run(() => this.counters.malformed.events++);
     if (this.control !== null)
       void this.receiveLoop(this.control, "control", (frames) => this.onControl(frames));
-    const tickMs = Math.max(10, Math.min(limits.heartbeatMs, 100));
-    this.tickTimer = setInterval(() => this.tick(Date.now()), tickMs);
+    this.tickTimer = setInterval(() => this.tick(Date.now()), this.tickMs);
     if (this.recovering !== null) {
-      const recoveryMs = this.config.journal?.recoveryMs ?? 0;
-      this.recoveryTimer = setTimeout(() => this.placeRecovered(), recoveryMs);
+      // The window opens now that satellites can reach us; held jobs go as their types come back.
+      this.recoveryStartedAt = Date.now();
+      this.recoveryTimer = setInterval(() => this.placeRecovered(), RECOVERY_POLL_MS);
     }
   }
 
@@ -314,9 +441,7 @@ export class Orchestrator {
     for (const unfinished of recovery.unfinished) {
       const job = this.jobFromJournal(unfinished);
       if (this.jobs.has(job.id)) continue;
-      this.jobs.set(job.id, job);
-      if (job.origin.kind === "dsat" || job.origin.kind === "batch" || job.origin.kind === "mdp")
-        this.guard.addInFlight(job.origin.route.toString("hex"));
+      this.hold(job);
       jobs.push(job);
     }
     this.counters.recovered = jobs.length;
@@ -324,7 +449,11 @@ export class Orchestrator {
       `orchestrator: journal ${config.dir}: ${recovery.records} records, ${jobs.length} unfinished jobs to run again, ${journal.finished.size} finished kept` +
         (recovery.badRecords > 0 ? `, ${recovery.badRecords} unreadable records skipped` : ""),
     );
-    if (jobs.length > 0) this.recovering = jobs;
+    // A journal with a past (not a new one) means a restart: satellites and clients come back.
+    if (recovery.records > 0) {
+      this.recovering = jobs;
+      this.replayedWaiting = new Set(jobs);
+    }
   }
 
   private jobFromJournal({ accepted, attempts }: UnfinishedJob): Job {
@@ -334,11 +463,13 @@ export class Orchestrator {
       firstType: accepted.firstType,
       x: hashKey(accepted.key ?? accepted.id),
       key: accepted.key ?? undefined,
+      owner: ownerFromJournal(accepted.origin),
       origin: originFromJournal(accepted.origin),
       waiters: null,
       journalSeq: 0,
       attemptsBefore: attempts,
       payload: accepted.payload,
+      heldBytes: bytesOf(accepted.payload),
       raw: accepted.raw,
       trackerId: accepted.id,
       step: accepted.step,
@@ -356,14 +487,51 @@ export class Orchestrator {
     };
   }
 
-  /** Satellites had their time to re-register: replayed jobs go to the tracker. */
+  /**
+   * Places the held jobs whose type's satellites are back; once recoveryMs has passed since the
+   * window opened, all of them (the tracker then handles a type nobody serves), and it closes.
+   */
   private placeRecovered(): void {
-    this.recoveryTimer = null;
-    const jobs = this.recovering ?? [];
-    this.recovering = null;
+    const held = this.recovering;
+    if (held === null) return;
     const now = Date.now();
-    for (const job of jobs) if (this.jobs.get(job.id) === job) this.submitStep(job, now);
-    this.publishEvent("journal.recovered", { jobs: jobs.length });
+    const over = now - this.recoveryStartedAt >= (this.config.journal?.recoveryMs ?? 0);
+    const back = new Map<string, boolean>();
+    const placing: Job[] = [];
+    const still: Job[] = [];
+    for (const job of held) {
+      if (this.jobs.get(job.id) !== job) {
+        this.replayedWaiting.delete(job);
+        continue;
+      }
+      let go = back.get(job.type);
+      if (go === undefined) back.set(job.type, (go = over || this.typeBack(job.type, now)));
+      (go ? placing : still).push(job);
+    }
+    this.recovering = over ? null : still;
+    if (over && this.recoveryTimer !== null) {
+      clearInterval(this.recoveryTimer);
+      this.recoveryTimer = null;
+    }
+    const replayedBefore = this.replayedWaiting.size;
+    for (const job of placing) {
+      this.replayedWaiting.delete(job);
+      this.submitStep(job, now);
+    }
+    if (over) this.replayedWaiting.clear();
+    if (replayedBefore > 0 && this.replayedWaiting.size === 0) {
+      const afterMs = now - this.recoveryStartedAt;
+      this.config.log(
+        `orchestrator: ${this.counters.recovered} replayed jobs placed ${afterMs} ms after binding` +
+          (over ? " (recoveryMs passed)" : " (their satellites are back)"),
+      );
+      this.publishEvent("journal.recovered", { jobs: this.counters.recovered, afterMs });
+    }
+  }
+
+  /** During the recovery window: whether jobs of `type` can be placed (recovery.ts). */
+  private typeBack(type: string, now: number): boolean {
+    return satellitesBack(this.registry.serving(type), now);
   }
 
   /** Starts a group commit unless one runs; when it lands, what waited on it proceeds. */
@@ -396,7 +564,9 @@ export class Orchestrator {
       for (const job of jobs) {
         if (this.jobs.get(job.id) !== job) continue;
         if (job.origin.kind === "titanic") this.replyTitanicAccepted(job.id);
-        if (this.recovering === null || job.step > 0) this.submitStep(job, now);
+        // New jobs are held during recovery only while their type's satellites are not back.
+        if (this.recovering === null || job.step > 0 || this.typeBack(job.type, now))
+          this.submitStep(job, now);
         else this.recovering.push(job);
       }
     }
@@ -414,30 +584,64 @@ export class Orchestrator {
     if (journal.appendedSeq > journal.committedSeq) this.requestCommit();
   }
 
-  /** A failed disk write: nothing more can be promised durable, so stop accepting loudly. */
+  /**
+   * A request naming a job whose completed record is not on disk yet gets the job's own reply,
+   * when the commit lands: answering it from the record at once could hand out a result a crash
+   * takes back, and the job would run again after its answer. False when no such reply waits.
+   */
+  private attachToUnwrittenReply(origin: Origin, id: string): boolean {
+    const pending = this.repliesAwaitingCommit.find((reply) => reply.job.id === id);
+    if (pending === undefined) return false;
+    const job = pending.job;
+    if (!sameOrigin(job.origin, origin) && !(job.waiters ?? []).some((other) => sameOrigin(other, origin)))
+      (job.waiters ??= []).push(origin);
+    return true;
+  }
+
+  /**
+   * A failed disk write: new durable jobs are refused (retryable) until a probe() lands. What waits
+   * for the disk keeps waiting: the journal holds those records in memory, in order, and writes them
+   * when the disk comes back, so a job is never answered before its completed record is on disk
+   * (docs/journal.md, "Write failures and probe()").
+   */
   private onJournalFailed(error: unknown): void {
     this.commitRunning = false;
     if (this.journalError !== null) return;
     this.journalError = (error as Error).message;
-    this.config.log(`orchestrator: journal write failed, refusing new jobs: ${this.journalError}`);
+    this.journalFailedAt = Date.now();
+    this.config.log(
+      `orchestrator: journal write failed, refusing new jobs until the disk is back: ${this.journalError}`,
+    );
     this.publishEvent("journal.failed", { error: this.journalError });
-    // What waited for the disk will never be durable: results still go out (better than losing
-    // them); jobs not yet run are refused, so their clients know at once.
-    const replies = this.repliesAwaitingCommit;
-    this.repliesAwaitingCommit = [];
-    for (const reply of replies) this.deliver(reply.job, reply.status, reply.message, reply.result);
-    const jobs = this.awaitingCommit;
-    this.awaitingCommit = [];
-    for (const job of jobs) {
-      if (this.jobs.get(job.id) !== job) continue;
-      this.jobs.delete(job.id);
-      if ("route" in job.origin) this.guard.removeInFlight(job.origin.route.toString("hex"));
-      this.replyTitanicAccepted(job.id, `the journal failed: ${this.journalError}`);
-      this.deliver(job, ErrorCode.overloaded, `the journal failed: ${this.journalError}`);
-    }
+  }
+
+  /** While failed: one probe() about once a second; on success everything that waited proceeds. */
+  private probeJournal(now: number): void {
+    const journal = this.journal;
+    if (journal === null || this.journalError === null || this.probing) return;
+    if (now - this.lastProbeAt < JOURNAL_PROBE_EVERY_MS) return;
+    this.lastProbeAt = now;
+    this.probing = true;
+    void journal.probe().then((resumed) => {
+      this.probing = false;
+      if (!this.running) return;
+      if (!resumed) {
+        const failure = journal.failure;
+        if (failure !== null) this.journalError = failure;
+        return;
+      }
+      const downMs = Date.now() - this.journalFailedAt;
+      this.journalError = null;
+      this.config.log(`orchestrator: journal writable again after ${downMs} ms, accepting jobs`);
+      this.publishEvent("journal.resumed", { downMs });
+      this.onCommitted();
+    });
   }
 
   private journalError: string | null = null;
+  private journalFailedAt = 0;
+  private lastProbeAt = 0;
+  private probing = false;
 
   /** Live jobs as journal records, for compaction: their current step as accepted, and its attempt. */
   private *liveRecords(): Iterable<JournalRecord> {
@@ -465,7 +669,7 @@ export class Orchestrator {
       raw: job.raw,
       deadlineAt: job.deadlineAt,
       receivedAt: job.receivedAt,
-      origin: originToJournal(job.origin),
+      origin: originToJournal(job.origin, job.owner),
     };
   }
 
@@ -493,7 +697,7 @@ export class Orchestrator {
     }
     await this.zap?.stop();
     await this.journal?.close().catch(() => {});
-    this.diskSpill?.close();
+    this.spill.close();
   }
 
   // ---- receive loops ----
@@ -532,7 +736,7 @@ export class Orchestrator {
     }
     let bytes = 0;
     for (let i = 1; i < frames.length; i++) bytes += frames[i].length;
-    const message = parseFrontend(frames.slice(1), this.config.limits.framesMax);
+    const message = parseFrontend(frames.slice(1), this.config.limits.framesMax, this.config.limits);
     // Batches are checked per entry, satellite replies per result (onWorkerReply).
     const checkWhole = message.kind === "client-request" || message.kind === "malformed";
     if (checkWhole && bytes > this.config.limits.messageBytesMax) {
@@ -556,7 +760,7 @@ export class Orchestrator {
         this.onClientRequest(route, message);
         return;
       case "client-batch":
-        this.onClientBatch(route, message.entries, message.payloads);
+        this.onClientBatch(route, message.entries, message.payloads, message.session);
         return;
       case "worker-ready":
         this.onWorkerReady(route, message.service, message.hello);
@@ -602,11 +806,12 @@ export class Orchestrator {
     const header = message.header;
     if (message.service === CANCEL_SERVICE) {
       // dsat's cancel: header.id names the job; no reply of its own (the job's request gets CANCELLED).
-      if (header?.id !== undefined) this.cancel(route, header.id, Date.now());
+      if (header?.id !== undefined) this.cancel(routeOwner(route), header.id, Date.now());
       return;
     }
     this.submit({
       origin,
+      owner: routeOwner(route),
       type: message.service,
       id: header?.id,
       key: header?.k,
@@ -616,12 +821,18 @@ export class Orchestrator {
     });
   }
 
-  private onClientBatch(route: Buffer, entries: RequestEntry[], payloads: Buffer[]): void {
+  private onClientBatch(
+    route: Buffer,
+    entries: RequestEntry[],
+    payloads: Buffer[],
+    session: Buffer | null,
+  ): void {
+    const owner = session === null ? routeOwner(route) : this.owners.ofSession(session);
     for (let i = 0; i < entries.length; i++) {
       const [service, correlation, length, timeoutMs, id, key] = entries[i];
       const origin: Origin = { kind: "batch", route, correlation };
       if (service === CANCEL_SERVICE) {
-        if (id !== null) this.cancel(route, id, Date.now());
+        if (id !== null) this.cancel(owner, id, Date.now());
         continue;
       }
       if (length > this.config.limits.messageBytesMax) {
@@ -640,6 +851,7 @@ export class Orchestrator {
       }
       this.submit({
         origin,
+        owner,
         type: service,
         id: id ?? undefined,
         key: key ?? undefined,
@@ -650,65 +862,42 @@ export class Orchestrator {
     }
   }
 
-  /** Accepts a job from any origin; answers at once if it cannot be taken. */
+  /**
+   * Accepts a job from any origin; answers at once if it cannot be taken, and returns why (null
+   * when it was taken, or attached to / answered as the job it names again).
+   */
   submit(request: {
     origin: Origin;
+    owner: string;
     type: string;
     id?: string;
     key?: string;
     timeoutMs?: number;
     payload: Buffer[];
     raw: boolean;
-  }): void {
+  }): string | null {
     const { origin, type } = request;
-    if (request.id !== undefined && this.resubmission(origin, request.id)) return;
-    if (this.journalError !== null) {
-      this.outbox.replyError(
-        origin,
-        request.id ?? "",
-        ErrorCode.overloaded,
-        `the journal failed: ${this.journalError}`,
-        type,
-      );
-      return;
-    }
+    if (request.id !== undefined && this.resubmission(origin, request.owner, request.id, type)) return null;
+    const refuse = (code: ErrorCodeName, message: string): string => {
+      this.outbox.replyError(origin, request.id ?? "", code, message, type);
+      return message;
+    };
+    if (this.journalError !== null)
+      return refuse(ErrorCode.overloaded, `the journal failed: ${this.journalError}`);
     const typeConfig = this.typeConfig(type);
-    if (typeConfig === undefined) {
-      this.outbox.replyError(
-        origin,
-        request.id ?? "",
+    if (typeConfig === undefined)
+      return refuse(
         ErrorCode.unknownType,
         `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
-        type,
       );
-      return;
-    }
-    if (this.jobs.size >= this.config.limits.jobsMax) {
-      this.outbox.replyError(
-        origin,
-        request.id ?? "",
-        ErrorCode.overloaded,
-        `the orchestrator holds ${this.jobs.size} jobs, its limit`,
-        type,
-      );
-      return;
-    }
-    const client = "route" in origin ? origin.route.toString("hex") : null;
-    if (client !== null && this.guard.inFlightOf(client) >= this.config.limits.inFlightPerClientMax) {
-      this.counters.security.clientInFlightRefused++;
-      this.outbox.replyError(
-        origin,
-        request.id ?? "",
-        ErrorCode.overloaded,
-        `this client has ${this.config.limits.inFlightPerClientMax} jobs in flight, its limit`,
-        type,
-      );
-      return;
-    }
+    const heldBytes = bytesOf(request.payload);
+    const overload = this.overload(origin, heldBytes);
+    if (overload !== null) return refuse(ErrorCode.overloaded, overload);
     const id = request.id ?? `${this.instance}-${(this.nextJobNumber++).toString(36)}`;
     const now = Date.now();
     const job: Job = {
       id,
+      owner: request.owner,
       type,
       firstType: type,
       x: hashKey(request.key ?? id),
@@ -718,6 +907,7 @@ export class Orchestrator {
       journalSeq: 0,
       attemptsBefore: 0,
       payload: request.payload,
+      heldBytes,
       raw: request.raw,
       trackerId: id,
       step: 0,
@@ -733,25 +923,83 @@ export class Orchestrator {
       errorCode: null,
       cancelRequested: false,
     };
-    this.jobs.set(id, job);
-    if (client !== null) this.guard.addInFlight(client);
+    this.hold(job);
     if (this.journal === null) {
       this.submitStep(job, now);
-      return;
+      return null;
     }
     // Durable: the job runs (and titanic says 200) once its record is on disk.
     job.journalSeq = this.journal.append(this.acceptedRecord(job));
     this.awaitingCommit.push(job);
     this.requestCommit();
+    return null;
   }
+
+  /**
+   * Why a new job cannot be taken now (DSAT_ERR_OVERLOADED, retryable), or null. Budgets count
+   * jobs and bytes, per client and in all (docs/security.md "Threats"): a client that is not
+   * reading its replies gets nothing more to read until it does.
+   */
+  private overload(origin: Origin, bytes: number): string | null {
+    const limits = this.config.limits;
+    if (this.jobs.size >= limits.jobsMax) return `the orchestrator holds ${this.jobs.size} jobs, its limit`;
+    if (this.heldBytes + bytes > limits.jobsBytesMax) {
+      this.counters.bytesRefused++;
+      return `the orchestrator holds ${this.heldBytes} bytes of jobs (limits.jobsBytesMax ${limits.jobsBytesMax})`;
+    }
+    if (!("route" in origin)) return null;
+    const client = origin.route.toString("hex");
+    if (this.guard.inFlightOf(client) >= limits.inFlightPerClientMax) {
+      this.counters.security.clientInFlightRefused++;
+      return `this client has ${limits.inFlightPerClientMax} jobs in flight, its limit`;
+    }
+    if (this.guard.bytesOf(client) + bytes > limits.clientBytesMax) {
+      this.counters.security.clientBytesRefused++;
+      return `this client has ${this.guard.bytesOf(client)} bytes of jobs in flight (limits.clientBytesMax ${limits.clientBytesMax})`;
+    }
+    const unread = this.frontendWriter?.backlogBytesOf(origin.route) ?? 0;
+    if (unread >= SLOW_READER_BYTES) {
+      this.counters.security.slowReaderRefused++;
+      return `this client is not reading its replies (${unread} bytes wait for it)`;
+    }
+    return null;
+  }
+
+  /** A job enters the book: its bytes are charged to its client's and the total budget. */
+  private hold(job: Job): void {
+    this.jobs.set(job.id, job);
+    this.heldBytes += job.heldBytes;
+    if ("route" in job.origin) this.guard.addInFlight(job.origin.route.toString("hex"), job.heldBytes);
+  }
+
+  /** A job leaves the book (the one place that does `jobs.delete`): its budget charges go. */
+  private release(job: Job): boolean {
+    if (this.jobs.get(job.id) !== job) return false;
+    this.jobs.delete(job.id);
+    this.heldBytes -= job.heldBytes;
+    if ("route" in job.origin) this.guard.removeInFlight(job.origin.route.toString("hex"), job.heldBytes);
+    return true;
+  }
+
+  /** Payload bytes of the jobs held (as accepted). */
+  private heldBytes = 0;
 
   /**
    * A request naming a job id the orchestrator knows: a client resending after a reconnect, or
    * after its own restart. A live job gets the new requester as a waiter (nothing runs twice); a
    * finished one is answered with its stored result. Returns false for an id never seen.
    */
-  private resubmission(origin: Origin, id: string): boolean {
+  private resubmission(origin: Origin, owner: string, id: string, type: string): boolean {
     const live = this.jobs.get(id);
+    const finished = live === undefined ? this.finishedJob(id) : undefined;
+    if (live === undefined && finished === undefined) return false;
+    const jobOwner = live?.owner ?? ownerFromJournal((finished as CompletedRecord).origin);
+    if (jobOwner !== owner) {
+      // Someone else's job: its result, state and existence stay theirs.
+      this.counters.security.foreignJobRefused++;
+      this.outbox.replyError(origin, id, ErrorCode.notFound, `no job "${id}" of this client's`, type);
+      return true;
+    }
     if (live !== undefined) {
       this.counters.resubmissions.attached++;
       if (!sameOrigin(live.origin, origin) && !(live.waiters ?? []).some((o) => sameOrigin(o, origin))) {
@@ -760,10 +1008,9 @@ export class Orchestrator {
       }
       return true;
     }
-    const finished = this.finishedJob(id);
-    if (finished === undefined) return false;
     this.counters.resubmissions.answered++;
-    this.answerFromRecord(origin, finished);
+    if (this.attachToUnwrittenReply(origin, id)) return true;
+    this.answerFromRecord(origin, finished as CompletedRecord);
     return true;
   }
 
@@ -801,7 +1048,7 @@ export class Orchestrator {
           raw: record.raw,
           deadlineAt: 0,
           receivedAt: record.receivedAt,
-          origin: originToJournal(origin),
+          origin: { ...originToJournal(origin, ownerFromJournal(record.origin)) },
         },
         attempts: 0,
         satelliteId: null,
@@ -823,14 +1070,17 @@ export class Orchestrator {
       jobId: job.trackerId,
       type: job.type,
       candidates,
-      deadlineAtMs: job.deadlineAt,
+      // Deadlines are wall-clock; the tracker's clock runs behind by this process's stalls.
+      deadlineAtMs: job.deadlineAt - this.stalledMs,
+      // 9/TSP: a Titanic request waits for its first worker until its deadline.
+      ...(job.origin.kind === "titanic" ? { patient: true } : {}),
     };
     if (job.attemptsBefore > 0) {
       submit.attemptsBefore = job.attemptsBefore;
       job.attemptsBefore = 0;
     }
-    this.tracker.step(submit, now);
-    if (job.cancelRequested) this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
+    this.trackerStep(submit, now);
+    if (job.cancelRequested) this.trackerStep({ kind: "cancel", jobId: job.trackerId }, now);
     this.runEffects(now);
   }
 
@@ -844,12 +1094,7 @@ export class Orchestrator {
   }
 
   private typeConfig(type: string): ResolvedTypeConfig | undefined {
-    const known = this.config.types.get(type);
-    if (known !== undefined) return known;
-    if (!this.registry.knowsType(type)) return undefined;
-    const resolved = resolveType(type, {}, this.config.hierarchy, this.config.limits);
-    this.config.types.set(type, resolved);
-    return resolved;
+    return this.config.types.get(type);
   }
 
   // ---- placement and dispatch ----
@@ -857,7 +1102,7 @@ export class Orchestrator {
   private placementFor(type: string): TypePlacement | undefined {
     let placement = this.placements.get(type);
     if (placement !== undefined) return placement;
-    const members = this.registry.members(type);
+    const members = this.registry.membersOf(type);
     if (members.length === 0) return undefined;
     const typeConfig = this.typeConfig(type);
     if (typeConfig === undefined) return undefined;
@@ -870,6 +1115,7 @@ export class Orchestrator {
         placeable: this.isPlaceable(this.registry.byId(member.satelliteId)),
       })),
       this.config.limits.placementCacheMax,
+      this.registry.bucketIdOf,
     );
     this.placements.set(type, placement);
     return placement;
@@ -905,9 +1151,8 @@ export class Orchestrator {
     const placement = this.placementFor(job.type);
     const typeConfig = this.typeConfig(job.type) as ResolvedTypeConfig;
     const candidates = placement?.candidates(job.x) ?? [];
-    const spill = this.diskSpill;
-    // Jobs of its type wait on disk: it must not overtake them (FIFO), so it goes there too.
-    const behindSpilled = spill !== null && !fromSpill && spill.size(job.type) > 0;
+    // Jobs of its type wait in the spill: it must not overtake them (FIFO), so it goes there too.
+    const behindSpilled = !fromSpill && this.spill.size(job.type) > 0;
     const queueMax = this.queueMax();
     let queueOn: SatelliteInfo | null = null;
     let anyCandidate = false;
@@ -920,7 +1165,8 @@ export class Orchestrator {
         this.send(job, satellite, now);
         return;
       }
-      if (queueOn === null && satellite.queue.length - satellite.queueHead < queueMax) {
+      // Plain MDP workers get no queue of their own: a job waits for any of them in the spill.
+      if (queueOn === null && satellite.dsat && satellite.queue.length - satellite.queueHead < queueMax) {
         queueOn = satellite;
         if (typeConfig.overflow === "queue") break;
       }
@@ -930,10 +1176,10 @@ export class Orchestrator {
       queueOn.queue.push(job.trackerId);
       return;
     }
-    // Every candidate is full: the payload waits on disk, the tracker keeps the job placed.
-    if (anyCandidate && spill !== null && this.spillJob(job, exclude, fromSpill)) return;
+    // Every candidate is full: the job waits in the spill, the tracker keeps it placed.
+    if (anyCandidate && this.spillJob(job, exclude, fromSpill)) return;
     job.placementFailure = anyCandidate ? "full" : "none";
-    this.tracker.step({ kind: "unplaceable", jobId: job.trackerId, attempt }, now);
+    this.trackerStep({ kind: "unplaceable", jobId: job.trackerId, attempt }, now);
   }
 
   private send(job: Job, satellite: SatelliteInfo, now: number): void {
@@ -956,14 +1202,20 @@ export class Orchestrator {
     // A half-open satellite takes one probe; it is skipped by placement until the tracker's verdict.
     if (this.halfOpen.size > 0 && this.halfOpen.get(satellite.id) === false)
       this.halfOpen.set(satellite.id, true);
-    this.tracker.step(
-      { kind: "dispatched", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
+    this.trackerStep(
+      {
+        kind: "dispatched",
+        jobId: job.trackerId,
+        attempt: job.attempt,
+        satelliteId: satellite.id,
+        // A plain MDP worker is silent while it works (7/MDP): no stall timer, the run timeout governs.
+        ...(satellite.dsat ? {} : { reportsProgress: false }),
+      },
       now,
     );
-    // A plain MDP worker cannot ACK: the request on its way stands for the ack, and its MDP
-    // heartbeats stand for progress (worker-heartbeat); the run and stall timeouts still apply.
+    // A plain MDP worker cannot ACK: the request on its way stands for the ack.
     if (!satellite.dsat)
-      this.tracker.step(
+      this.trackerStep(
         { kind: "ack", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
         now,
       );
@@ -1026,7 +1278,7 @@ export class Orchestrator {
       satellite.queueHead = 0;
     }
     // Jobs waiting on disk come next (behind the queue, which is older), while they fit.
-    if (this.diskSpill !== null) this.drainSpill(satellite, satellite.types, now);
+    this.drainSpill(satellite, satellite.types, now);
   }
 
   // ---- the disk spill (docs/journal.md "Disk spill") ----
@@ -1036,13 +1288,14 @@ export class Orchestrator {
    * drained from there). false when the disk refused it: the job is then unplaceable as before.
    */
   private spillJob(job: Job, exclude: readonly string[], front: boolean): boolean {
-    const spill = this.diskSpill;
-    if (spill === null) return false;
+    const spill = this.spill;
     try {
       if (front) spill.unshift(job.type, job.trackerId, job.payload);
       else spill.push(job.type, job.trackerId, job.payload);
     } catch (error) {
-      this.onDiskSpillError(error);
+      // The waiting room's byte budget is a limit, not a fault: the job is refused as before.
+      if (!(error instanceof WaitingRoomFullError)) this.onDiskSpillError(error);
+      else this.counters.waitingRoomFull++;
       return false;
     }
     job.payload = [];
@@ -1052,40 +1305,89 @@ export class Orchestrator {
   }
 
   /**
-   * Jobs of `types` waiting on disk, oldest first, for as long as the oldest one has somewhere to
-   * go: `satellite` when it has a free slot and is one of the job's candidates, else a candidate
-   * with a free slot or room in its queue (place() chooses). A type whose oldest job has nowhere to
-   * go waits for the next free slot (FIFO: the jobs behind it wait too). The check runs on the
-   * in-memory index: a payload is read back only for a job that leaves the spill.
+   * Jobs of `types` leave the spill as slots free up. First `satellite` (when given) takes the
+   * oldest jobs it is a candidate for, among the first WAITING_SCAN_MAX of each type, so a freed
+   * slot never idles behind a job meant for other satellites. Then, oldest first, jobs go wherever
+   * the oldest one has somewhere to go (place() chooses); a type whose oldest job has nowhere to go
+   * waits for the next free slot. The checks run on the index: a payload is read back only for a
+   * job that leaves the spill.
    */
   private drainSpill(satellite: SatelliteInfo | null, types: readonly string[], now: number): void {
-    const spill = this.diskSpill;
-    if (spill === null || spill.size() === 0) return;
+    const spill = this.spill;
+    if (spill.size() === 0) return;
     for (const type of types) {
-      for (let jobId = spill.peek(type); jobId !== undefined; jobId = spill.peek(type)) {
-        const job = this.trackerJobs.get(jobId);
-        if (job === undefined || job.spilled === null) {
-          spill.remove(jobId); // ended while spilled (its entry is normally removed then)
-          continue;
-        }
-        const exclude = job.spilled;
-        const target = this.spillTarget(job, exclude, satellite);
-        if (target === null) break;
-        let taken: { jobId: string; frames: Buffer[] } | undefined;
-        try {
-          taken = spill.shift(type);
-        } catch (error) {
-          this.onDiskSpillError(error);
-          if (error instanceof DiskSpillReadError) this.failSpilled(error.jobId, error.message, now);
-          continue;
-        }
-        if (taken === undefined || taken.jobId !== jobId) break; // cannot happen: peek named it
-        job.payload = taken.frames;
-        job.spilled = null;
-        if (target !== "elsewhere") this.send(job, target, now);
-        else this.place(job, job.attempt, exclude, now, true);
-        if (job.spilled !== null) break;
+      if (spill.size(type) === 0) continue;
+      if (satellite !== null) this.drainTo(satellite, type, now);
+      this.drainOldest(satellite, type, now);
+    }
+  }
+
+  /** Fills `satellite`'s free slots with the oldest waiting jobs of `type` it may run. */
+  private drainTo(satellite: SatelliteInfo, type: string, now: number): void {
+    while (
+      satellite.inFlight < satellite.capacity &&
+      satellite.queueHead === satellite.queue.length &&
+      this.isPlaceable(satellite)
+    ) {
+      const jobId = this.spill.first(type, WAITING_SCAN_MAX, (id) => this.mayRun(satellite, id));
+      if (jobId === undefined) return;
+      const job = this.takeSpilled(jobId, now);
+      if (job !== undefined) this.send(job, satellite, now);
+    }
+  }
+
+  /** A spilled job whose candidates include `satellite` (not excluded for this attempt). */
+  private mayRun(satellite: SatelliteInfo, trackerId: string): boolean {
+    const job = this.trackerJobs.get(trackerId);
+    if (job === undefined || job.spilled === null || job.spilled.includes(satellite.id)) return false;
+    return (this.placementFor(job.type)?.candidates(job.x) ?? NO_CANDIDATES).includes(satellite.id);
+  }
+
+  /** Takes a job out of the spill with its payload back (undefined if it cannot be read). */
+  private takeSpilled(trackerId: string, now: number): Job | undefined {
+    const job = this.trackerJobs.get(trackerId);
+    let frames: Buffer[] | undefined;
+    try {
+      frames = this.spill.read(trackerId);
+    } catch (error) {
+      this.onDiskSpillError(error);
+      this.spill.remove(trackerId);
+      this.failSpilled(trackerId, (error as Error).message, now);
+      return undefined;
+    }
+    this.spill.remove(trackerId);
+    if (job === undefined || job.spilled === null || frames === undefined) return undefined;
+    job.payload = frames;
+    job.spilled = null;
+    return job;
+  }
+
+  /** Oldest first, while the oldest job of `type` has somewhere to go. */
+  private drainOldest(satellite: SatelliteInfo | null, type: string, now: number): void {
+    const spill = this.spill;
+    for (let jobId = spill.peek(type); jobId !== undefined; jobId = spill.peek(type)) {
+      const job = this.trackerJobs.get(jobId);
+      if (job === undefined || job.spilled === null) {
+        spill.remove(jobId); // ended while spilled (its entry is normally removed then)
+        continue;
       }
+      const exclude = job.spilled;
+      const target = this.spillTarget(job, exclude, satellite);
+      if (target === null) break;
+      let taken: { jobId: string; frames: Buffer[] } | undefined;
+      try {
+        taken = spill.shift(type);
+      } catch (error) {
+        this.onDiskSpillError(error);
+        if (error instanceof DiskSpillReadError) this.failSpilled(error.jobId, error.message, now);
+        continue;
+      }
+      if (taken === undefined || taken.jobId !== jobId) break; // cannot happen: peek named it
+      job.payload = taken.frames;
+      job.spilled = null;
+      if (target !== "elsewhere") this.send(job, target, now);
+      else this.place(job, job.attempt, exclude, now, true);
+      if (job.spilled !== null) break;
     }
   }
 
@@ -1109,7 +1411,8 @@ export class Orchestrator {
       const queued = candidate.queue.length - candidate.queueHead;
       const free = candidate.inFlight < candidate.capacity && queued === 0;
       if (candidate === satellite && free) return satellite;
-      if (free || queued < queueMax) elsewhere = true;
+      // Plain MDP workers have no queue (place()).
+      if (free || (candidate.dsat && queued < queueMax)) elsewhere = true;
     }
     // No live candidate at all: place() answers unplaceable, as for a queued job (retry, then timeout).
     return elsewhere || !anyCandidate ? "elsewhere" : null;
@@ -1117,8 +1420,7 @@ export class Orchestrator {
 
   /** Jobs one satellite's in-memory queue holds (the disk spill takes over beyond). */
   private queueMax(): number {
-    const spill = this.config.diskSpill;
-    return this.diskSpill !== null && spill !== null ? spill.queuedMax : this.config.limits.satelliteQueueMax;
+    return this.config.diskSpill?.queuedMax ?? this.config.limits.satelliteQueueMax;
   }
 
   /** Takes a spilled job's payload back from the disk and forgets its entry. */
@@ -1126,13 +1428,13 @@ export class Orchestrator {
     if (job.spilled === null) return;
     job.payload = this.spilledPayload(job);
     job.spilled = null;
-    this.diskSpill?.remove(job.trackerId);
+    this.spill.remove(job.trackerId);
   }
 
   /** A spilled job's payload read from the disk (empty if it cannot be read). */
   private spilledPayload(job: Job): Buffer[] {
     try {
-      return this.diskSpill?.read(job.trackerId) ?? job.payload;
+      return this.spill.read(job.trackerId) ?? job.payload;
     } catch (error) {
       this.onDiskSpillError(error);
       return job.payload;
@@ -1145,7 +1447,7 @@ export class Orchestrator {
     if (job === undefined || job.spilled === null) return;
     job.spilled = null;
     this.finish(job, ErrorCode.failed, `the disk spill lost the payload: ${message}`);
-    this.tracker.step({ kind: "cancel", jobId: trackerId }, now);
+    this.trackerStep({ kind: "cancel", jobId: trackerId }, now);
   }
 
   private onDiskSpillError(error: unknown): void {
@@ -1161,58 +1463,46 @@ export class Orchestrator {
   private onWorkerReady(route: Buffer, service: string, hello: SatelliteHello | null): void {
     const routingKey = route.toString("hex");
     const existing = this.registry.byRouting(routingKey);
-    if (existing !== undefined || service.startsWith("mmi.")) {
-      // MDP: a second READY, or READY for mmi.*, is a protocol error.
-      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
-      if (existing !== undefined) this.loseSatellite(existing, "sent READY twice");
+    if (existing !== undefined) {
+      // MDP: a second READY on a registered connection is a protocol error.
+      this.disconnectPeer(route);
+      this.loseSatellite(existing, "sent READY twice");
       return;
     }
     const now = Date.now();
-    const info = hello ?? {
+    const plain: SatelliteHello = {
       id: `mdp-${routingKey}`,
       types: [service],
       location: [],
       capacity: 1,
       weight: 1,
     };
-    const keyProblem = this.config.security === null ? null : this.satelliteKeyProblem(info, hello);
-    if (keyProblem !== null) {
-      this.counters.security.satelliteKeyRefused++;
-      this.config.log(`orchestrator: satellite ${info.id} refused: ${keyProblem}`);
-      this.publishEvent("satellite.refused", { satellite: info.id, reason: keyProblem });
-      // Rate-limited like handshake refusals (a refused satellite keeps trying), per satellite id.
-      const muted = this.refusalEvents.allow(`satellite ${info.id}`);
-      if (muted !== null)
-        this.publishEvent("security.refused", { mechanism: "CURVE", address: "", reason: keyProblem, muted });
-      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+    const verdict = admit(this.admissionContext, this.challenges, routingKey, plain, hello, now);
+    if (verdict.kind === "challenge") {
+      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.challenge, verdict.nonce)]);
       return;
     }
-    if (info.types.length > this.config.limits.typesPerSatelliteMax) {
-      this.publishEvent("satellite.refused", {
-        satellite: info.id,
-        reason: `${info.types.length} job types, more than the limit of ${this.config.limits.typesPerSatelliteMax}`,
-      });
-      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+    const id = (hello ?? plain).id;
+    if (verdict.kind === "refuse") {
+      this.refuseSatellite(route, id, verdict.reason, verdict.security);
       return;
     }
-    const unknownLevel = info.location.find(([level]) => !this.config.hierarchy.includes(level));
-    if (unknownLevel !== undefined) {
-      this.config.log(
-        `orchestrator: satellite ${info.id} refused: location level "${unknownLevel[0]}" is not in the hierarchy (${this.config.hierarchy.join(" > ")})`,
-      );
-      this.publishEvent("satellite.refused", {
-        satellite: info.id,
-        reason: `unknown location level "${unknownLevel[0]}"`,
-      });
-      this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
-      return;
-    }
+    const info = verdict.hello;
     const previous = this.registry.byId(info.id);
-    if (previous !== undefined) this.loseSatellite(previous, "re-registered from a new connection");
-    const newTypes = info.types.filter(
-      (type) => !this.registry.members(type).some((member) => member.satelliteId === info.id),
-    );
-    const satellite = this.registry.add({
+    if (previous !== undefined && sameProcess(previous, info)) {
+      // The same process reconnecting (it heard nothing from us for a while): its jobs carry on.
+      this.registry.rebind(previous, Buffer.from(route), routingKey);
+      previous.lastHeardAt = now;
+      this.counters.satellitesResumed++;
+      this.publishEvent("satellite.resumed", { satellite: previous.id, jobs: previous.inFlight });
+      return;
+    }
+    // The same satellite (the same key, under CURVE) on a new connection: the old one is fenced.
+    if (previous !== undefined) {
+      this.disconnectPeer(previous.routingId);
+      this.loseSatellite(previous, "re-registered from a new connection");
+    }
+    const { satellite, changedTypes } = this.registry.add({
       routingId: Buffer.from(route),
       routingKey,
       id: info.id,
@@ -1221,13 +1511,17 @@ export class Orchestrator {
       capacity: info.capacity,
       weight: info.weight,
       dsat: hello !== null,
+      key: verdict.key,
+      heartbeatMs: verdict.heartbeatMs,
+      incarnation: info.incarnation ?? null,
       batch: hello?.batch === true,
       registeredAt: now,
       lastHeardAt: now,
     });
+    for (const type of info.types) if (!this.config.types.has(type)) this.learnType(type);
     // New members change the type's map; a returning one only comes back in.
     for (const type of info.types) {
-      if (newTypes.includes(type)) this.placements.delete(type);
+      if (changedTypes.includes(type)) this.placements.delete(type);
       else this.placements.get(type)?.setPlaceable(satellite.device, true);
     }
     this.publishEvent("satellite.registered", {
@@ -1236,35 +1530,96 @@ export class Orchestrator {
       location: satellite.location.map(([level, name]) => `${level}=${name}`).join(","),
       capacity: satellite.capacity,
     });
-    this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
-    // Jobs of its types waiting on the disk spill can start here.
+    this.trackerStep({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
+    // Jobs of its types waiting on the spill can start here.
     this.pumpQueue(satellite, now);
     this.runEffects(now);
   }
 
-  /**
-   * On a CURVE topology, why a READY may not register (null when it may): the hello must name a
-   * satellite key of the allow-list that passed ZAP, prove it holds that key's secret
-   * (src/security/proof.ts), and announce only types the key is allowed.
-   */
-  private satelliteKeyProblem(info: SatelliteHello, hello: SatelliteHello | null): string | null {
+  /** The CURVE side of admission (null without security). */
+  private curveAdmission(): AdmissionContext["curve"] {
     const security = this.config.security;
     const zap = this.zap;
     if (security === null || zap === null) return null;
-    if (hello === null) return "plain MDP workers cannot prove a satellite key on a CURVE topology";
-    if (hello.key === undefined || hello.proof === undefined)
-      return "READY carries no satellite key and proof";
-    const name = zap.satellites.get(hello.key);
-    if (name === undefined) return "the key in READY is not in the satellite allow-list";
-    if (!zap.authenticated.has(hello.key)) return `key "${name}" never passed a CURVE handshake`;
-    if (!checkReadyProof(security.serverKey, hello.key, info.id, hello.proof))
-      return `READY does not prove holding key "${name}"`;
-    const allowed = security.satelliteTypes.get(name);
-    const denied = allowed === undefined ? [] : info.types.filter((type) => !allowed.has(type));
-    if (denied.length > 0)
-      return `key "${name}" may not serve ${denied.map((type) => `"${type}"`).join(", ")}`;
-    return null;
+    return {
+      serverKey: security.serverKey,
+      satelliteKeyName: (key) => zap.satellites.get(key),
+      authenticated: (key) => zap.authenticated.has(key),
+      typesAllowed: (name) => security.satelliteTypes.get(name),
+    };
   }
+
+  /** A type a satellite brought (dynamicTypes): default settings until it is evicted. */
+  private learnType(type: string): void {
+    this.config.types.set(type, resolveType(type, {}, this.config.hierarchy, this.config.limits));
+    this.dynamicTypes.add(type);
+  }
+
+  /**
+   * libzmq refused a message for `route` (EHOSTUNREACH on the mandatory ROUTER): its connection is
+   * gone. This also catches a plain worker killed mid-job, which silence would not (it is exempt
+   * while busy): it is lost one liveness window later (tick), unless its process comes back on a
+   * new connection meanwhile (a satellite reconnecting: its READY may still wait to be read).
+   */
+  private onPeerGone(route: Buffer): void {
+    const satellite = this.registry.byRouting(route.toString("hex"));
+    if (satellite !== undefined && Number.isNaN(satellite.connectionGoneAt))
+      satellite.connectionGoneAt = Date.now();
+  }
+
+  /**
+   * Jobs in a message libzmq could not deliver (the satellite's connection was gone, e.g. it was
+   * reconnecting): those attempts never started there, so they are retried now, not after the
+   * ack timeout, and free the slots they held.
+   */
+  private onUndelivered(frames: Buffer[]): void {
+    if (frames.length < 5 || !frames[2].equals(MDP_WORKER) || frames[3].length !== 1) return;
+    const tokens: Array<{ jobId: string; attempt: number }> = [];
+    if (frames[3][0] === WorkerCommand.request) {
+      const token = parseJobAddress(frames[4]);
+      if (token !== null) tokens.push(token);
+    } else if (frames[3][0] === WorkerCommand.requestBatch) {
+      for (const entry of decodeJobEntries(frames[4])) tokens.push({ jobId: entry[0], attempt: entry[1] });
+    } else return;
+    const now = Date.now();
+    for (const { jobId, attempt } of tokens) {
+      const job = this.trackerJobs.get(jobId);
+      const satellite = job?.satellite;
+      if (job === undefined || satellite == null || job.attempt !== attempt) continue;
+      job.satellite = null;
+      this.releaseSlot(satellite, job, now);
+      const message = `the request never reached satellite ${satellite.id} (its connection was gone)`;
+      this.trackerStep(
+        { kind: "failed", jobId, attempt, satelliteId: satellite.id, retryable: true, message },
+        now,
+      );
+    }
+    this.runEffects(now);
+  }
+
+  /** A READY that may not register: DISCONNECT, a log line, events, counters. */
+  private refuseSatellite(route: Buffer, id: string, reason: string, security: boolean): void {
+    this.counters.satellitesRefused++;
+    if (security) this.counters.security.satelliteKeyRefused++;
+    // Rate-limited (a refused satellite keeps trying), per satellite id.
+    const muted = this.refusalEvents.allow(`satellite ${id}`);
+    if (muted !== null) {
+      this.config.log(`orchestrator: satellite ${id} refused: ${reason}`);
+      this.publishEvent("satellite.refused", { satellite: id, reason, muted });
+      if (security) this.publishEvent("security.refused", { mechanism: "CURVE", address: "", reason, muted });
+    }
+    this.disconnectPeer(route);
+  }
+
+  private disconnectPeer(route: Buffer): void {
+    this.frontendWriter?.send([route, ...workerCommandFrames(WorkerCommand.disconnect)]);
+  }
+
+  /** Nonces sent to connections whose READY must prove a satellite key (CURVE topologies). */
+  private readonly challenges = new ChallengeBook(4096, 30_000);
+
+  /** Client session tokens -> job owners. */
+  private readonly owners = new SessionOwners();
 
   private onWorkerMessage(route: Buffer, message: FrontendMessage): void {
     const satellite = this.registry.byRouting(route.toString("hex"));
@@ -1302,7 +1657,7 @@ export class Orchestrator {
       case "worker-ack": {
         const token = parseJobAddress(message.address);
         if (token !== null) {
-          this.tracker.step(
+          this.trackerStep(
             { kind: "ack", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
             now,
           );
@@ -1314,14 +1669,14 @@ export class Orchestrator {
           const jobId = message.flat[i];
           const attempt = message.flat[i + 1];
           if (typeof jobId === "string" && typeof attempt === "number") {
-            this.tracker.step({ kind: "ack", jobId, attempt, satelliteId: satellite.id }, now);
+            this.trackerStep({ kind: "ack", jobId, attempt, satelliteId: satellite.id }, now);
           }
         }
         break;
       case "worker-progress": {
         const token = parseJobAddress(message.address);
         if (token !== null) {
-          this.tracker.step(
+          this.trackerStep(
             { kind: "progress", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
             now,
           );
@@ -1346,15 +1701,11 @@ export class Orchestrator {
         this.loseSatellite(satellite, "disconnected");
         return;
       case "worker-heartbeat":
-        this.tracker.step({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
-        // A plain MDP worker cannot report progress; its heartbeats while it works are its liveness.
-        if (!satellite.dsat)
-          for (const job of (satellite.running as Map<Job, number>).keys())
-            if (job.satellite === satellite)
-              this.tracker.step(
-                { kind: "progress", jobId: job.trackerId, attempt: job.attempt, satelliteId: satellite.id },
-                now,
-              );
+        this.trackerStep({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
+        // A plain MDP worker cannot report progress; one that heartbeats while it works has that
+        // as its liveness from now on (busyPlainWorker).
+        if (!satellite.dsat && !satellite.heartbeatsWhileBusy && this.hasCurrentAttempt(satellite))
+          satellite.heartbeatsWhileBusy = true;
         break;
       default:
         break;
@@ -1378,6 +1729,10 @@ export class Orchestrator {
       // A result from an earlier attempt (or for a step already ended): the tracker counts and drops it.
       this.counters.lateResults++;
     }
+    // A plain worker's error in the documented shape [DSAT_ERR_<CODE>, message] (dsat's own
+    // satellites in plain-MDP mode answer so): an error, not a result.
+    if (header === null && isPlainError(body))
+      header = { s: "error", e: body[1].toString(), r: !FINAL_PLAIN_ERRORS.has(body[0].toString()) };
     if (header === null || header.s === "ok") {
       satellite.done++;
       let bytes = 0;
@@ -1386,18 +1741,18 @@ export class Orchestrator {
         this.counters.tooLarge++;
         job.errorCode = ErrorCode.tooLarge;
         const message = `the result of ${bytes} bytes exceeds the limit of ${this.config.limits.messageBytesMax}`;
-        this.tracker.step(
+        this.trackerStep(
           { kind: "failed", jobId: trackerId, attempt, satelliteId: satellite.id, retryable: false, message },
           now,
         );
         return;
       }
       if (current) job.result = body.length === 0 ? [NULL_PAYLOAD] : body;
-      this.tracker.step({ kind: "succeeded", jobId: trackerId, attempt, satelliteId: satellite.id }, now);
+      this.trackerStep({ kind: "succeeded", jobId: trackerId, attempt, satelliteId: satellite.id }, now);
       return;
     }
     satellite.failed++;
-    this.tracker.step(
+    this.trackerStep(
       {
         kind: "failed",
         jobId: trackerId,
@@ -1419,7 +1774,7 @@ export class Orchestrator {
 
   /** A satellite went silent, disconnected or re-registered: the tracker reroutes its jobs. */
   private loseSatellite(satellite: SatelliteInfo, reason: string): void {
-    this.registry.remove(satellite);
+    this.registry.remove(satellite, Date.now());
     this.updatePlaceable(satellite);
     for (const type of satellite.types) this.placements.get(type)?.setPlaceable(satellite.device, false);
     this.counters.satellitesLost++;
@@ -1430,7 +1785,9 @@ export class Orchestrator {
       if (job.satellite === satellite) job.satellite = null;
     satellite.running.clear();
     satellite.inFlight = 0;
-    this.tracker.step({ kind: "satellite-lost", satelliteId: satellite.id }, now);
+    // Right after this process stalled, a loss may be ours, not the satellite's or its jobs'.
+    const blameless = now < this.blamelessUntil;
+    this.trackerStep({ kind: "satellite-lost", satelliteId: satellite.id, blameless }, now);
     this.requeueQueued(satellite, now);
     this.runEffects(now);
   }
@@ -1469,6 +1826,10 @@ export class Orchestrator {
       }
       case "cancel-on-satellite": {
         const satellite = this.registry.byId(effect.satelliteId);
+        // Never acknowledged: it most likely never arrived (lost with a connection), so it must not
+        // hold the satellite's slot; if it did arrive, its late result is dropped as late.
+        if (effect.unacked === true && satellite !== undefined)
+          this.releaseSlot(satellite, this.findRunning(satellite, effect.jobId, effect.attempt), now);
         if (satellite?.dsat) {
           this.frontendWriter?.send([
             satellite.routingId,
@@ -1560,11 +1921,11 @@ export class Orchestrator {
   // ---- completion ----
 
   private finish(job: Job, status: "ok" | ErrorCodeName, message: string, result?: Buffer[]): void {
-    if (!this.jobs.delete(job.id)) return;
+    if (!this.release(job)) return;
     this.trackerJobs.delete(job.trackerId);
     if (job.spilled !== null) this.unspill(job);
-    if ("route" in job.origin) this.guard.removeInFlight(job.origin.route.toString("hex"));
-    const journal = this.journalError === null ? this.journal : null;
+    // Also while the journal is failed: the record waits in memory and the reply waits for it.
+    const journal = this.journal;
     const keep = journal !== null || job.origin.kind === "titanic";
     if (!keep) {
       this.deliver(job, status, message, result);
@@ -1585,7 +1946,7 @@ export class Orchestrator {
       // A failed job keeps its payload for `dsat retry` (a pipeline retries from this step's input).
       payload: status === "ok" ? null : job.payload,
       steps: status === "ok" ? [] : [job.type, ...job.steps],
-      origin: originToJournal(job.origin),
+      origin: originToJournal(job.origin, job.owner),
     };
     if (journal === null) {
       this.finishedInMemory.set(job.id, record);
@@ -1608,19 +1969,17 @@ export class Orchestrator {
     }
   }
 
-  /** Cancels a job on behalf of the client that sent it. */
-  private cancel(route: Buffer, jobId: string, now: number): void {
+  /** Cancels a job on behalf of its owner (anyone else's cancel is ignored). */
+  private cancel(owner: string, jobId: string, now: number): void {
     const job = this.jobs.get(jobId);
-    if (job === undefined) return;
-    const origin = job.origin;
-    if (!("route" in origin) || !origin.route.equals(route)) return; // only its own client may cancel it
+    if (job === undefined || job.owner !== owner) return;
     // Not with the tracker yet (its acceptance is not on disk, or it was recovered and waits to be
     // placed): the cancel is applied as soon as it is submitted.
     if (!this.trackerJobs.has(job.trackerId)) {
       job.cancelRequested = true;
       return;
     }
-    this.tracker.step({ kind: "cancel", jobId: job.trackerId }, now);
+    this.trackerStep({ kind: "cancel", jobId: job.trackerId }, now);
     this.runEffects(now);
   }
 
@@ -1640,24 +1999,27 @@ export class Orchestrator {
       case "titanic.request": {
         const type = body[0]?.toString() ?? "";
         const problem =
-          body.length < 2
-            ? "expected the service name, then the request frames"
-            : this.typeConfig(type) === undefined
-              ? `unknown job type "${type}"`
-              : this.journalError !== null
-                ? `the journal failed: ${this.journalError}`
-                : this.jobs.size >= this.config.limits.jobsMax
-                  ? "the orchestrator is full"
-                  : null;
+          body.length < 2 ? "expected the service name, then the request frames" : this.titanicType(type);
         if (problem !== null) {
           answer("500", problem);
           return;
         }
         const id = randomUUID().replaceAll("-", "");
         this.titanicRequesters.set(id, route);
-        this.submit({ origin: { kind: "titanic" }, type, id, payload: body.slice(1), raw: true });
+        // 9/TSP's promise: stored now, served when a worker for the service is there, until its
+        // deadline (limits.titanicTimeoutMs), however long none is.
+        const refusal = this.submit({
+          origin: { kind: "titanic" },
+          owner: TITANIC_OWNER,
+          type,
+          id,
+          timeoutMs: this.config.limits.titanicTimeoutMs,
+          payload: body.slice(1),
+          raw: true,
+        });
+        if (refusal !== null) this.replyTitanicAccepted(id, refusal);
         // Without a journal the job is only in memory: say so at once (9/TSP's promise is weaker).
-        if (this.journal === null) this.replyTitanicAccepted(id);
+        else if (this.journal === null) this.replyTitanicAccepted(id);
         return;
       }
       case "titanic.reply": {
@@ -1680,8 +2042,24 @@ export class Orchestrator {
         return;
       }
       default:
-        answer("501", `unknown titanic service "${service}"`);
+        // 9/TSP has three services; its status codes are 200, 300, 400 and 500 only.
+        answer("500", `unknown titanic service "${service}"`);
     }
+  }
+
+  /**
+   * Why a titanic.request for `type` cannot be stored (null when it can). A type nobody declared
+   * is learnt here when dynamicTypes allows it, so the request waits for its first worker.
+   */
+  private titanicType(type: string): string | null {
+    if (!/^[\x21-\x7e]{1,255}$/.test(type) || isReservedService(type))
+      return `"${type}" is not a service name workers may serve`;
+    if (this.typeConfig(type) !== undefined) return null;
+    if (!this.config.dynamicTypes) return `unknown service "${type}": the topology does not declare it`;
+    if (this.dynamicTypes.size >= this.config.limits.dynamicTypesMax)
+      return `unknown service "${type}" and no room for a new one (limits.dynamicTypesMax)`;
+    this.learnType(type);
+    return null;
   }
 
   /** Who asked for a titanic job, until its acceptance is on disk. */
@@ -1716,12 +2094,14 @@ export class Orchestrator {
       let name = body[0]?.toString() ?? "";
       if (origin.kind === "dsat" || origin.kind === "batch") {
         try {
-          name = String(decode(body[0] ?? EMPTY));
+          // Checked before decoding: a name is a short string, never a megabyte of map.
+          name = String(decodeShaped(body[0] ?? EMPTY, inputShapes(this.config.limits).serviceName));
         } catch {
           name = "";
         }
       }
-      answer = this.registry.serving(name).size > 0 ? "200" : "404";
+      // Live workers, or a service the orchestrator answers itself (mmi.*, titanic.*, dsat.*).
+      answer = this.registry.serving(name).size > 0 || isReservedService(name) ? "200" : "404";
     }
     this.outbox.replyStatus(origin, answer);
   }
@@ -1744,20 +2124,14 @@ export class Orchestrator {
     let id: string | undefined;
     let key: string | undefined;
     if (frames.length === 3) {
-      let header: unknown;
-      try {
-        header = decode(frames[1]);
-      } catch {
+      // Size and key count are checked on the bytes before the header is decoded.
+      const header = parseIntakeHeader(frames[1], this.config.limits);
+      if (typeof header === "string") {
         this.counters.malformed.intake++;
         return;
       }
-      if (typeof header !== "object" || header === null) {
-        this.counters.malformed.intake++;
-        return;
-      }
-      const fields = header as { id?: unknown; k?: unknown };
-      if (typeof fields.id === "string" && fields.id.length > 0 && fields.id.length <= 200) id = fields.id;
-      if (typeof fields.k === "string") key = fields.k;
+      id = header.id;
+      key = header.key;
     }
     if (bytes > this.config.limits.messageBytesMax) {
       this.counters.tooLarge++;
@@ -1771,6 +2145,7 @@ export class Orchestrator {
     }
     this.submit({
       origin: { kind: "publish" },
+      owner: PUBLISH_OWNER,
       type,
       id,
       key,
@@ -1782,16 +2157,39 @@ export class Orchestrator {
   // ---- control ----
 
   private onControl(frames: Buffer[]): void {
-    const request = parseControlRequest(frames);
+    const request = parseControlRequest(frames, this.config.limits);
     if (request === null) {
       this.counters.malformed.control++;
+      return;
+    }
+    const refusal = authorizeControl(this.controlKeys, request);
+    if (refusal !== null) {
+      this.counters.security.controlRefused++;
+      // Rate-limited like handshake refusals, per key (or role when the request named none).
+      const muted = this.refusalEvents.allow(`control ${refusal.keyName ?? refusal.role}`);
+      if (muted !== null)
+        this.publishEvent("security.refused", {
+          mechanism: "CURVE",
+          address: "control",
+          reason: refusal.reason,
+          command: request.command,
+          role: refusal.role,
+          key: refusal.keyName,
+          muted,
+        });
+      this.controlWriter?.send(controlReplyFrames(request, forbiddenReply(refusal)));
       return;
     }
     this.controlWriter?.send(controlReplyFrames(request, answerControl(this.controlHandlers, request)));
   }
 
   private readonly controlHandlers: ControlHandlers = {
-    jobs: (request) => this.listJobs(request),
+    jobs: (request) => {
+      const page = parseJobsPage(request);
+      return "error" in page
+        ? { ok: false, error: page.error }
+        : { ok: true, ...this.listJobs(request, page) };
+    },
     retry: (id) => this.retry(id),
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
@@ -1800,15 +2198,16 @@ export class Orchestrator {
 
   /**
    * `dsat jobs`: live jobs (with the tracker's state) and finished ones kept by the journal, newest
-   * first, filtered by `state` (a tracker state, "live", "finished", or an outcome) and `id`.
+   * first, filtered by `state` (a tracker state, "live", "finished", or an outcome) and `id`; one
+   * page of them (src/orchestrator/jobs-page.ts), `total` counting every match.
    */
-  listJobs(request: { state?: unknown; id?: unknown; limit?: unknown }): {
-    jobs: JobSummary[];
-    total: number;
-  } {
+  listJobs(
+    request: { state?: unknown; id?: unknown },
+    page: JobsPage = { limit: JOBS_PAGE_DEFAULT, after: null },
+  ): { jobs: JobSummary[]; total: number; next: string | null } {
     const state = typeof request.state === "string" ? request.state : undefined;
     const id = typeof request.id === "string" ? request.id : undefined;
-    const limit = typeof request.limit === "number" && request.limit > 0 ? request.limit : 1000;
+    const recovering = new Set(this.recovering ?? []);
     const all: JobSummary[] = [];
     const consider = (summary: JobSummary) => {
       if (id !== undefined && summary.id !== id) return;
@@ -1822,7 +2221,7 @@ export class Orchestrator {
         id: job.id,
         type: job.type,
         phase: "live",
-        state: tracked?.state ?? (this.recovering?.includes(job) ? "recovering" : "accepted"),
+        state: tracked?.state ?? (recovering.has(job) ? "recovering" : "accepted"),
         step: job.step,
         attempt: tracked?.attempt ?? job.attempt,
         satellite: job.satellite?.id ?? null,
@@ -1846,8 +2245,7 @@ export class Orchestrator {
         message: record.status === "ok" ? null : `${record.status}: ${record.message}`,
       });
     }
-    all.sort((a, b) => b.receivedAt - a.receivedAt);
-    return { jobs: all.slice(0, limit), total: all.length };
+    return jobsPage(all, page);
   }
 
   /**
@@ -1876,7 +2274,7 @@ export class Orchestrator {
       deadlineAt: now + typeConfig.timeoutMs,
       receivedAt: now,
     };
-    this.jobs.set(id, job);
+    this.hold(job);
     this.publishEvent("job.retried", { id, type: job.type });
     if (this.journal === null) this.submitStep(job, now);
     else {
@@ -1894,6 +2292,10 @@ export class Orchestrator {
     stats: Record<string, Record<string, number>>;
     tracker: Record<string, unknown>;
     journal: Record<string, unknown> | null;
+    /** Payload bytes of the jobs held, and bytes of replies waiting for peers that do not read. */
+    held: { bytes: number; unreadReplyBytes: number };
+    /** Jobs waiting for a free slot of their candidates (the waiting room or the disk spill). */
+    waiting: { jobs: number; bytes: number; where: string };
     diskSpill: {
       dir: string;
       jobs: number;
@@ -1903,6 +2305,10 @@ export class Orchestrator {
       spilledTotal: number;
     } | null;
     counters: OrchestratorCounters;
+    /** Job types known: declared ones and those learnt from satellites (dynamicTypes). */
+    typesKnown: number;
+    /** CRUSH device ids in use: live satellites and those within their grace window. */
+    devicesInUse: number;
   } {
     let queued = 0;
     for (const satellite of this.registry.all()) queued += satellite.queue.length - satellite.queueHead;
@@ -1914,6 +2320,8 @@ export class Orchestrator {
         types: [...satellite.types],
         location: satellite.location.map(([level, name]) => `${level}=${name}`).join(","),
         capacity: satellite.capacity,
+        weight: satellite.weight,
+        heartbeatMs: satellite.heartbeatMs,
         inFlight: satellite.inFlight,
         queued: satellite.queue.length - satellite.queueHead,
         done: satellite.done,
@@ -1944,51 +2352,150 @@ export class Orchestrator {
               finishedKept: this.journal.finished.size,
               recovered: this.counters.recovered,
               ...this.journal.counters,
-              ...(this.journalError !== null ? { error: this.journalError } : {}),
+              damage: this.journal.damage,
+              ...(this.journalError !== null
+                ? { error: this.journalError, failedForMs: Date.now() - this.journalFailedAt }
+                : {}),
             },
-      diskSpill:
-        this.diskSpill === null
-          ? null
-          : {
-              dir: this.diskSpill.dir,
-              jobs: this.diskSpill.size(),
-              bytes: this.diskSpill.bytes,
-              fileBytes: this.diskSpill.fileBytes,
-              peakJobs: this.diskSpill.peakJobs,
-              spilledTotal: this.diskSpill.spilledTotal,
-            },
+      waiting: { jobs: this.spill.size(), bytes: this.spill.bytes, where: this.spill.dir },
+      held: { bytes: this.heldBytes, unreadReplyBytes: this.frontendWriter?.backlogBytesHeld ?? 0 },
+      diskSpill: !(this.spill instanceof DiskSpill)
+        ? null
+        : {
+            dir: this.spill.dir,
+            jobs: this.spill.size(),
+            bytes: this.spill.bytes,
+            fileBytes: this.spill.fileBytes,
+            peakJobs: this.spill.peakJobs,
+            spilledTotal: this.spill.spilledTotal,
+          },
       counters: structuredClone(this.counters),
+      typesKnown: this.config.types.size,
+      devicesInUse: this.registry.devicesInUse,
     };
   }
 
   // ---- time ----
 
   private tick(now: number): void {
+    this.noticeOwnStall(now);
     const limits = this.config.limits;
-    const silentMax = limits.heartbeatMs * limits.heartbeatLiveness;
     const heartbeatDue = now - this.lastHeartbeatAt >= limits.heartbeatMs;
     if (heartbeatDue) this.lastHeartbeatAt = now;
     for (const satellite of [...this.registry.all()]) {
-      if (now - satellite.lastHeardAt > silentMax) {
-        this.loseSatellite(satellite, `silent for ${now - satellite.lastHeardAt} ms`);
+      const silentMs = now - satellite.lastHeardAt;
+      if (silentMs > satellite.heartbeatMs * limits.heartbeatLiveness && !this.busyPlainWorker(satellite)) {
+        this.loseSatellite(satellite, `silent for ${silentMs} ms`);
+        continue;
+      }
+      // A satellite whose connection is gone has one liveness window (two, after our own stall) to
+      // come back on a new one before its jobs are rerouted: a process reconnecting keeps them.
+      const goneMs = now - satellite.connectionGoneAt; // NaN while connected
+      const goneGraceMs =
+        satellite.heartbeatMs * limits.heartbeatLiveness * (now < this.blamelessUntil ? 2 : 1);
+      if (goneMs >= goneGraceMs) {
+        this.loseSatellite(satellite, "its connection is gone");
         continue;
       }
       if (heartbeatDue)
         this.frontendWriter?.send([satellite.routingId, ...workerCommandFrames(WorkerCommand.heartbeat)]);
     }
+    const trackerNow = this.trackerNow(now);
     for (let round = 0; round < 10; round++) {
-      if (this.tracker.tick(now) < this.tracker.config.timersPerTickMax) break;
+      if (this.tracker.tick(trackerNow) < this.tracker.config.timersPerTickMax) break;
     }
     this.runEffects(now);
+    for (const type of this.registry.sweep(now)) this.placements.delete(type);
     if (this.guard.active) this.guard.sweep(now);
-    if (this.journal !== null && now - this.lastMaintainAt >= 1000) {
+    if (now - this.lastMaintainAt >= 1000) {
       this.lastMaintainAt = now;
-      this.journal.maintain(now, () => this.liveRecords()).catch(this.onJournalFailedBound);
+      this.challenges.sweep(now);
+      this.evictIdleTypes();
+      this.journal?.maintain(now, () => this.liveRecords()).catch(this.onJournalFailedBound);
     }
+    this.probeJournal(now);
     if (now - this.lastStatsAt >= STATS_EVERY_MS) {
       // DSAT's tracker counters, for dashboards listening on the events socket.
       this.lastStatsAt = now;
       this.publishEvent("stats", { types: this.tracker.stats().types, jobsInFlight: this.jobs.size });
+    }
+  }
+
+  /**
+   * 7/MDP's reference workers send no heartbeats while they work: while such a worker's current
+   * attempt runs, the job's run timeout governs it, not silence, so the job does not run twice.
+   * A plain worker seen heartbeating while busy is judged by silence like any other.
+   */
+  private busyPlainWorker(satellite: SatelliteInfo): boolean {
+    return !satellite.dsat && !satellite.heartbeatsWhileBusy && this.hasCurrentAttempt(satellite);
+  }
+
+  private hasCurrentAttempt(satellite: SatelliteInfo): boolean {
+    if (satellite.inFlight === 0) return false;
+    for (const job of (satellite.running as Map<Job, number>).keys())
+      if (job.satellite === satellite) return true;
+    return false;
+  }
+
+  /**
+   * A tick much later than its period means this process did not run (GC, a slow disk, a burst
+   * of work): peers' heartbeats and progress may sit unread in the sockets. So every satellite
+   * gets a fresh liveness window, losses within it do not count toward poison, and the tracker's
+   * clock skips the stall (its ack, stall and run timers measure time we were running).
+   */
+  private noticeOwnStall(now: number): void {
+    const gapMs = now - this.lastTickAt;
+    const late = this.lastTickAt > 0 && gapMs > Math.max(1000, this.config.limits.heartbeatMs);
+    this.lastTickAt = now;
+    if (!late) return;
+    const stalledMs = gapMs - this.tickMs;
+    this.stalledMs += stalledMs;
+    this.counters.ownStalls++;
+    const limits = this.config.limits;
+    let window = 0;
+    for (const satellite of this.registry.all()) {
+      satellite.lastHeardAt = Math.max(satellite.lastHeardAt, now);
+      window = Math.max(window, satellite.heartbeatMs * limits.heartbeatLiveness);
+    }
+    this.blamelessUntil = now + Math.max(window, limits.heartbeatMs * limits.heartbeatLiveness);
+    this.config.log(
+      `orchestrator: this process stalled for ${stalledMs} ms; peers get a fresh liveness window`,
+    );
+    this.publishEvent("orchestrator.stalled", { ms: stalledMs });
+  }
+
+  /** Steps the tracker on its own clock (trackerNow). */
+  private trackerStep(event: TrackerEvent, now: number): void {
+    this.tracker.step(event, now - this.stalledMs);
+  }
+
+  /** The tracker's clock: wall time less this process's own stalls (noticeOwnStall). */
+  private trackerNow(now: number): number {
+    return now - this.stalledMs;
+  }
+
+  private lastTickAt = 0;
+  private stalledMs = 0;
+  private blamelessUntil = 0;
+  /** The period of tick(): heartbeats, liveness, timers. */
+  private readonly tickMs: number;
+
+  /** Learnt types with no satellite (even within its grace window) and no job are forgotten. */
+  private evictIdleTypes(): void {
+    if (this.dynamicTypes.size === 0) return;
+    const idle = [...this.dynamicTypes].filter((type) => !this.registry.knowsType(type));
+    if (idle.length === 0) return;
+    const busy = new Set<string>();
+    for (const job of this.jobs.values()) {
+      busy.add(job.type);
+      for (const step of job.steps) busy.add(step);
+    }
+    for (const type of idle) {
+      if (busy.has(type) || !this.tracker.evictType(type)) continue;
+      this.dynamicTypes.delete(type);
+      this.config.types.delete(type);
+      this.placements.delete(type);
+      this.pipelines.delete(type);
     }
   }
 
@@ -2035,12 +2542,61 @@ async function bindRetrying(socket: Router | XSubscriber | XPublisher, endpoint:
   }
 }
 
+/** The entries of a REQUEST-BATCH we sent (our own encoding; anything odd is skipped). */
+function decodeJobEntries(frame: Buffer): JobEntry[] {
+  try {
+    const entries = decode(frame);
+    return Array.isArray(entries) ? entries.filter(isJobEntry) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Error codes a plain worker may answer with after which a retry cannot help. */
+const FINAL_PLAIN_ERRORS: ReadonlySet<string> = new Set([
+  ErrorCode.malformed,
+  ErrorCode.tooLarge,
+  ErrorCode.rejected,
+]);
+
+/** [DSAT_ERR_<CODE>, message]: how a plain worker (and the orchestrator, to plain clients) says "error". */
+function isPlainError(body: Buffer[]): boolean {
+  return body.length === 2 && body[0].length <= 40 && /^DSAT_ERR_[A-Z_]+$/.test(body[0].toString("latin1"));
+}
+
+/** A READY from the process `satellite` already is (same incarnation, same announcement). */
+function sameProcess(satellite: SatelliteInfo, hello: SatelliteHello): boolean {
+  return (
+    satellite.incarnation !== null &&
+    satellite.incarnation === hello.incarnation &&
+    satellite.capacity === hello.capacity &&
+    satellite.weight === hello.weight &&
+    satellite.types.length === hello.types.length &&
+    satellite.types.every((type, index) => hello.types[index] === type) &&
+    satellite.location.length === hello.location.length &&
+    satellite.location.every(
+      ([level, name], index) => hello.location[index][0] === level && hello.location[index][1] === name,
+    )
+  );
+}
+
 /** The service name of a cancel request (dsat clients only). */
 const CANCEL_SERVICE = "dsat.cancel";
 
 const NO_CANDIDATES: readonly string[] = [];
+/** Messages libzmq queues per frontend peer before sends to it wait in the writer's backlog. */
+const FRONTEND_SEND_HWM = 200;
+/** Bytes the frontend writer holds for one peer at its high-water mark, and for all peers. */
+const PEER_BACKLOG_BYTES_MAX = 16 * 1024 * 1024;
+const BACKLOG_BYTES_TOTAL_MAX = 256 * 1024 * 1024;
+/** Bytes of replies held for a client (it is at its high-water mark) past which it is refused new jobs. */
+const SLOW_READER_BYTES = 1024 * 1024;
+/** Waiting jobs a freed slot looks through for one it may run (drainTo). */
+const WAITING_SCAN_MAX = 256;
 /** How often per-type stats are published as a `stats` event. */
 const STATS_EVERY_MS = 5000;
+/** While the journal is failed, how often probe() tries the disk (each try writes the kept records). */
+const JOURNAL_PROBE_EVERY_MS = 1000;
 
 /** Shared empty pipeline (jobs without `next` steps); never mutated. */
 const NO_STEPS: string[] = [];

@@ -1,7 +1,7 @@
 // Hostile-input bookkeeping for the frontend, kept apart from the job logic:
 // - per-peer malformed-message budget: more than `malformedMax` malformed messages within
 //   `windowMs` blocks the peer (routing id) for `blockMs`; its messages are dropped unparsed;
-// - per-client in-flight count, for limits.inFlightPerClientMax.
+// - per-client in-flight count and payload bytes, for limits.inFlightPerClientMax and clientBytesMax.
 // Peers are keyed by routing id (hex). Both maps are bounded by the peers that misbehave or have
 // jobs in flight, and entries go away when their windows end or their counts reach zero.
 
@@ -19,7 +19,7 @@ interface Budget {
 
 export class PeerGuard {
   private readonly budgets = new Map<string, Budget>();
-  private readonly inFlight = new Map<string, number>();
+  private readonly inFlight = new Map<string, { jobs: number; bytes: number }>();
 
   constructor(private readonly options: PeerGuardOptions) {}
 
@@ -65,16 +65,28 @@ export class PeerGuard {
   }
 
   inFlightOf(client: string): number {
-    return this.inFlight.get(client) ?? 0;
+    return this.inFlight.get(client)?.jobs ?? 0;
   }
 
-  addInFlight(client: string): void {
-    this.inFlight.set(client, (this.inFlight.get(client) ?? 0) + 1);
+  /** Payload bytes of the client's jobs held. */
+  bytesOf(client: string): number {
+    return this.inFlight.get(client)?.bytes ?? 0;
   }
 
-  removeInFlight(client: string): void {
-    const count = (this.inFlight.get(client) ?? 0) - 1;
-    if (count <= 0) this.inFlight.delete(client);
-    else this.inFlight.set(client, count);
+  addInFlight(client: string, bytes: number): void {
+    const held = this.inFlight.get(client);
+    if (held === undefined) this.inFlight.set(client, { jobs: 1, bytes });
+    else {
+      held.jobs++;
+      held.bytes += bytes;
+    }
+  }
+
+  removeInFlight(client: string, bytes: number): void {
+    const held = this.inFlight.get(client);
+    if (held === undefined) return;
+    held.jobs--;
+    held.bytes -= bytes;
+    if (held.jobs <= 0) this.inFlight.delete(client);
   }
 }

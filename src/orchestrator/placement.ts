@@ -67,8 +67,9 @@ export class TypePlacement {
     private readonly config: TypePlacementConfig,
     members: readonly PlacementMember[],
     private readonly cacheMax: number,
+    bucketIdOf?: (path: string) => number,
   ) {
-    this.map = buildMap(hierarchy, members);
+    this.map = buildMap(hierarchy, members, bucketIdOf);
     this.rule = this.makeRule();
     this.map.rules[0] = this.rule;
     this.mapper = new Mapper(this.map);
@@ -150,8 +151,16 @@ function domainKey(member: PlacementMember, failureDomain: string): string {
   return `satellite=${member.satelliteId}`;
 }
 
-/** Builds a straw2 map: root -> hierarchy levels from the members' locations -> devices. */
-export function buildMap(hierarchy: readonly string[], members: readonly PlacementMember[]): CrushMap {
+/**
+ * Builds a straw2 map: root -> hierarchy levels from the members' locations -> devices. Bucket ids
+ * come from `bucketIdOf(path)` ("rack=r1/host=h1") when given, so a bucket keeps its id (and its
+ * CRUSH draws) while others come and go; otherwise they are numbered in member order.
+ */
+export function buildMap(
+  hierarchy: readonly string[],
+  members: readonly PlacementMember[],
+  bucketIdOf?: (path: string) => number,
+): CrushMap {
   const map = emptyMap(tunableProfile("jewel"));
   map.typeNames.set(0, DEVICE_TYPE);
   hierarchy.forEach((name, index) => {
@@ -162,12 +171,13 @@ export function buildMap(hierarchy: readonly string[], members: readonly Placeme
 
   interface Node {
     id: number;
+    path: string;
     type: number;
     children: Map<string, Node>;
     devices: Array<{ device: number; weight: number }>;
   }
   let nextBucketId = -2;
-  const root: Node = { id: -1, type: rootType, children: new Map(), devices: [] };
+  const root: Node = { id: -1, path: "", type: rootType, children: new Map(), devices: [] };
   for (const member of members) {
     let node = root;
     for (const [levelType, levelName] of member.location) {
@@ -176,7 +186,9 @@ export function buildMap(hierarchy: readonly string[], members: readonly Placeme
       const key = `${levelType}=${levelName}`;
       let child = node.children.get(key);
       if (child === undefined) {
-        child = { id: nextBucketId--, type: hierarchy.length - typeIndex, children: new Map(), devices: [] };
+        const path = node.path === "" ? key : `${node.path}/${key}`;
+        const id = bucketIdOf === undefined ? nextBucketId-- : bucketIdOf(path);
+        child = { id, path, type: hierarchy.length - typeIndex, children: new Map(), devices: [] };
         node.children.set(key, child);
         map.itemNames.set(child.id, levelName);
       }

@@ -19,6 +19,12 @@ import { EndOfTurn, type SocketWriter } from "../transport/index.ts";
 import { type Job, NULL_PAYLOAD, type Origin, singleFrame } from "./job.ts";
 import type { SatelliteInfo } from "./registry.ts";
 
+/** Results of published jobs up to this size are decoded into their result event; larger ones go as bytes. */
+const PUBLISHED_DECODE_BYTES_MAX = 64 * 1024;
+
+/** Payload bytes after which a reply batch leaves at once. */
+const REPLY_BATCH_BYTES_MAX = 256 * 1024;
+
 export class FrontendOutbox {
   /** The frontend's writer while the orchestrator runs. */
   writer: SocketWriter | null = null;
@@ -71,7 +77,12 @@ export class FrontendOutbox {
       case "publish": {
         let value: unknown = result;
         // Decoded only to publish it in the event; a result nested too deep stays bytes.
-        if (!job.raw && withinDepth(result, this.payloadDepthMax)) {
+        // Large results are published as bytes too: decoding a hostile megabyte costs ~100 ms.
+        if (
+          !job.raw &&
+          result.length <= PUBLISHED_DECODE_BYTES_MAX &&
+          withinDepth(result, this.payloadDepthMax)
+        ) {
           try {
             value = decode(result);
           } catch {
@@ -131,7 +142,7 @@ export class FrontendOutbox {
 
   private readonly replyOutboxes = new Map<
     string,
-    { route: Buffer; entries: ReplyEntry[]; payloads: Buffer[] }
+    { route: Buffer; entries: ReplyEntry[]; payloads: Buffer[]; bytes: number }
   >();
   private readonly satellitesToFlush: SatelliteInfo[] = [];
   private readonly endOfTurn = new EndOfTurn(() => this.flush());
@@ -140,10 +151,13 @@ export class FrontendOutbox {
   queueReply(route: Buffer, entry: ReplyEntry, payload: Buffer): void {
     const key = route.toString("latin1");
     let outbox = this.replyOutboxes.get(key);
-    if (outbox === undefined) this.replyOutboxes.set(key, (outbox = { route, entries: [], payloads: [] }));
+    if (outbox === undefined)
+      this.replyOutboxes.set(key, (outbox = { route, entries: [], payloads: [], bytes: 0 }));
     outbox.entries.push(entry);
     outbox.payloads.push(payload);
-    if (outbox.entries.length >= BATCH_FLUSH_ENTRIES) {
+    outbox.bytes += payload.length;
+    // Bounded in bytes too: a message's size is what a slow reader's queue holds, HWM times over.
+    if (outbox.entries.length >= BATCH_FLUSH_ENTRIES || outbox.bytes >= REPLY_BATCH_BYTES_MAX) {
       this.replyOutboxes.delete(key);
       this.writer?.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
     }

@@ -148,6 +148,20 @@ export class DiskSpill {
     return this.entries.has(jobId);
   }
 
+  /** The oldest of the first `scanMax` jobs of `type` still present that `accept` takes, if any. */
+  first(type: string, scanMax: number, accept: (jobId: string) => boolean): string | undefined {
+    const file = this.files.get(type);
+    if (file === undefined) return undefined;
+    let scanned = 0;
+    for (let i = file.head; i < file.queue.length && scanned < scanMax; i++) {
+      const entry = file.queue[i];
+      if (entry.gone) continue;
+      scanned++;
+      if (accept(entry.jobId)) return entry.jobId;
+    }
+    return undefined;
+  }
+
   /** Forgets a job (it ended while spilled); its bytes are skipped. Returns whether it was there. */
   remove(jobId: string): boolean {
     const entry = this.entries.get(jobId);

@@ -5,6 +5,8 @@
 // (each entry says its payload's length). Plain MDP peers never see batches.
 import { decode, encode } from "./codec.ts";
 import { EMPTY, MDP_CLIENT, MDP_WORKER, WorkerCommand } from "./constants.ts";
+import { BATCH_ENTRIES_MAX, inputShapes } from "./input-shapes.ts";
+import { type Shape, shapeProblem } from "./shape.ts";
 
 /**
  * A batch leaves as soon as it has this many entries, and at the end of the event-loop turn
@@ -29,8 +31,14 @@ export type JobEntry = [string, number, string, number, number, number | null, s
 /** Satellite -> orchestrator: [job id, attempt, 0 ok | 1 error, payload length, error | null, retryable | null]. */
 export type JobReplyEntry = [string, number, 0 | 1, number, string | null, boolean | null];
 
-export function clientBatchFrames(entries: RequestEntry[], payloads: Buffer[]): Buffer[] {
-  return [EMPTY, MDP_CLIENT, BATCH_SERVICE, DSAT_BATCH_MARK, encode(entries), concat(payloads)];
+/**
+ * A client's batch; `session` (16-64 bytes, secret) names the client across reconnects and
+ * restarts: only requests carrying it may attach to, cancel or read the results of its jobs.
+ */
+export function clientBatchFrames(entries: RequestEntry[], payloads: Buffer[], session?: Buffer): Buffer[] {
+  const frames = [EMPTY, MDP_CLIENT, BATCH_SERVICE, DSAT_BATCH_MARK, encode(entries), concat(payloads)];
+  if (session !== undefined) frames.push(session);
+  return frames;
 }
 
 export function replyBatchFrames(entries: ReplyEntry[], payloads: Buffer[]): Buffer[] {
@@ -66,6 +74,9 @@ export function splitBatch<Entry>(
   lengthOf: (entry: Entry) => number,
   entriesMax: number,
 ): { entries: Entry[]; payloads: Buffer[] } | string {
+  // The entry count (from the array header) and each entry's size are checked before decoding.
+  const problem = shapeProblem(entriesFrame, entriesShape(entriesMax));
+  if (problem !== null) return problem;
   let decoded: unknown;
   try {
     decoded = decode(entriesFrame);
@@ -86,6 +97,13 @@ export function splitBatch<Entry>(
   }
   if (offset !== blob.length) return "batch blob has bytes no entry claims";
   return { entries: decoded as Entry[], payloads };
+}
+
+/** The entries shape for a batch of at most `entriesMax` entries. */
+function entriesShape(entriesMax: number): Shape {
+  const shape = inputShapes().batchEntries;
+  if (entriesMax === BATCH_ENTRIES_MAX) return shape;
+  return { ...shape, topItemsMax: entriesMax, itemsMax: entriesMax * (1 + shape.innerItemsMax) };
 }
 
 const isLength = (value: unknown): value is number =>

@@ -20,6 +20,8 @@ export const WorkerCommand = {
   requestBatch: 0x14,
   replyBatch: 0x15,
   ackBatch: 0x16,
+  /** Orchestrator -> satellite on a CURVE topology: prove your key over this nonce in READY. */
+  challenge: 0x17,
 } as const;
 export type WorkerCommandCode = (typeof WorkerCommand)[keyof typeof WorkerCommand];
 
@@ -34,5 +36,9 @@ export const ErrorCode = {
   malformed: "DSAT_ERR_MALFORMED",
   overloaded: "DSAT_ERR_OVERLOADED",
   rejected: "DSAT_ERR_REJECTED",
+  /** The id names no job this client may see (it is someone else's, or unknown). */
+  notFound: "DSAT_ERR_NOT_FOUND",
+  /** A control request its sender's role may not run, or whose key or proof does not hold. */
+  forbidden: "DSAT_ERR_FORBIDDEN",
 } as const;
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];

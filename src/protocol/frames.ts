@@ -20,6 +20,9 @@ import {
   WorkerCommand,
   type WorkerCommandCode,
 } from "./constants.ts";
+import { BATCH_ENTRIES_MAX, type InputLimits, type InputShapes, inputShapes } from "./input-shapes.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import { type Shape, shapeProblem } from "./shape.ts";
 
 export * from "./constants.ts";
 
@@ -27,8 +30,10 @@ const COMMAND_FRAMES = new Map<number, Buffer>(
   Object.values(WorkerCommand).map((code) => [code, Buffer.from([code])] as const),
 );
 
-/** Most entries one batch may carry. */
-export const BATCH_ENTRIES_MAX = 4096;
+/** Longest client session token (the 7th frame of a batch). */
+export const SESSION_BYTES_MAX = 64;
+
+export { BATCH_ENTRIES_MAX };
 
 /** Header of a dsat client request (frame after the marker). */
 export interface RequestHeader {
@@ -66,6 +71,13 @@ export interface SatelliteHello {
   /** On a CURVE topology: the satellite's public key (Z85) and proof of holding it (src/security/proof.ts). */
   key?: string;
   proof?: string;
+  /** The heartbeat period it keeps, ms (the orchestrator's limits.heartbeatMs when absent). */
+  heartbeatMs?: number;
+  /**
+   * Random per satellite process: a READY from a new connection with the same id, key and
+   * incarnation is the same process reconnecting, whose running jobs carry on.
+   */
+  incarnation?: string;
 }
 
 /** Header of a job sent to a dsat satellite. */
@@ -91,7 +103,8 @@ export interface JobReplyHeader {
 
 export type FrontendMessage =
   | { kind: "client-request"; service: string; header: RequestHeader | null; body: Buffer[] }
-  | { kind: "client-batch"; entries: RequestEntry[]; payloads: Buffer[] }
+  /** `session`: the client's secret session token (7th frame), which owns the jobs it sends. */
+  | { kind: "client-batch"; entries: RequestEntry[]; payloads: Buffer[]; session: Buffer | null }
   | { kind: "worker-reply-batch"; entries: JobReplyEntry[]; payloads: Buffer[] }
   | { kind: "worker-ack-batch"; flat: unknown[] }
   | { kind: "worker-ready"; service: string; hello: SatelliteHello | null }
@@ -111,34 +124,47 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
-function decodeRecord(frame: Buffer): Record<string, unknown> | null {
+/** The frame as a map if it fits `shape` (checked before decoding), else why not. */
+function decodeRecord(frame: Buffer, shape: Shape): Record<string, unknown> | string {
+  const problem = shapeProblem(frame, shape);
+  if (problem !== null) return problem;
   try {
     const value = decode(frame);
-    return isRecord(value) ? value : null;
+    return isRecord(value) ? value : `${shape.name} is not a MessagePack map`;
   } catch {
-    return null;
+    return `${shape.name} is not MessagePack`;
   }
 }
 
 const SERVICE_NAME = /^[\x21-\x7e]{1,255}$/;
 
-/** Parses a message from the frontend ROUTER (routing id already removed). */
-export function parseFrontend(frames: Buffer[], framesMax: number): FrontendMessage {
+/**
+ * Parses a message from the frontend ROUTER (routing id already removed). Every MessagePack frame
+ * is checked against its shape in `limits` (input-shapes.ts) before it is decoded.
+ */
+export function parseFrontend(
+  frames: Buffer[],
+  framesMax: number,
+  limits: InputLimits = DEFAULT_LIMITS,
+): FrontendMessage {
   if (frames.length < 3) return malformed(`expected at least 3 frames, got ${frames.length}`);
   if (frames.length > framesMax)
     return malformed(`expected at most ${framesMax} frames, got ${frames.length}`);
   if (frames[0].length !== 0) return malformed("expected an empty delimiter frame first");
   const protocol = frames[1];
-  if (protocol.equals(MDP_CLIENT)) return parseClient(frames);
-  if (protocol.equals(MDP_WORKER)) return parseWorker(frames);
+  if (protocol.equals(MDP_CLIENT)) return parseClient(frames, inputShapes(limits));
+  if (protocol.equals(MDP_WORKER)) return parseWorker(frames, inputShapes(limits));
   return malformed(`unknown protocol header ${JSON.stringify(protocol.subarray(0, 16).toString("latin1"))}`);
 }
 
-function parseClient(frames: Buffer[]): FrontendMessage {
-  if (frames.length === 6 && frames[3].equals(DSAT_BATCH_MARK)) {
+function parseClient(frames: Buffer[], shapes: InputShapes): FrontendMessage {
+  if ((frames.length === 6 || frames.length === 7) && frames[3].equals(DSAT_BATCH_MARK)) {
+    const session = frames.length === 7 ? frames[6] : null;
+    if (session !== null && (session.length < 16 || session.length > SESSION_BYTES_MAX))
+      return malformed(`a session token has 16-${SESSION_BYTES_MAX} bytes`);
     const batch = splitBatch(frames[4], frames[5], isRequestEntry, (entry) => entry[2], BATCH_ENTRIES_MAX);
     if (typeof batch === "string") return malformed(batch);
-    return { kind: "client-batch", entries: batch.entries, payloads: batch.payloads };
+    return { kind: "client-batch", entries: batch.entries, payloads: batch.payloads, session };
   }
   const service = frames[2].toString("utf8");
   if (!SERVICE_NAME.test(service)) return malformed("service name must be 1-255 printable ASCII characters");
@@ -146,8 +172,8 @@ function parseClient(frames: Buffer[]): FrontendMessage {
   if (body.length >= 1 && body[0].equals(DSAT_MARK)) {
     if (body.length !== 3)
       return malformed(`a dsat request has marker, header and payload frames, got ${body.length}`);
-    const raw = decodeRecord(body[1]);
-    if (raw === null) return malformed("request header is not a MessagePack map");
+    const raw = decodeRecord(body[1], shapes.requestHeader);
+    if (typeof raw === "string") return malformed(raw);
     const header = checkRequestHeader(raw);
     if (typeof header === "string") return malformed(header);
     return { kind: "client-request", service, header, body: [body[2]] };
@@ -170,7 +196,7 @@ function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | strin
   return { c, id: id as string | undefined, k: k as string | undefined, t: t as number | undefined };
 }
 
-function parseWorker(frames: Buffer[]): FrontendMessage {
+function parseWorker(frames: Buffer[], shapes: InputShapes): FrontendMessage {
   if (frames[2].length !== 1) return malformed("worker command must be one byte");
   const command = frames[2][0];
   switch (command) {
@@ -182,8 +208,8 @@ function parseWorker(frames: Buffer[]): FrontendMessage {
       if (frames.length === 4) return { kind: "worker-ready", service, hello: null };
       if (frames.length !== 6 || !frames[4].equals(DSAT_MARK))
         return malformed("READY: unexpected extra frames");
-      const raw = decodeRecord(frames[5]);
-      const hello = raw === null ? "hello is not a MessagePack map" : checkHello(raw, service);
+      const raw = decodeRecord(frames[5], shapes.satelliteHeader);
+      const hello = typeof raw === "string" ? raw : checkHello(raw, service);
       if (typeof hello === "string") return malformed(`READY: ${hello}`);
       return { kind: "worker-ready", service, hello };
     }
@@ -194,9 +220,9 @@ function parseWorker(frames: Buffer[]): FrontendMessage {
       const body = frames.slice(5);
       if (body.length >= 1 && body[0].equals(DSAT_MARK)) {
         if (body.length < 3) return malformed("a dsat reply has marker, header and payload frames");
-        const raw = decodeRecord(body[1]);
-        if (raw === null || (raw.s !== "ok" && raw.s !== "error"))
-          return malformed("reply header: s must be ok or error");
+        const raw = decodeRecord(body[1], shapes.satelliteHeader);
+        if (typeof raw === "string") return malformed(`reply header: ${raw}`);
+        if (raw.s !== "ok" && raw.s !== "error") return malformed("reply header: s must be ok or error");
         const header: JobReplyHeader = { s: raw.s };
         if (typeof raw.e === "string") header.e = raw.e;
         if (typeof raw.r === "boolean") header.r = raw.r;
@@ -214,6 +240,8 @@ function parseWorker(frames: Buffer[]): FrontendMessage {
         : malformed("ACK has one address frame");
     case WorkerCommand.progress: {
       if (frames.length !== 5) return malformed("PROGRESS has address and value frames");
+      const problem = shapeProblem(frames[4], shapes.progress);
+      if (problem !== null) return malformed(problem);
       try {
         return { kind: "worker-progress", address: frames[3], progress: decode(frames[4]) };
       } catch {
@@ -230,6 +258,8 @@ function parseWorker(frames: Buffer[]): FrontendMessage {
     }
     case WorkerCommand.ackBatch: {
       if (frames.length !== 4) return malformed("ACK-BATCH has one entries frame");
+      const problem = shapeProblem(frames[3], shapes.ackEntries);
+      if (problem !== null) return malformed(problem);
       try {
         const flat = decode(frames[3]);
         if (!Array.isArray(flat) || flat.length > 2 * BATCH_ENTRIES_MAX)
@@ -283,6 +313,15 @@ function checkHello(raw: Record<string, unknown>, service: string): SatelliteHel
     batch: raw.batch === true,
     ...(typeof raw.key === "string" && raw.key.length === 40 ? { key: raw.key } : {}),
     ...(typeof raw.proof === "string" && /^[0-9a-f]{64}$/.test(raw.proof) ? { proof: raw.proof } : {}),
+    ...(typeof raw.heartbeatMs === "number" &&
+    Number.isInteger(raw.heartbeatMs) &&
+    raw.heartbeatMs >= 10 &&
+    raw.heartbeatMs <= 60_000
+      ? { heartbeatMs: raw.heartbeatMs }
+      : {}),
+    ...(typeof raw.incarnation === "string" && raw.incarnation.length > 0 && raw.incarnation.length <= 64
+      ? { incarnation: raw.incarnation }
+      : {}),
   };
 }
 
@@ -351,8 +390,8 @@ export function parseJobRequest(
   // frames: "", MDPW01, 0x02, address, "", "dsat/1", header, payload... (no payload frame at all
   // when a plain MDP client sent an empty body)
   if (frames.length < 7 || !frames[5].equals(DSAT_MARK)) return null;
-  const raw = decodeRecord(frames[6]);
-  if (raw === null) return null;
+  const raw = decodeRecord(frames[6], inputShapes().jobHeader);
+  if (typeof raw === "string") return null;
   const { id, type, k, a, d, raw: rawFrames } = raw;
   if (typeof id !== "string" || typeof type !== "string" || typeof a !== "number") return null;
   const header: JobHeader = { id, type, a };

@@ -2,4 +2,16 @@ export * from "./batch.ts";
 export { DecodeError, decode, encode } from "./codec.ts";
 export { PAYLOAD_DEPTH_MAX, withinDepth } from "./depth.ts";
 export * from "./frames.ts";
+export {
+  decodeShaped,
+  ENTRY_FIELDS_MAX,
+  HEADER_DEPTH_MAX,
+  HEADER_INNER_ITEMS_MAX,
+  HEADER_ITEMS_MAX,
+  type InputLimits,
+  type InputShapes,
+  inputShapes,
+} from "./input-shapes.ts";
+export { type IntakeHeader, parseIntakeHeader } from "./intake.ts";
 export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";
+export { assertShape, type Shape, ShapeError, shapeProblem } from "./shape.ts";

@@ -1,3 +1,4 @@
+export { MDP_WORKERS_PER_TYPE_MAX, MdpSatelliteRuntime } from "./mdp-satellite.ts";
 export {
   defineSatellite,
   type JobContext,

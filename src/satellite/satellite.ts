@@ -7,6 +7,7 @@
 // reconnects with exponential backoff when the orchestrator goes silent or says DISCONNECT,
 // runs each job with an AbortSignal, and drains on SIGTERM/SIGINT: tells the orchestrator, stops
 // taking jobs, finishes the ones in flight, disconnects and exits.
+import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
 import {
   ackBatchFrames,
@@ -31,6 +32,7 @@ import {
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
 import { EndOfTurn, SocketWriter } from "../transport/index.ts";
+import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 
 export interface JobContext {
   id: string;
@@ -85,6 +87,11 @@ export interface SatelliteOptions {
   weight?: number;
   heartbeatMs?: number;
   heartbeatLiveness?: number;
+  /**
+   * Largest result sent, bytes (the orchestrator's limits.messageBytesMax; default 1 MiB): a larger
+   * one fails its job at once (not retried) instead of being refused on the way.
+   */
+  messageBytesMax?: number;
   /** First reconnect delay; doubles up to reconnectMaxMs. */
   reconnectMs?: number;
   reconnectMaxMs?: number;
@@ -93,6 +100,13 @@ export interface SatelliteOptions {
   log?: (message: string) => void;
   /** CURVE keys, when the orchestrator's topology turns security on; READY then proves the key. */
   curve?: CurveOptions;
+  /**
+   * "dsat" (default): dsat's extensions (hello, batches, ACK, PROGRESS, CANCEL, DRAIN); needs the
+   * dsat orchestrator. "mdp": plain 7/MDP workers, one per type and unit of concurrency, one request
+   * at a time each, for any Majordomo broker (docs/protocol.md, "Foreign Majordomo brokers");
+   * `location` and `weight` are not sent then.
+   */
+  protocol?: "dsat" | "mdp";
 }
 
 interface RunningJob {
@@ -123,7 +137,10 @@ export class SatelliteRuntime {
   private readonly types: string[];
   private readonly capacity: number;
   private readonly curve: CurveOptions | undefined;
-  private readonly options: Required<Omit<SatelliteOptions, "location" | "log" | "curve">> & {
+  private readonly messageBytesMax: number;
+  private readonly options: Required<
+    Omit<SatelliteOptions, "location" | "log" | "curve" | "protocol" | "messageBytesMax">
+  > & {
     location: Array<[string, string]>;
     log: (message: string) => void;
   };
@@ -135,6 +152,11 @@ export class SatelliteRuntime {
     private readonly definition: SatelliteDefinition,
     options: SatelliteOptions,
   ) {
+    if (options.protocol !== undefined && options.protocol !== "dsat") {
+      throw new TypeError(
+        `SatelliteRuntime speaks dsat; for protocol "${options.protocol}" use runSatellite() or MdpSatelliteRuntime`,
+      );
+    }
     this.types = Array.isArray(definition.type) ? definition.type : [definition.type];
     this.capacity = definition.concurrency ?? 1;
     this.options = {
@@ -151,12 +173,8 @@ export class SatelliteRuntime {
     };
     this.reconnectDelay = this.options.reconnectMs;
     this.curve = options.curve;
-    if (this.curve !== undefined) {
-      this.keyProof = readyProof(this.curve, this.curve.serverPublicKey, options.id);
-    }
+    this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
   }
-
-  private keyProof: string | undefined;
 
   /** Connects and registers; resolves once READY is sent. */
   async start(): Promise<void> {
@@ -174,7 +192,12 @@ export class SatelliteRuntime {
     process.send?.("ready");
   }
 
-  private hello(): SatelliteHello {
+  /**
+   * READY's hello. On a CURVE topology the first READY names the key; the orchestrator answers with
+   * a CHALLENGE nonce, and the second READY proves the key over it (src/security/proof.ts).
+   */
+  private hello(nonce?: string): SatelliteHello {
+    const curve = this.curve;
     return {
       id: this.options.id,
       types: this.types,
@@ -182,7 +205,12 @@ export class SatelliteRuntime {
       capacity: this.capacity,
       weight: this.options.weight,
       batch: true,
-      ...(this.curve !== undefined ? { key: this.curve.publicKey, proof: this.keyProof } : {}),
+      heartbeatMs: this.options.heartbeatMs,
+      incarnation: this.incarnation,
+      ...(curve !== undefined ? { key: curve.publicKey } : {}),
+      ...(curve !== undefined && nonce !== undefined
+        ? { proof: readyProof(curve, curve.serverPublicKey, this.options.id, nonce) }
+        : {}),
     };
   }
 
@@ -199,8 +227,17 @@ export class SatelliteRuntime {
     // While there is no connection libzmq retries every 100 ms and READY waits in the queue, so
     // silence then is no reason to back off: a restarted orchestrator gets READY as it binds.
     // (Listen before connect(): the monitor misses events from before it exists.)
+    let connectedBefore = false;
     socket.events.on("connect", () => {
       if (socket !== this.socket) return;
+      if (connectedBefore) {
+        // libzmq reconnected this socket: the orchestrator may have restarted and forgotten us.
+        setImmediate(() => {
+          if (socket === this.socket) this.registerAgain();
+        });
+        return;
+      }
+      connectedBefore = true;
       this.connected = true;
       this.lastHeard = Date.now();
     });
@@ -218,6 +255,8 @@ export class SatelliteRuntime {
     this.writer = new SocketWriter(socket, { backlogMax: 100_000, retryMs: 1, onDrop: () => {} });
     this.lastHeard = Date.now();
     this.writer.send(workerReadyFrames(this.types[0], this.hello()));
+    // Without CURVE this READY registers us; with it, the one answering the CHALLENGE does.
+    if (this.curve === undefined) this.onRegistered();
     void this.receiveLoop(socket);
   }
 
@@ -237,7 +276,22 @@ export class SatelliteRuntime {
 
   private reconnectTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * Registers again at once on a fresh socket (READY first; the old socket's queue of heartbeats
+   * and replies is dropped), instead of waiting for a heartbeat to be answered with DISCONNECT
+   * and a backoff: a restarted orchestrator gets its satellites back within one libzmq reconnect
+   * interval (100 ms) of binding (docs/journal.md, "What a client sees during a restart").
+   */
+  private registerAgain(): void {
+    if (this.stopped) return;
+    this.options.log("connection back (the orchestrator may have restarted): registering again");
+    this.counters.reconnects++;
+    this.closeSocket();
+    this.connect();
+  }
+
   private closeSocket(): void {
+    this.registered = false;
     this.writer?.close();
     this.writer = null;
     if (this.socket !== null && !this.socket.closed) this.socket.close();
@@ -304,14 +358,43 @@ export class SatelliteRuntime {
       case WorkerCommand.disconnect:
         this.reconnect("the orchestrator asked to reconnect");
         return;
+      case WorkerCommand.challenge: {
+        // Prove our key over this connection's nonce (only meaningful with CURVE).
+        const nonce = frames[3];
+        if (this.curve !== undefined && nonce !== undefined && nonce.length > 0 && nonce.length <= 64) {
+          this.writer?.send(workerReadyFrames(this.types[0], this.hello(nonce.toString("hex"))));
+          this.onRegistered();
+        }
+        return;
+      }
       default:
         return; // heartbeats only refresh lastHeard
     }
   }
 
+  /**
+   * Sends on the current connection once it is registered. Between connections (a reconnect after
+   * the orchestrator went silent, e.g. while its own loop stalled) what jobs produce (replies,
+   * acks, progress) is held, up to HELD_MAX messages, and sent once READY is: the orchestrator
+   * takes this process's attempts over to the new connection (same id and incarnation).
+   */
   private send(frames: Buffer[]): void {
-    this.writer?.send(frames);
+    if (this.writer !== null && this.registered) this.writer.send(frames);
+    else if (this.held.length < HELD_MAX) this.held.push(frames);
   }
+
+  private onRegistered(): void {
+    this.registered = true;
+    const held = this.held;
+    this.held = [];
+    for (const frames of held) this.writer?.send(frames);
+  }
+
+  private held: Buffer[][] = [];
+  /** READY that registers this connection has been sent. */
+  private registered = false;
+  /** Tells this process from a restarted one with the same id (hello.incarnation). */
+  private readonly incarnation = randomBytes(12).toString("base64url");
 
   /**
    * Runs one job. `address` is set for jobs that came as a single MDP REQUEST (the reply goes back
@@ -386,7 +469,9 @@ export class SatelliteRuntime {
   }
 
   private failJob(key: string, job: RunningJob, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const text = error instanceof Error ? error.message : String(error);
+    // The orchestrator refuses reply headers past limits.satelliteHeaderBytesMax (64 KiB).
+    const message = text.length > ERROR_TEXT_MAX ? `${text.slice(0, ERROR_TEXT_MAX)}... (cut)` : text;
     const retryable = !(
       typeof error === "object" &&
       error !== null &&
@@ -413,6 +498,18 @@ export class SatelliteRuntime {
       reply = { s: "error", e: `result cannot be encoded: ${(error as Error).message}`, r: false };
       frames = [resultFrame(null, job.header)];
     }
+    let resultBytes = 0;
+    for (const part of frames) resultBytes += part.length;
+    if (resultBytes > this.messageBytesMax) {
+      // Sent, it would be refused (or cut the connection); the error says why, and is final.
+      reply = {
+        s: "error",
+        e: `the result of ${resultBytes} bytes exceeds the limit of ${this.messageBytesMax}`,
+        r: false,
+      };
+      frames = [resultFrame(null, job.header)];
+      resultBytes = frames[0].length;
+    }
     const frame = frames[0];
     if (job.address !== null) {
       this.send(jobReplyFrames(job.address, reply, frames));
@@ -426,7 +523,10 @@ export class SatelliteRuntime {
         reply.r ?? null,
       ]);
       this.replyPayloads.push(frame);
-      if (this.replyEntries.length >= BATCH_FLUSH_ENTRIES) this.flush();
+      this.replyBytes += frame.length;
+      // A batch stays well under the orchestrator's message limit.
+      if (this.replyEntries.length >= BATCH_FLUSH_ENTRIES || this.replyBytes >= REPLY_BATCH_BYTES_MAX)
+        this.flush();
       else this.endOfTurn.schedule();
     }
     if (this.draining && this.running.size === 0) this.drainResolve?.();
@@ -434,6 +534,7 @@ export class SatelliteRuntime {
 
   // Replies and acks produced in one event-loop turn leave as one message each (protocol/batch.ts).
   private replyEntries: JobReplyEntry[] = [];
+  private replyBytes = 0;
   private replyPayloads: Buffer[] = [];
   private unacked: RunningJob[] = [];
   private readonly endOfTurn = new EndOfTurn(() => this.flush());
@@ -444,6 +545,7 @@ export class SatelliteRuntime {
       const payloads = this.replyPayloads;
       this.replyEntries = [];
       this.replyPayloads = [];
+      this.replyBytes = 0;
       this.send(jobReplyBatchFrames(entries, payloads));
     }
     if (this.unacked.length > 0) {
@@ -460,10 +562,13 @@ export class SatelliteRuntime {
     if (!this.connected) this.lastHeard = Date.now(); // no connection: silence means nothing yet
     const silentMs = Date.now() - this.lastHeard;
     if (silentMs > this.options.heartbeatMs * this.options.heartbeatLiveness) {
+      // No backoff for silence: a stalled orchestrator that resumes finds us back at once, and
+      // takes this process's running jobs over to the new connection (same incarnation).
+      this.reconnectDelay = this.options.reconnectMs;
       this.reconnect(`orchestrator silent for ${silentMs} ms`);
       return;
     }
-    this.send(workerCommandFrames(WorkerCommand.heartbeat));
+    this.writer?.send(workerCommandFrames(WorkerCommand.heartbeat));
   }
 
   /** Jobs running now. */
@@ -478,7 +583,7 @@ export class SatelliteRuntime {
   async drain(timeoutMs = 30_000): Promise<void> {
     if (this.stopped) return;
     this.draining = true;
-    this.send(workerCommandFrames(WorkerCommand.drain));
+    this.writer?.send(workerCommandFrames(WorkerCommand.drain));
     this.options.log(`draining ${this.running.size} job(s)`);
     if (this.running.size > 0) {
       await new Promise<void>((resolve) => {
@@ -490,7 +595,7 @@ export class SatelliteRuntime {
     // Replies still in the batch outbox must leave before DISCONNECT, or the orchestrator would
     // reroute jobs that are already done.
     this.flush();
-    this.send(workerCommandFrames(WorkerCommand.disconnect));
+    this.writer?.send(workerCommandFrames(WorkerCommand.disconnect));
     // Give the DISCONNECT and last replies a moment to leave before closing.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await this.stop();
@@ -519,6 +624,15 @@ function signalOf(job: RunningJob): AbortSignal {
   return job.controller.signal;
 }
 
+/** Longest error message sent with a failed job, characters. */
+const ERROR_TEXT_MAX = 8 * 1024;
+
+/** Payload bytes after which a reply batch leaves at once. */
+const REPLY_BATCH_BYTES_MAX = 256 * 1024;
+
+/** Messages of running jobs held between two connections (beyond, they are dropped). */
+const HELD_MAX = 100_000;
+
 function abortJob(job: RunningJob, reason: Error): void {
   if (job.abortReason !== null) return;
   job.abortReason = reason;
@@ -545,11 +659,32 @@ function resultFrames(result: unknown, header: JobHeader): Buffer[] {
   return [resultFrame(result, header)];
 }
 
+/** Starts a satellite: a SatelliteRuntime, or an MdpSatelliteRuntime for `protocol: "mdp"`. */
+export function runSatellite(
+  definition: SatelliteDefinition,
+  options: SatelliteOptions & { protocol: "mdp" },
+): Promise<MdpSatelliteRuntime>;
+export function runSatellite(
+  definition: SatelliteDefinition,
+  options: SatelliteOptions & { protocol?: "dsat" },
+): Promise<SatelliteRuntime>;
+export function runSatellite(
+  definition: SatelliteDefinition,
+  options: SatelliteOptions,
+): Promise<SatelliteRuntime | MdpSatelliteRuntime>;
 export async function runSatellite(
   definition: SatelliteDefinition,
   options: SatelliteOptions,
-): Promise<SatelliteRuntime> {
-  const runtime = new SatelliteRuntime(definition, options);
+): Promise<SatelliteRuntime | MdpSatelliteRuntime> {
+  if (options.protocol !== undefined && options.protocol !== "dsat" && options.protocol !== "mdp") {
+    throw new TypeError(
+      `satellite ${options.id}: protocol must be "dsat" or "mdp", got ${String(options.protocol)}`,
+    );
+  }
+  const runtime =
+    options.protocol === "mdp"
+      ? new MdpSatelliteRuntime(definition, options)
+      : new SatelliteRuntime(definition, options);
   await runtime.start();
   return runtime;
 }

@@ -1,4 +1,7 @@
-// Transport security: CURVE key files, the ZAP allow-list handler, satellites' READY proofs.
+// Transport security: CURVE key files, the ZAP allow-list handler, satellites' READY proofs and
+// signed control requests.
+
+export { ControlProofVerifier, checkControlProof, controlProof } from "./control-proof.ts";
 export {
   type CurveOptions,
   checkKeyName,
@@ -15,6 +18,7 @@ export {
 } from "./keys.ts";
 export { checkReadyProof, readyProof } from "./proof.ts";
 export {
+  type KeyRole,
   type Refusal,
   RefusalLimiter,
   ZAP_DOMAIN,

@@ -1,4 +1,5 @@
-// Proof that a satellite's READY comes from the holder of the key it names.
+// Proof that a satellite's READY comes from the holder of the key it names, made over a nonce the
+// orchestrator sent to that connection (CHALLENGE), so a READY cannot be replayed on another one.
 //
 // zeromq.js does not expose per-message metadata (ZMQ "User-Id"), and libzmq's ZAP request carries
 // the server socket's identity, not the peer's routing id: the orchestrator cannot tell from the
@@ -28,21 +29,24 @@ function publicKeyObject(publicKey: string) {
   });
 }
 
-function mac(shared: Buffer, satelliteId: string, satelliteKey: string): string {
-  return createHmac("sha256", shared).update(`dsat-ready/1\0${satelliteId}\0${satelliteKey}`).digest("hex");
+function mac(shared: Buffer, nonce: string, satelliteId: string, satelliteKey: string): string {
+  return createHmac("sha256", shared)
+    .update(`dsat-ready/2\0${nonce}\0${satelliteId}\0${satelliteKey}`)
+    .digest("hex");
 }
 
-/** The satellite side: proof for its READY. */
+/** The satellite side: proof for its READY, over the nonce of the orchestrator's CHALLENGE. */
 export function readyProof(
   own: { publicKey: string; secretKey: string },
   serverPublicKey: string,
   satelliteId: string,
+  nonce: string,
 ): string {
   const shared = diffieHellman({
     privateKey: privateKey(own.publicKey, own.secretKey),
     publicKey: publicKeyObject(serverPublicKey),
   });
-  return mac(shared, satelliteId, own.publicKey);
+  return mac(shared, nonce, satelliteId, own.publicKey);
 }
 
 /** The orchestrator side: true when `proof` was made with the secret key of `satelliteKey`. */
@@ -50,6 +54,7 @@ export function checkReadyProof(
   server: { publicKey: string; secretKey: string },
   satelliteKey: string,
   satelliteId: string,
+  nonce: string,
   proof: string,
 ): boolean {
   try {
@@ -57,7 +62,7 @@ export function checkReadyProof(
       privateKey: privateKey(server.publicKey, server.secretKey),
       publicKey: publicKeyObject(satelliteKey),
     });
-    const expected = Buffer.from(mac(shared, satelliteId, satelliteKey), "hex");
+    const expected = Buffer.from(mac(shared, nonce, satelliteId, satelliteKey), "hex");
     const given = Buffer.from(proof, "hex");
     return given.length === expected.length && timingSafeEqual(given, expected);
   } catch {

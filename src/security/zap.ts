@@ -1,6 +1,6 @@
 // A ZAP handler (RFC 27) for the orchestrator's CURVE sockets: a ROUTER bound to
 // inproc://zeromq.zap.01 in zeromq.js's default context. libzmq asks it about every CURVE
-// handshake; it allows the public keys of the allow-lists (NAME.pub files of the client and
+// handshake; it allows the public keys of the allow-lists (NAME.pub files of the admin, client and
 // satellite directories) and refuses the others with 400. The reply's user id is the key's name.
 // The directories are watched (debounced) and can be reloaded on demand (`reload-keys`).
 import { type FSWatcher, watch } from "node:fs";
@@ -16,7 +16,12 @@ export interface Refusal {
   reason: string;
 }
 
+/** What an allow-listed key may do: admin keys run every control command (docs/security.md). */
+export type KeyRole = "admin" | "client" | "satellite";
+
 export interface ZapOptions {
+  /** Directory of the admins' NAME.pub files (control commands that change or list jobs). */
+  adminKeysDir?: string;
   clientKeysDir?: string;
   satelliteKeysDir?: string;
   onRefused?: (refusal: Refusal) => void;
@@ -28,6 +33,7 @@ export interface ZapOptions {
 export class ZapHandler {
   private socket: Router | null = null;
   /** Public key -> name, per list. */
+  admins = new Map<string, string>();
   clients = new Map<string, string>();
   satellites = new Map<string, string>();
   /** Keys that passed a handshake since start (satellite READY must name one of them). */
@@ -52,6 +58,7 @@ export class ZapHandler {
         return new Map<string, string>();
       }
     };
+    this.admins = read(this.options.adminKeysDir);
     this.clients = read(this.options.clientKeysDir);
     this.satellites = read(this.options.satelliteKeysDir);
     this.counters.reloads++;
@@ -70,7 +77,11 @@ export class ZapHandler {
       );
     }
     this.socket = socket;
-    for (const dir of [this.options.clientKeysDir, this.options.satelliteKeysDir]) {
+    for (const dir of [
+      this.options.adminKeysDir,
+      this.options.clientKeysDir,
+      this.options.satelliteKeysDir,
+    ]) {
       if (dir === undefined) continue;
       try {
         const watcher = watch(dir, () => this.scheduleReload());
@@ -131,11 +142,22 @@ export class ZapHandler {
     if (mechanismName !== "CURVE" || credential === undefined || credential.length !== 32)
       return refuse(`mechanism ${mechanismName || "?"} is not allowed`);
     const key = z85Encode(credential);
-    const name = this.clients.get(key) ?? this.satellites.get(key);
+    const name = this.admins.get(key) ?? this.clients.get(key) ?? this.satellites.get(key);
     if (name === undefined) return refuse("unknown public key");
     this.counters.allowed++;
     this.authenticated.add(key);
     return reply("200", "OK", name);
+  }
+
+  /** The strongest role of an allow-listed key (a key in several lists), undefined for others. */
+  roleOf(key: string): { role: KeyRole; name: string } | undefined {
+    const admin = this.admins.get(key);
+    if (admin !== undefined) return { role: "admin", name: admin };
+    const client = this.clients.get(key);
+    if (client !== undefined) return { role: "client", name: client };
+    const satellite = this.satellites.get(key);
+    if (satellite !== undefined) return { role: "satellite", name: satellite };
+    return undefined;
   }
 
   async stop(): Promise<void> {

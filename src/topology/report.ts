@@ -175,6 +175,13 @@ export function missingFiles(topology: Topology): CheckProblem[] {
   const security = topology.orchestrator.security;
   if (security !== undefined) {
     expect("/orchestrator/security/serverKey", security.serverKey, "file", "the orchestrator's key file");
+    if (security.admins !== undefined)
+      expect(
+        "/orchestrator/security/admins",
+        security.admins,
+        "directory",
+        "a directory of the admins' NAME.pub files",
+      );
     if (security.clients !== undefined)
       expect(
         "/orchestrator/security/clients",

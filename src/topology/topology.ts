@@ -63,6 +63,10 @@ export interface Topology {
     intake?: string;
     events?: string;
     control?: string;
+    /** Let control bind beyond this host without CURVE (docs/security.md, "Control roles"). */
+    insecureControl?: boolean;
+    /** Accept satellites for undeclared job types (default false). */
+    dynamicTypes?: boolean;
     heartbeatMs?: number;
     limits?: Partial<Limits>;
     /** Tracker settings (docs/tracker.md): ackTimeoutMs, stallTimeoutMs, breaker..., backoff... */
@@ -84,6 +88,8 @@ export interface Topology {
 export interface TopologySecurity {
   /** The orchestrator's NAME.key; its NAME.pub (next to it) is what clients and satellites need. */
   serverKey: string;
+  /** Directory of the admins' NAME.pub files (control commands jobs, retry, reload-keys, memory). */
+  admins?: string;
   /** Directory of the allowed clients' NAME.pub files. */
   clients?: string;
   /** Directory of the allowed satellites' NAME.pub files. */
@@ -462,6 +468,7 @@ function resolveSecurityPaths(security: TopologySecurity, dir: string): Topology
   return {
     ...security,
     serverKey: resolve(dir, security.serverKey),
+    ...(security.admins !== undefined ? { admins: resolve(dir, security.admins) } : {}),
     ...(security.clients !== undefined ? { clients: resolve(dir, security.clients) } : {}),
     ...(security.satellites !== undefined ? { satellites: resolve(dir, security.satellites) } : {}),
   };
@@ -488,8 +495,10 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     intake: orchestrator.intake,
     events: orchestrator.events,
     control: orchestrator.control,
+    ...(orchestrator.insecureControl !== undefined ? { insecureControl: orchestrator.insecureControl } : {}),
     hierarchy: topology.hierarchy,
     types,
+    dynamicTypes: orchestrator.dynamicTypes ?? false,
     tracker: orchestrator.tracker,
     ...(orchestrator.journal !== undefined ? { journal: orchestrator.journal } : {}),
     ...(orchestrator.diskSpill !== undefined ? { diskSpill: orchestrator.diskSpill } : {}),
@@ -497,6 +506,7 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
       ? {
           security: {
             serverKey: orchestrator.security.serverKey,
+            adminKeysDir: orchestrator.security.admins,
             clientKeysDir: orchestrator.security.clients,
             satelliteKeysDir: orchestrator.security.satellites,
             satelliteTypes: orchestrator.security.satelliteTypes,
@@ -504,10 +514,23 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
         }
       : {}),
     limits: {
+      satelliteWeightMax: defaultWeightMax(topology),
       ...orchestrator.limits,
       ...(orchestrator.heartbeatMs !== undefined ? { heartbeatMs: orchestrator.heartbeatMs } : {}),
     },
   };
+}
+
+/**
+ * The largest weight a satellite may announce, unless the topology says: 100 times the median of
+ * the weights it gives its types (1 each by default), so one READY cannot claim the whole map.
+ */
+function defaultWeightMax(topology: Topology): number {
+  const weights = Object.values(topology.types)
+    .map((type) => type.weight ?? 1)
+    .sort((a, b) => a - b);
+  const median = weights.length === 0 ? 1 : weights[Math.floor(weights.length / 2)];
+  return Math.max(1, Math.ceil(100 * median));
 }
 
 /** A host's path in the hierarchy, outermost first, ending with the host itself. */

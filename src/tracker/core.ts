@@ -104,7 +104,9 @@ export class TrackerCore {
   }
 
   typeOf(slot: number): TypeRecord {
-    return this.types.records[this.jobs.type[slot]];
+    const record = this.types.records[this.jobs.type[slot]];
+    assert(record !== undefined, "a live job's type is never evicted");
+    return record;
   }
 
   // ---- submit --------------------------------------------------------------------------------
@@ -137,6 +139,7 @@ export class TrackerCore {
     jobs.attemptsMax[slot] = event.attemptsMax ?? type.attemptsMax;
     jobs.attempt[slot] = (event.attemptsBefore ?? 0) + 1;
     jobs.runTimeoutMs[slot] = event.runTimeoutMs ?? type.runTimeoutMs;
+    jobs.patient[slot] = event.patient === true ? 1 : 0;
     jobs.submittedAtMs[slot] = nowMs;
     jobs.deadlineAtMs[slot] = event.deadlineAtMs ?? Number.POSITIVE_INFINITY;
     type.inFlight++;
@@ -192,7 +195,7 @@ export class TrackerCore {
   }
 
   /** sent: the attempt is on its way to a satellite; the ack timer runs. */
-  becomeSent(slot: number, satelliteId: string, nowMs: number): void {
+  becomeSent(slot: number, satelliteId: string, nowMs: number, reportsProgress = true): void {
     const jobs = this.jobs;
     const record = this.satellites.ensure(satelliteId);
     if (record === undefined) {
@@ -216,6 +219,7 @@ export class TrackerCore {
     this.satellites.link(jobs, slot, record);
     if (record.breaker === "half-open" && record.probeSlot === NONE) record.probeSlot = slot;
     jobs.state[slot] = State.sent;
+    jobs.silent[slot] = reportsProgress ? 0 : 1;
     jobs.phaseAtMs[slot] = nowMs;
     jobs.progressAtMs[slot] = nowMs;
     jobs.unplaceableSinceMs[slot] = Number.NaN;
@@ -231,7 +235,7 @@ export class TrackerCore {
       this.emitEvent("job:unplaceable", jobs.ids[slot], undefined, `attempt ${jobs.attempt[slot]}`);
     }
     const waitedMs = nowMs - jobs.unplaceableSinceMs[slot];
-    if (waitedMs >= this.config.placeTimeoutMs) {
+    if (waitedMs >= this.config.placeTimeoutMs && jobs.patient[slot] === 0) {
       this.finish(slot, "failed", nowMs, `unplaceable for ${waitedMs} ms: no live candidate with room`);
       return;
     }
@@ -296,8 +300,7 @@ export class TrackerCore {
     const jobs = this.jobs;
     const runMs = nowMs - jobs.phaseAtMs[slot];
     // Whichever limit came first names the cause, however late the tick that noticed it.
-    const ranTooLong =
-      jobs.phaseAtMs[slot] + jobs.runTimeoutMs[slot] <= jobs.progressAtMs[slot] + this.config.stallTimeoutMs;
+    const ranTooLong = jobs.phaseAtMs[slot] + jobs.runTimeoutMs[slot] <= this.stallDueMs(slot);
     const record = this.satellites.at(jobs.satellite[slot]);
     const heartbeat = Number.isNaN(record.lastHeartbeatMs)
       ? "no heartbeat seen"
@@ -314,11 +317,11 @@ export class TrackerCore {
     });
   }
 
-  loseAttempt(slot: number, satelliteId: string, nowMs: number): void {
+  loseAttempt(slot: number, satelliteId: string, nowMs: number, blameless = false): void {
     this.endAttempt(slot, nowMs, {
       reason: "lost",
       retryable: true,
-      crashed: true,
+      crashed: !blameless,
       blamesSatellite: false,
       cancelOnSatellite: false,
       message: `satellite ${satelliteId} lost`,
@@ -329,9 +332,17 @@ export class TrackerCore {
     const jobs = this.jobs;
     return Math.min(
       jobs.phaseAtMs[slot] + jobs.runTimeoutMs[slot],
-      jobs.progressAtMs[slot] + this.config.stallTimeoutMs,
+      this.stallDueMs(slot),
       jobs.deadlineAtMs[slot],
     );
+  }
+
+  /** When the attempt counts as stalled (never, on a satellite that cannot report progress). */
+  stallDueMs(slot: number): number {
+    const jobs = this.jobs;
+    return jobs.silent[slot] === 1
+      ? Number.POSITIVE_INFINITY
+      : jobs.progressAtMs[slot] + this.config.stallTimeoutMs;
   }
 
   satelliteIdOf(slot: number): string | undefined {
@@ -350,7 +361,13 @@ export class TrackerCore {
     const record = this.satellites.unlink(jobs, slot);
     type.errors++;
     if (end.cancelOnSatellite)
-      this.effects.push({ kind: "cancel-on-satellite", jobId, attempt, satelliteId: record.id });
+      this.effects.push({
+        kind: "cancel-on-satellite",
+        jobId,
+        attempt,
+        satelliteId: record.id,
+        ...(end.reason === "ack-timeout" ? { unacked: true as const } : {}),
+      });
     this.reportAttemptEnd(type, jobId, record.id, attempt, end);
     this.judgeSatellite(record, slot, end.blamesSatellite, nowMs);
     const candidate = jobs.candidates[slot].indexOf(record.id);
@@ -547,7 +564,7 @@ export class TrackerCore {
 
   stats(): TrackerStats {
     const types: Record<string, TypeStats> = {};
-    for (const record of this.types.records) types[record.name] = record.snapshot();
+    for (const record of this.types.live()) types[record.name] = record.snapshot();
     return {
       types,
       jobsTracked: this.jobs.live,

@@ -63,6 +63,10 @@ export class JobTable {
   /** Bits of candidate indexes this job crashed (lost, stalled, crashed). */
   crashMask = new Int32Array(0);
   runTimeoutMs = new Int32Array(0);
+  /** 1: the current attempt's satellite cannot report progress, so it has no stall timer. */
+  silent = new Uint8Array(0);
+  /** 1: placement waits until the deadline, not placeTimeoutMs (SubmitEvent.patient). */
+  patient = new Uint8Array(0);
   submittedAtMs = new Float64Array(0);
   deadlineAtMs = new Float64Array(0);
   /** sent: when dispatched; acked/running: when acked; retry-wait: when to place again. */
@@ -143,6 +147,8 @@ export class JobTable {
     this.excludeMask = grow(this.excludeMask, new Int32Array(capacity));
     this.crashMask = grow(this.crashMask, new Int32Array(capacity));
     this.runTimeoutMs = grow(this.runTimeoutMs, new Int32Array(capacity));
+    this.silent = grow(this.silent, new Uint8Array(capacity));
+    this.patient = grow(this.patient, new Uint8Array(capacity));
     this.submittedAtMs = grow(this.submittedAtMs, new Float64Array(capacity));
     this.deadlineAtMs = grow(this.deadlineAtMs, new Float64Array(capacity));
     this.phaseAtMs = grow(this.phaseAtMs, new Float64Array(capacity));

@@ -68,7 +68,7 @@ export class Tracker {
         this.core.submit(event, now);
         return;
       case "satellite-lost":
-        this.loseSatellite(event.satelliteId, now);
+        this.loseSatellite(event.satelliteId, now, event.blameless === true);
         return;
       case "satellite-heartbeat":
         this.core.heartbeat(event.satelliteId, now);
@@ -94,6 +94,14 @@ export class Tracker {
 
   stats(): TrackerStats {
     return this.core.stats();
+  }
+
+  /**
+   * Forgets a job type's record (limits, stats) unless a job of it is tracked (then false).
+   * The orchestrator evicts types learnt from satellites that have gone (typesMax bounds the table).
+   */
+  evictType(type: string): boolean {
+    return this.core.types.evict(type);
   }
 
   /** The job's state; a terminal one while the job is among the recentJobsMax last ended. */
@@ -231,7 +239,8 @@ export class Tracker {
     } else if (event.kind === "cancel") {
       core.counters.cancelsTooLate++;
     } else if (RESULT_KINDS.has(event.kind) || event.kind === "dispatched") {
-      core.types.records[ended.type].lateResults++;
+      const record = core.types.records[ended.type];
+      if (record !== undefined) record.lateResults++;
       const detail = `${event.kind} after the job ended ${STATE_NAMES[ended.outcome]}`;
       const satelliteId = "satelliteId" in event ? event.satelliteId : undefined;
       core.emitEvent("job:late-result-dropped", event.jobId, satelliteId, detail);
@@ -252,14 +261,18 @@ export class Tracker {
     }
   }
 
-  private loseSatellite(satelliteId: string, nowMs: number): void {
+  private loseSatellite(satelliteId: string, nowMs: number, blameless: boolean): void {
     const core = this.core;
     const record = core.satellites.get(satelliteId);
     const slots = record === undefined ? [] : core.satellites.jobsOf(core.jobs, record);
     core.emitEvent("satellite:lost", undefined, satelliteId, `${slots.length} attempts lost`);
     if (record === undefined) return;
     for (const slot of slots) {
-      this.applyToJob(slot, { kind: "satellite-lost", jobId: core.jobs.ids[slot], satelliteId }, nowMs);
+      this.applyToJob(
+        slot,
+        { kind: "satellite-lost", jobId: core.jobs.ids[slot], satelliteId, blameless },
+        nowMs,
+      );
     }
     core.forgetSatellite(record);
   }

@@ -20,7 +20,8 @@ const CANCELLED_BY_CLIENT = "cancelled by the client";
 const onSatellite: StateHandlers = {
   succeeded: (core, slot, _event, nowMs) => core.succeed(slot, nowMs),
   failed: (core, slot, event, nowMs) => core.fail(slot, event, nowMs),
-  "satellite-lost": (core, slot, event, nowMs) => core.loseAttempt(slot, event.satelliteId, nowMs),
+  "satellite-lost": (core, slot, event, nowMs) =>
+    core.loseAttempt(slot, event.satelliteId, nowMs, event.blameless === true),
   cancel: (core, slot, _event, nowMs) => core.finish(slot, "cancelled", nowMs, CANCELLED_BY_CLIENT),
 };
 
@@ -28,7 +29,8 @@ export const TRANSITIONS: Readonly<Record<LiveJobStateName, StateHandlers>> = {
   // Transient: `submit` creates the job here and moves it to placed (or expired) in the same step.
   received: {},
   placed: {
-    dispatched: (core, slot, event, nowMs) => core.becomeSent(slot, event.satelliteId, nowMs),
+    dispatched: (core, slot, event, nowMs) =>
+      core.becomeSent(slot, event.satelliteId, nowMs, event.reportsProgress !== false),
     unplaceable: (core, slot, _event, nowMs) => core.waitForPlacement(slot, nowMs),
     cancel: (core, slot, _event, nowMs) => core.finish(slot, "cancelled", nowMs, CANCELLED_BY_CLIENT),
   },

@@ -48,7 +48,9 @@ export class TypeRecord {
 
 export class TypeTable {
   private readonly byName = new Map<string, TypeRecord>();
-  readonly records: TypeRecord[] = [];
+  /** By index (jobs store the index); an evicted type leaves a hole, reused by the next new type. */
+  readonly records: Array<TypeRecord | undefined> = [];
+  private readonly freeIndexes: number[] = [];
 
   constructor(
     private readonly capacity: number,
@@ -59,11 +61,32 @@ export class TypeTable {
   ensure(name: string): TypeRecord | undefined {
     const known = this.byName.get(name);
     if (known !== undefined) return known;
-    if (this.records.length >= this.capacity) return undefined;
+    if (this.byName.size >= this.capacity) return undefined;
     const limits = this.limitsOf(name);
-    const record = new TypeRecord(name, this.records.length, limits.runTimeoutMs, limits.attemptsMax);
-    this.records.push(record);
+    const index = this.freeIndexes.pop() ?? this.records.length;
+    const record = new TypeRecord(name, index, limits.runTimeoutMs, limits.attemptsMax);
+    this.records[index] = record;
     this.byName.set(name, record);
     return record;
+  }
+
+  /** Forgets a type none of whose jobs is in flight; false when it has some. */
+  evict(name: string): boolean {
+    const record = this.byName.get(name);
+    if (record === undefined) return true;
+    if (record.inFlight > 0) return false;
+    this.byName.delete(name);
+    this.records[record.index] = undefined;
+    this.freeIndexes.push(record.index);
+    return true;
+  }
+
+  /** The live records. */
+  *live(): IterableIterator<TypeRecord> {
+    for (const record of this.records) if (record !== undefined) yield record;
+  }
+
+  get size(): number {
+    return this.byName.size;
   }
 }

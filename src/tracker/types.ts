@@ -13,6 +13,11 @@ export interface SubmitEvent {
   attemptsMax?: number;
   runTimeoutMs?: number;
   /**
+   * Waits for a satellite until its deadline, however long none is live (9/TSP's promise for
+   * Titanic requests), instead of failing after placeTimeoutMs.
+   */
+  patient?: boolean;
+  /**
    * Attempts an earlier orchestrator life already made (replayed from the journal). The job
    * resumes at attempt attemptsBefore + 1, so results of the old attempts are fenced off; they
    * count against attemptsMax, but a recovered job always gets at least one more attempt.
@@ -26,6 +31,11 @@ export interface DispatchedEvent {
   jobId: string;
   attempt: number;
   satelliteId: string;
+  /**
+   * false: the satellite cannot report progress (a plain 7/MDP worker, silent while it works), so
+   * the attempt has no stall timer; its run timeout and the deadline still apply. Default true.
+   */
+  reportsProgress?: boolean;
 }
 
 /** No candidate was live, breaker-closed and had room (answer to a `place` effect). */
@@ -64,6 +74,11 @@ export interface CancelEvent {
 export interface SatelliteLostEvent {
   kind: "satellite-lost";
   satelliteId: string;
+  /**
+   * The loss says nothing about the jobs (e.g. noticed right after the orchestrator's own loop
+   * stalled): the attempts are retried but do not count toward poison.
+   */
+  blameless?: boolean;
 }
 
 export interface SatelliteHeartbeatEvent {
@@ -95,7 +110,7 @@ export type JobEvent =
   | FailedEvent
   | CancelEvent
   | { kind: "timer"; jobId: string }
-  | { kind: "satellite-lost"; jobId: string; satelliteId: string };
+  | { kind: "satellite-lost"; jobId: string; satelliteId: string; blameless?: boolean };
 
 export type JobEventKind = JobEvent["kind"];
 
@@ -125,8 +140,11 @@ export type TrackerEffect =
   /** Send `attempt` to the first candidate not in `exclude`, not breaker-open, with room; answer
    * with `dispatched` or `unplaceable`. */
   | { kind: "place"; jobId: string; attempt: number; exclude: readonly string[] }
-  /** Abort that attempt on that satellite (its AbortSignal); no answer expected. */
-  | { kind: "cancel-on-satellite"; jobId: string; attempt: number; satelliteId: string }
+  /**
+   * Abort that attempt on that satellite (its AbortSignal); no answer expected. `unacked`: it was
+   * never acknowledged (an ack timeout): most likely it never arrived, so it holds no slot there.
+   */
+  | { kind: "cancel-on-satellite"; jobId: string; attempt: number; satelliteId: string; unacked?: true }
   /** Exactly once per submitted job: reply to the client and forget the job. */
   | { kind: "complete"; jobId: string; outcome: Outcome; attempt: number; message?: string }
   /** A satellite's breaker changed (or, half-open again: its probe ended without a verdict). */

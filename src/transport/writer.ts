@@ -13,6 +13,10 @@ export type DropReason = "unroutable" | "overflow" | "closed" | "error";
 export interface SocketWriterOptions {
   /** Messages held per peer while it is at its high-water mark; beyond that they are dropped. */
   backlogMax: number;
+  /** Bytes held per peer likewise (default: no bound but backlogMax). */
+  backlogBytesMax?: number;
+  /** Bytes held for all peers together (default: no bound). */
+  backlogBytesTotalMax?: number;
   /** Retry delay after EAGAIN, ms. */
   retryMs: number;
   /** For ROUTER sockets: the first frame (routing id) names the peer. */
@@ -23,6 +27,9 @@ export interface SocketWriterOptions {
 export class SocketWriter {
   /** Peer key -> messages waiting for that peer, oldest first. */
   private readonly backlogs = new Map<string, Buffer[][]>();
+  /** Peer key -> bytes of its backlog. */
+  private readonly backlogBytes = new Map<string, number>();
+  private backlogBytesTotal = 0;
   private draining = false;
   private closed = false;
   sent = 0;
@@ -46,8 +53,12 @@ export class SocketWriter {
       const backlog = this.backlogs.get(this.peerOf(frames));
       if (backlog !== undefined) {
         // Keep this peer's order: it waits behind the messages already held for it.
-        if (backlog.length >= this.options.backlogMax) this.drop(frames, "overflow");
-        else backlog.push(frames);
+        const peer = this.peerOf(frames);
+        if (this.full(peer, backlog, frames)) this.drop(frames, "overflow");
+        else {
+          backlog.push(frames);
+          this.count(peer, frames, 1);
+        }
         return;
       }
     }
@@ -83,12 +94,14 @@ export class SocketWriter {
     const peer = this.peerOf(frames);
     let backlog = this.backlogs.get(peer);
     if (backlog === undefined) this.backlogs.set(peer, (backlog = []));
-    if (backlog.length >= this.options.backlogMax) {
+    if (this.full(peer, backlog, frames)) {
+      if (backlog.length === 0) this.backlogs.delete(peer);
       this.drop(frames, "overflow", error);
       return;
     }
     // A refused message goes ahead of the ones queued after it.
     backlog.unshift(frames);
+    this.count(peer, frames, 1);
     if (!this.draining) void this.drain();
   }
 
@@ -102,16 +115,21 @@ export class SocketWriter {
           while (backlog.length > 0 && !this.closed) {
             try {
               await this.socket.send(backlog[0]);
-              backlog.shift();
+              this.count(peer, backlog.shift() as Buffer[], -1);
               this.sent++;
               progress = true;
             } catch (error) {
               const code = (error as { code?: string }).code;
               if (code === "EAGAIN" || code === "EBUSY") break;
-              this.drop(backlog.shift() as Buffer[], code === "EHOSTUNREACH" ? "unroutable" : "error", error);
+              const frames = backlog.shift() as Buffer[];
+              this.count(peer, frames, -1);
+              this.drop(frames, code === "EHOSTUNREACH" ? "unroutable" : "error", error);
             }
           }
-          if (backlog.length === 0) this.backlogs.delete(peer);
+          if (backlog.length === 0) {
+            this.backlogs.delete(peer);
+            this.backlogBytes.delete(peer);
+          }
         }
         if (!progress && this.backlogs.size > 0) {
           await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
@@ -120,6 +138,32 @@ export class SocketWriter {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Would holding `frames` for `peer` pass a bound? */
+  private full(peer: string, backlog: Buffer[][], frames: Buffer[]): boolean {
+    if (backlog.length >= this.options.backlogMax) return true;
+    const bytes = bytesOf(frames);
+    const { backlogBytesMax, backlogBytesTotalMax } = this.options;
+    if (backlogBytesMax !== undefined && (this.backlogBytes.get(peer) ?? 0) + bytes > backlogBytesMax)
+      return true;
+    return backlogBytesTotalMax !== undefined && this.backlogBytesTotal + bytes > backlogBytesTotalMax;
+  }
+
+  private count(peer: string, frames: Buffer[], sign: 1 | -1): void {
+    const bytes = sign * bytesOf(frames);
+    this.backlogBytes.set(peer, (this.backlogBytes.get(peer) ?? 0) + bytes);
+    this.backlogBytesTotal += bytes;
+  }
+
+  /** Bytes held for one peer (its routing id as given in the first frame) at its high-water mark. */
+  backlogBytesOf(routingId: Buffer): number {
+    return this.backlogBytes.get(routingId.toString("latin1")) ?? 0;
+  }
+
+  /** Bytes held for all peers. */
+  get backlogBytesHeld(): number {
+    return this.backlogBytesTotal;
   }
 
   /** Messages held for peers at their high-water mark. */
@@ -137,5 +181,13 @@ export class SocketWriter {
   close(): void {
     this.closed = true;
     this.backlogs.clear();
+    this.backlogBytes.clear();
+    this.backlogBytesTotal = 0;
   }
+}
+
+function bytesOf(frames: Buffer[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.length;
+  return bytes;
 }

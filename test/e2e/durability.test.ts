@@ -75,6 +75,25 @@ afterAll(async () => {
   cluster.stop();
 });
 
+/** Every job the orchestrator lists (`jobs` answers a page of at most 1000 at a time). */
+async function listJobs(filter: Record<string, string>): Promise<{
+  jobs: Array<{ id: string; state: string; phase: string }>;
+}> {
+  const jobs: Array<{ id: string; state: string; phase: string }> = [];
+  let after: string | null = null;
+  do {
+    const page = (await controlRequest(cluster.endpoints.control, {
+      cmd: "jobs",
+      ...filter,
+      limit: 1000,
+      ...(after !== null ? { after } : {}),
+    })) as { jobs: Array<{ id: string; state: string; phase: string }>; next: string | null };
+    jobs.push(...page.jobs);
+    after = page.next;
+  } while (after !== null);
+  return { jobs };
+}
+
 describe("durable jobs across kill -9 of the orchestrator (real processes)", () => {
   it(`${JOBS} jobs, ${KILLS_AT.length} kills: every request resolves once, every job ends once`, async () => {
     const resolved = new Map<number, number>();
@@ -126,10 +145,7 @@ describe("durable jobs across kill -9 of the orchestrator (real processes)", () 
     expect(resent).toBeGreaterThan(0); // the client did send waiting requests again after the kills
 
     // The orchestrator's view: every job finished, done, once.
-    const listed = (await controlRequest(cluster.endpoints.control, {
-      cmd: "jobs",
-      limit: JOBS * 2,
-    })) as { jobs: Array<{ id: string; state: string; phase: string }> };
+    const listed = await listJobs({});
     const ours = listed.jobs.filter((job) => job.id.startsWith("d-"));
     expect(ours).toHaveLength(JOBS);
     expect(new Set(ours.map((job) => job.id)).size).toBe(JOBS);
@@ -169,11 +185,7 @@ describe("durable jobs across kill -9 of the orchestrator (real processes)", () 
     const line = lines.find((l) => /journal: .*truncated/.test(l)) as string;
     expect(line).toContain(segments[segments.length - 1]);
     expect(line).toMatch(/recovered to seq \d+/);
-    const listed = (await controlRequest(cluster.endpoints.control, {
-      cmd: "jobs",
-      state: "done",
-      limit: JOBS * 2,
-    })) as { jobs: Array<{ id: string }> };
+    const listed = await listJobs({ state: "done" });
     expect(listed.jobs.filter((job) => job.id.startsWith("d-"))).toHaveLength(JOBS);
     await cluster.waitForSatellites(3);
     expect(await client.request("paced", { after: "repair" })).toEqual({ after: "repair" });

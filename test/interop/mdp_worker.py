@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """A minimal 7/MDP (MDP/0.1) echo worker, written from the RFC (rfc.zeromq.org/spec/7) for interop tests.
 
-Usage: mdp_worker.py [--upper] [--delay-ms N] [--max-requests N] [--heartbeat-ms N] ENDPOINT SERVICE
+Usage: mdp_worker.py [--upper] [--delay-ms N] [--max-requests N] [--heartbeat-ms N] [--quiet-while-busy]
+                     ENDPOINT SERVICE
 
 A DEALER that sends READY for SERVICE, answers each REQUEST [client-addr, "", body...] with a
 REPLY carrying the same body (uppercased with --upper) after --delay-ms, sends HEARTBEAT every
-interval (also while a request is pending), and on DISCONNECT, or when the broker is silent for
+interval (also while a request is pending, unless --quiet-while-busy: then, like 7/MDP's reference
+workers, it neither heartbeats nor watches the broker while it works), and on DISCONNECT, or when the broker is silent for
 3 intervals, opens a new socket and sends READY again. Prints "ready" once registered, then
 "request N" per request received, on stdout. Exits 0 after --max-requests replies or on SIGTERM.
 """
@@ -37,6 +39,7 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=int, default=0, help="wait this long before replying")
     parser.add_argument("--max-requests", type=int, default=0, help="exit after N replies (0: never)")
     parser.add_argument("--heartbeat-ms", type=int, default=2500)
+    parser.add_argument("--quiet-while-busy", action="store_true", help="no heartbeats while a request is pending")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, on_sigterm)
     interval = args.heartbeat_ms / 1000
@@ -84,10 +87,14 @@ def main() -> int:
                 _, address, body = pending.pop(0)
                 send(REPLY, address, b"", *(frame.upper() if args.upper else frame for frame in body))
                 replied += 1
-            if now - heard_at > LIVENESS * interval:
+            busy = args.quiet_while_busy and pending
+            if busy:
+                heard_at = max(heard_at, now - interval)  # not watching the broker while working
+                heartbeat_at = max(heartbeat_at, now)
+            if not busy and now - heard_at > LIVENESS * interval:
                 heard_at = register()
                 say("reconnected")
-            if now >= heartbeat_at:
+            if not busy and now >= heartbeat_at:
                 send(HEARTBEAT)
                 heartbeat_at = now + interval
     finally:

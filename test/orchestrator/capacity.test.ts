@@ -107,7 +107,9 @@ describe("capacity", () => {
     await until(() => fake.received() >= 1, 5000, "one job sent");
     await sleep(500);
     expect(fake.received()).toBe(1);
-    expect(orchestrator.status().satellites[0]).toMatchObject({ capacity: 1, inFlight: 1, queued: 4 });
+    // A plain worker gets no queue of its own: the rest wait in the waiting room for any worker.
+    expect(orchestrator.status().satellites[0]).toMatchObject({ capacity: 1, inFlight: 1, queued: 0 });
+    expect(orchestrator.status().waiting).toMatchObject({ jobs: 4, where: "memory" });
   });
 
   it('overflow "spill" sends past a full first candidate to the next one; "queue" waits for it', async () => {

@@ -46,7 +46,7 @@ describe("orchestrator fuzz", () => {
     orchestrator = new Orchestrator({
       ...endpoints,
       hierarchy: ["rack", "host"],
-      types: { echo: { timeoutMs: 2000 } },
+      types: { echo: { timeoutMs: 2000 }, [GOOD_TYPE]: {} },
       limits: { heartbeatMs: 500, messageBytesMax: MESSAGE_BYTES_MAX },
       log: () => {},
     });

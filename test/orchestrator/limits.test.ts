@@ -48,6 +48,7 @@ async function startStack(limits: Partial<Limits>, definitions: SatelliteDefinit
     control,
     hierarchy: ["rack", "host"],
     types: { echo: {} },
+    dynamicTypes: true, // the satellites bring types of their own
     limits: { heartbeatMs: 500, ...limits },
     log: () => {},
   });

@@ -1,6 +1,7 @@
 // Key rotation through the control socket: on a CURVE orchestrator a client key that is not in the
 // clients directory is refused (frontend and control); its .pub is copied in and `reload-keys` is
-// sent with controlRequest (an allowed key: control is CURVE too); the reply's counts say what was
+// sent with controlRequest, signed with an admin key (security.adminKeysDir; control is CURVE too,
+// and reload-keys is an admin command: docs/security.md, "Control roles"); the reply's counts say what was
 // loaded, and the new client is served. A satellite with an unknown key does not register, the
 // refusal is counted (control `status`) and `security.refused` arrives on the events socket; once
 // its key is added and reloaded, the same satellite and a waiting client get in by themselves.
@@ -10,12 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, controlRequest, type OrchestratorEvent } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
+import { generateKeyFiles, readKeyPair } from "../../src/security/index.ts";
 import { TestKeys } from "../helpers/curve-keys.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
 interface ReloadReply {
   ok: boolean;
+  admins: number;
   clients: number;
   satellites: number;
   problems: string[];
@@ -30,6 +33,7 @@ interface StatusReply {
 describe("reload-keys over the control socket (CURVE)", () => {
   const keys = new TestKeys("dsat-reload-control-");
   const { clientsDir, satellitesDir, otherDir } = keys;
+  const adminsDir = join(keys.dir, "admins");
   const clients: Client[] = [];
   const satellites: SatelliteRuntime[] = [];
   const events: OrchestratorEvent[] = [];
@@ -42,6 +46,10 @@ describe("reload-keys over the control socket (CURVE)", () => {
 
   const control_ = <T>(command: string, curve = keys.curve("client-ok"), timeoutMs = 3000) =>
     controlRequest(control, command, timeoutMs, curve) as Promise<T>;
+  const reloadKeys = () => {
+    const admin = readKeyPair(join(adminsDir, "admin.key"));
+    return control_<ReloadReply>("reload-keys", { ...admin, serverPublicKey: keys.server.publicKey });
+  };
   const client = async (name: string, timeoutMs: number) => {
     const made = await connect(frontend, { curve: keys.curve(name), timeoutMs });
     clients.push(made);
@@ -87,6 +95,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     // Keys nobody listed yet.
     keys.add("client-new", "other");
     keys.add("sat-new", "other");
+    generateKeyFiles("admin", adminsDir);
     [frontend, eventsEndpoint, control] = await freeEndpoints(3);
     orchestrator = new Orchestrator({
       frontend,
@@ -94,7 +103,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
       control,
       hierarchy: ["host"],
       limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 },
-      security: keys.security(),
+      security: keys.security({ adminKeysDir: adminsDir }),
       log: () => {},
     });
     await orchestrator.start();
@@ -129,8 +138,9 @@ describe("reload-keys over the control socket (CURVE)", () => {
 
   it("answers control requests with an allowed key and starts with one key per list", async () => {
     expect(await control_("ping")).toEqual({ ok: true });
-    expect(await control_<ReloadReply>("reload-keys")).toEqual({
+    expect(await reloadKeys()).toEqual({
       ok: true,
+      admins: 1,
       clients: 1,
       satellites: 1,
       problems: [],
@@ -149,8 +159,8 @@ describe("reload-keys over the control socket (CURVE)", () => {
   it("reload-keys admits the key once its .pub is copied in; the reply counts the keys", async () => {
     copyFileSync(join(otherDir, "client-new.pub"), join(clientsDir, "client-new.pub"));
     // Sent at once: the directory watcher's own reload waits 200 ms, so these counts are the command's.
-    const reply = await control_<ReloadReply>("reload-keys");
-    expect(reply).toEqual({ ok: true, clients: 2, satellites: 1, problems: [] });
+    const reply = await reloadKeys();
+    expect(reply).toEqual({ ok: true, admins: 1, clients: 2, satellites: 1, problems: [] });
     const fresh = await client("client-new", 3000);
     expect(await fresh.request("echo", { n: 2 })).toEqual({ n: 2 });
     // Control answers the new key too.
@@ -161,7 +171,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     const bad = join(clientsDir, "broken.pub");
     writeFileSync(bad, "public-key = not-a-key\n");
     try {
-      const reply = await control_<ReloadReply>("reload-keys");
+      const reply = await reloadKeys();
       expect(reply.ok).toBe(true);
       expect(reply.clients).toBe(2);
       expect(reply.satellites).toBe(1);
@@ -171,7 +181,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     } finally {
       rmSync(bad);
     }
-    expect(await control_<ReloadReply>("reload-keys")).toMatchObject({ clients: 2, problems: [] });
+    expect(await reloadKeys()).toMatchObject({ clients: 2, problems: [] });
   });
 
   it("does not register a satellite with an unknown key, counts the refusal and publishes security.refused", async () => {
@@ -212,8 +222,8 @@ describe("reload-keys over the control socket (CURVE)", () => {
 
   it("the refused satellite registers by itself once its key is copied in and reloaded", async () => {
     copyFileSync(join(otherDir, "sat-new.pub"), join(satellitesDir, "sat-new.pub"));
-    const reply = await control_<ReloadReply>("reload-keys");
-    expect(reply).toEqual({ ok: true, clients: 2, satellites: 2, problems: [] });
+    const reply = await reloadKeys();
+    expect(reply).toEqual({ ok: true, admins: 1, clients: 2, satellites: 2, problems: [] });
     // libzmq gives up on a refused handshake; the satellite connects again with backoff (at most
     // reconnectMaxMs, 500 ms here), so the same runtime gets in: no restart.
     const deadline = Date.now() + 10_000;
@@ -237,7 +247,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     await until(() => refusals.length >= 2, 5000, "the client to be refused and retry");
     expect(refusals[1]).toBeGreaterThan(refusals[0]); // backoff
     copyFileSync(join(otherDir, "client-late.pub"), join(clientsDir, "client-late.pub"));
-    expect(await control_<ReloadReply>("reload-keys")).toMatchObject({ clients: 3, problems: [] });
+    expect(await reloadKeys()).toMatchObject({ clients: 3, problems: [] });
     expect(await answer).toBe("late but served");
   });
 });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveRule } from "../../src/crush/index.ts";
+import { DEFAULT_LIMITS } from "../../src/protocol/index.ts";
 import {
   checkTopology,
   loadTopology,
@@ -27,6 +28,12 @@ describe("the schema", () => {
 
   it("covers the example topologies", () => {
     expect(files).toEqual(expect.arrayContaining(["demo.json", "two-datacenters.json", "pipeline.json"]));
+  });
+
+  it("lets a topology set every limit the orchestrator has (src/protocol/limits.ts)", () => {
+    const schema = JSON.parse(readFileSync(join(TOPOLOGIES, "topology.schema.json"), "utf8"));
+    const limits = schema.$defs.orchestrator.properties.limits.properties;
+    expect(Object.keys(limits).sort()).toEqual(Object.keys(DEFAULT_LIMITS).sort());
   });
 
   it.each(files)("accepts and loads topologies/%s", (name) => {
