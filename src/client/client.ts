@@ -16,7 +16,6 @@ import {
   DSAT_MARK,
   decode,
   ErrorCode,
-  type ErrorCodeName,
   encode,
   isReplyEntry,
   MDP_CLIENT,
@@ -29,65 +28,29 @@ import {
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { EndOfTurn, SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
+import {
+  CancelledError,
+  DsatError,
+  errorFor,
+  JobFailedError,
+  NoSatelliteError,
+  NotFoundError,
+  RejectedError,
+  TimeoutError,
+  UnknownTypeError,
+} from "./errors.ts";
 import { MdpClient } from "./mdp-client.ts";
 
-/** Base of every error a request can reject with; `code` is stable (docs/protocol.md, "Error codes"). */
-export class DsatError extends Error {
-  override name = "DsatError";
-  constructor(
-    readonly code: ErrorCodeName | "DSAT_ERR_CLOSED",
-    message: string,
-    readonly jobId?: string,
-  ) {
-    super(message);
-  }
-}
-export class TimeoutError extends DsatError {
-  override name = "TimeoutError";
-}
-export class NoSatelliteError extends DsatError {
-  override name = "NoSatelliteError";
-}
-export class UnknownTypeError extends DsatError {
-  override name = "UnknownTypeError";
-}
-export class RejectedError extends DsatError {
-  override name = "RejectedError";
-}
-export class JobFailedError extends DsatError {
-  override name = "JobFailedError";
-}
-export class CancelledError extends DsatError {
-  override name = "CancelledError";
-}
-/** The job id names no job of this client's (someone else's, or unknown). */
-export class NotFoundError extends DsatError {
-  override name = "NotFoundError";
-}
-
-function errorFor(code: string, message: string, jobId?: string): DsatError {
-  switch (code) {
-    case ErrorCode.timeout:
-      return new TimeoutError(code, message, jobId);
-    case ErrorCode.noSatellite:
-      return new NoSatelliteError(code, message, jobId);
-    case ErrorCode.unknownType:
-      return new UnknownTypeError(code, message, jobId);
-    case ErrorCode.failed:
-      return new JobFailedError(code, message, jobId);
-    case ErrorCode.cancelled:
-      return new CancelledError(code, message, jobId);
-    case ErrorCode.notFound:
-      return new NotFoundError(code, message, jobId);
-    case ErrorCode.tooLarge:
-    case ErrorCode.malformed:
-    case ErrorCode.overloaded:
-    case ErrorCode.rejected:
-      return new RejectedError(code, message, jobId);
-    default:
-      return new DsatError(ErrorCode.failed, `${code}: ${message}`, jobId);
-  }
-}
+export {
+  CancelledError,
+  DsatError,
+  JobFailedError,
+  NoSatelliteError,
+  NotFoundError,
+  RejectedError,
+  TimeoutError,
+  UnknownTypeError,
+};
 
 export interface RequestOptions {
   /** Placement key (jobs with the same key go to the same satellites); the job id by default. */

@@ -20,15 +20,7 @@ import {
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
-import {
-  CancelledError,
-  DsatError,
-  JobFailedError,
-  NoSatelliteError,
-  RejectedError,
-  TimeoutError,
-  UnknownTypeError,
-} from "./client.ts";
+import { CancelledError, DsatError, errorFor, RejectedError, TimeoutError } from "./errors.ts";
 
 export interface MdpClientOptions {
   /** CURVE keys, when the broker is a CURVE server. */
@@ -378,28 +370,5 @@ function readReply(body: Buffer[]): { value: unknown } | DsatError {
     return { value: decode(frame) };
   } catch {
     return { value: frame }; // not MessagePack: the worker's raw bytes
-  }
-}
-
-/** The DsatError subclass for an error code (the same mapping the dsat client applies). */
-function errorFor(code: string, message: string): DsatError {
-  switch (code) {
-    case ErrorCode.timeout:
-      return new TimeoutError(code, message);
-    case ErrorCode.noSatellite:
-      return new NoSatelliteError(code, message);
-    case ErrorCode.unknownType:
-      return new UnknownTypeError(code, message);
-    case ErrorCode.failed:
-      return new JobFailedError(code, message);
-    case ErrorCode.cancelled:
-      return new CancelledError(code, message);
-    case ErrorCode.tooLarge:
-    case ErrorCode.malformed:
-    case ErrorCode.overloaded:
-    case ErrorCode.rejected:
-      return new RejectedError(code, message);
-    default:
-      return new DsatError(ErrorCode.failed, `${code}: ${message}`);
   }
 }

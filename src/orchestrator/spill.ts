@@ -17,17 +17,15 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { type FifoEntry, LazyFifo } from "./lazy-fifo.ts";
 
-interface SpillEntry {
-  readonly jobId: string;
+interface SpillEntry extends FifoEntry {
   readonly type: string;
   /** Where the entry starts in its type's file (its header: frame count, then each length). */
   readonly offset: number;
   readonly lengths: readonly number[];
   /** Payload bytes (the frames, without the header). */
   readonly bytes: number;
-  /** Removed (cancelled, expired) or taken by shift: skipped when the queue reaches it. */
-  gone: boolean;
 }
 
 interface TypeFile {
@@ -35,12 +33,9 @@ interface TypeFile {
   fd: number;
   /** Bytes written to the file so far (the next entry's offset). */
   size: number;
-  /** FIFO of entries, oldest at `head`; entries before `head` are taken. */
-  queue: SpillEntry[];
-  head: number;
-  /** Entries still present (not gone). */
-  live: number;
-  /** Their bytes on disk (headers included). */
+  /** Entries in order; removed (cancelled, expired) or taken ones are skipped. */
+  queue: LazyFifo<SpillEntry>;
+  /** The present entries' bytes on disk (headers included). */
   liveBytes: number;
   /** After a failed compaction, the size to wait for before trying again. */
   compactAfter: number;
@@ -108,32 +103,22 @@ export class DiskSpill {
    */
   shift(type: string): { jobId: string; frames: Buffer[] } | undefined {
     const file = this.files.get(type);
-    if (file === undefined) return undefined;
-    while (file.head < file.queue.length) {
-      const entry = file.queue[file.head++];
-      if (entry.gone) continue;
-      let frames: Buffer[];
-      try {
-        frames = this.readEntry(file, entry);
-      } catch (error) {
-        this.take(file, entry);
-        throw new DiskSpillReadError(entry.jobId, (error as Error).message);
-      }
+    const entry = file?.queue.peek();
+    if (file === undefined || entry === undefined) return undefined;
+    let frames: Buffer[];
+    try {
+      frames = this.readEntry(file, entry);
+    } catch (error) {
       this.take(file, entry);
-      return { jobId: entry.jobId, frames };
+      throw new DiskSpillReadError(entry.jobId, (error as Error).message);
     }
-    this.settle(file);
-    return undefined;
+    this.take(file, entry);
+    return { jobId: entry.jobId, frames };
   }
 
   /** The job id of the oldest entry of `type` still present, without reading or taking it. */
   peek(type: string): string | undefined {
-    const file = this.files.get(type);
-    if (file === undefined) return undefined;
-    while (file.head < file.queue.length && file.queue[file.head].gone) file.head++;
-    if (file.head < file.queue.length) return file.queue[file.head].jobId;
-    this.settle(file);
-    return undefined;
+    return this.files.get(type)?.queue.peek()?.jobId;
   }
 
   /** The frames of a job still in the spill, without taking it. */
@@ -150,16 +135,7 @@ export class DiskSpill {
 
   /** The oldest of the first `scanMax` jobs of `type` still present that `accept` takes, if any. */
   first(type: string, scanMax: number, accept: (jobId: string) => boolean): string | undefined {
-    const file = this.files.get(type);
-    if (file === undefined) return undefined;
-    let scanned = 0;
-    for (let i = file.head; i < file.queue.length && scanned < scanMax; i++) {
-      const entry = file.queue[i];
-      if (entry.gone) continue;
-      scanned++;
-      if (accept(entry.jobId)) return entry.jobId;
-    }
-    return undefined;
+    return this.files.get(type)?.queue.first(scanMax, (entry) => accept(entry.jobId))?.jobId;
   }
 
   /** Forgets a job (it ended while spilled); its bytes are skipped. Returns whether it was there. */
@@ -173,7 +149,7 @@ export class DiskSpill {
   /** Jobs held, of one type or of all. */
   size(type?: string): number {
     if (type === undefined) return this.entries.size;
-    return this.files.get(type)?.live ?? 0;
+    return this.files.get(type)?.queue.live ?? 0;
   }
 
   /** Payload bytes held (frames only). */
@@ -219,9 +195,7 @@ export class DiskSpill {
         path,
         fd: openSync(path, "w+"),
         size: 0,
-        queue: [],
-        head: 0,
-        live: 0,
+        queue: new LazyFifo<SpillEntry>(),
         liveBytes: 0,
         compactAfter: 0,
       };
@@ -247,13 +221,8 @@ export class DiskSpill {
     writeAll(file.fd, record, file.size);
     const entry: SpillEntry = { jobId, type, offset: file.size, lengths, bytes, gone: false };
     file.size += record.length;
-    if (front) {
-      if (file.head > 0) file.queue[--file.head] = entry;
-      else file.queue.unshift(entry);
-    } else {
-      file.queue.push(entry);
-    }
-    file.live++;
+    if (front) file.queue.unshift(entry);
+    else file.queue.push(entry);
     file.liveBytes += record.length;
     this.entries.set(jobId, entry);
     this.payloadBytes += bytes;
@@ -282,30 +251,16 @@ export class DiskSpill {
 
   /** Marks an entry gone (taken or removed) and truncates its file once nothing is left in it. */
   private take(file: TypeFile, entry: SpillEntry): void {
-    if (entry.gone) return;
-    entry.gone = true;
+    if (!file.queue.remove(entry)) return;
     if (this.entries.get(entry.jobId) === entry) this.entries.delete(entry.jobId);
-    file.live--;
     file.liveBytes -= headerBytes(entry.lengths.length) + entry.bytes;
     this.payloadBytes -= entry.bytes;
-    this.settle(file);
-  }
-
-  private settle(file: TypeFile): void {
-    if (file.live === 0) {
-      file.queue = [];
-      file.head = 0;
+    if (file.queue.live === 0) {
       file.liveBytes = 0;
       if (file.size > 0) {
         ftruncateSync(file.fd, 0);
         file.size = 0;
       }
-      return;
-    }
-    // Drop the taken prefix of the index now and then (amortized O(1) per entry).
-    if (file.head > 1024 && file.head * 2 > file.queue.length) {
-      file.queue = file.queue.slice(file.head);
-      file.head = 0;
     }
   }
 
@@ -317,9 +272,7 @@ export class DiskSpill {
     const queue: SpillEntry[] = [];
     let size = 0;
     try {
-      for (let i = file.head; i < file.queue.length; i++) {
-        const old = file.queue[i];
-        if (old.gone) continue;
+      for (const old of file.queue.present()) {
         const length = headerBytes(old.lengths.length) + old.bytes;
         const record = Buffer.allocUnsafe(length);
         let done = 0;
@@ -342,8 +295,7 @@ export class DiskSpill {
       } catch {
         // never created
       }
-      for (let i = file.head; i < file.queue.length; i++)
-        if (!file.queue[i].gone) this.entries.set(file.queue[i].jobId, file.queue[i]);
+      for (const old of file.queue.present()) this.entries.set(old.jobId, old);
       file.compactAfter = file.size * 2;
       return;
     }
@@ -351,8 +303,7 @@ export class DiskSpill {
     closeSync(file.fd);
     file.fd = fd;
     file.size = size;
-    file.queue = queue;
-    file.head = 0;
+    file.queue.replace(queue);
     file.compactAfter = 0;
   }
 }

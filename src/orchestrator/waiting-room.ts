@@ -4,6 +4,8 @@
 // (spill.ts), which takes its place when configured; this one holds payloads in memory, up to a
 // byte budget (limits.waitingBytesMax), past which a job is refused as before (DSAT_ERR_OVERLOADED).
 
+import { type FifoEntry, LazyFifo } from "./lazy-fifo.ts";
+
 /** What the orchestrator needs of a spill: the disk spill and the waiting room both are one. */
 export interface JobSpill {
   readonly dir: string;
@@ -28,23 +30,15 @@ export class WaitingRoomFullError extends Error {
   override name = "WaitingRoomFullError";
 }
 
-interface Entry {
-  readonly jobId: string;
+interface Entry extends FifoEntry {
   readonly type: string;
   readonly frames: readonly Buffer[];
   readonly bytes: number;
-  gone: boolean;
-}
-
-interface Line {
-  entries: Entry[];
-  head: number;
-  live: number;
 }
 
 export class WaitingRoom implements JobSpill {
   readonly dir = "memory";
-  private readonly lines = new Map<string, Line>();
+  private readonly lines = new Map<string, LazyFifo<Entry>>();
   private readonly entries = new Map<string, Entry>();
   private payloadBytes = 0;
   peakJobs = 0;
@@ -70,13 +64,10 @@ export class WaitingRoom implements JobSpill {
       );
     this.remove(jobId);
     let line = this.lines.get(type);
-    if (line === undefined) this.lines.set(type, (line = { entries: [], head: 0, live: 0 }));
+    if (line === undefined) this.lines.set(type, (line = new LazyFifo<Entry>()));
     const entry: Entry = { jobId, type, frames, bytes, gone: false };
-    if (front) {
-      if (line.head > 0) line.entries[--line.head] = entry;
-      else line.entries.unshift(entry);
-    } else line.entries.push(entry);
-    line.live++;
+    if (front) line.unshift(entry);
+    else line.push(entry);
     this.entries.set(jobId, entry);
     this.payloadBytes += bytes;
     this.spilledTotal++;
@@ -84,25 +75,14 @@ export class WaitingRoom implements JobSpill {
   }
 
   shift(type: string): { jobId: string; frames: Buffer[] } | undefined {
-    const line = this.lines.get(type);
-    if (line === undefined) return undefined;
-    while (line.head < line.entries.length) {
-      const entry = line.entries[line.head++];
-      if (entry.gone) continue;
-      this.take(line, entry);
-      return { jobId: entry.jobId, frames: [...entry.frames] };
-    }
-    this.settle(type, line);
-    return undefined;
+    const entry = this.lines.get(type)?.peek();
+    if (entry === undefined) return undefined;
+    this.take(entry);
+    return { jobId: entry.jobId, frames: [...entry.frames] };
   }
 
   peek(type: string): string | undefined {
-    const line = this.lines.get(type);
-    if (line === undefined) return undefined;
-    while (line.head < line.entries.length && line.entries[line.head].gone) line.head++;
-    if (line.head < line.entries.length) return line.entries[line.head].jobId;
-    this.settle(type, line);
-    return undefined;
+    return this.lines.get(type)?.peek()?.jobId;
   }
 
   read(jobId: string): Buffer[] | undefined {
@@ -115,22 +95,13 @@ export class WaitingRoom implements JobSpill {
   }
 
   first(type: string, scanMax: number, accept: (jobId: string) => boolean): string | undefined {
-    const line = this.lines.get(type);
-    if (line === undefined) return undefined;
-    let scanned = 0;
-    for (let i = line.head; i < line.entries.length && scanned < scanMax; i++) {
-      const entry = line.entries[i];
-      if (entry.gone) continue;
-      scanned++;
-      if (accept(entry.jobId)) return entry.jobId;
-    }
-    return undefined;
+    return this.lines.get(type)?.first(scanMax, (entry) => accept(entry.jobId))?.jobId;
   }
 
   remove(jobId: string): boolean {
     const entry = this.entries.get(jobId);
     if (entry === undefined) return false;
-    this.take(this.lines.get(entry.type) as Line, entry);
+    this.take(entry);
     return true;
   }
 
@@ -153,19 +124,12 @@ export class WaitingRoom implements JobSpill {
     this.payloadBytes = 0;
   }
 
-  private take(line: Line, entry: Entry): void {
-    entry.gone = true;
-    line.live--;
+  /** Takes an entry out; a drained line gives its memory back. */
+  private take(entry: Entry): void {
+    const line = this.lines.get(entry.type) as LazyFifo<Entry>;
+    line.remove(entry);
+    if (line.live === 0) this.lines.delete(entry.type);
     this.entries.delete(entry.jobId);
     this.payloadBytes -= entry.bytes;
-  }
-
-  /** A drained line gives its memory back. */
-  private settle(type: string, line: Line): void {
-    if (line.live === 0) this.lines.delete(type);
-    else if (line.head > 1024 && line.head * 2 > line.entries.length) {
-      line.entries = line.entries.slice(line.head);
-      line.head = 0;
-    }
   }
 }

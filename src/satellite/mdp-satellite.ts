@@ -7,6 +7,7 @@
 import { ErrorCode, parseJobAddress } from "../protocol/index.ts";
 import { errorBody, requestPayload, resultBody } from "./mdp-body.ts";
 import { MdpWorker } from "./mdp-worker.ts";
+import { exitAfterDrainOnSignals } from "./process-signals.ts";
 import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./satellite.ts";
 
 /** Most worker connections per job type (`concurrency` in mdp mode): each is a socket. */
@@ -15,7 +16,7 @@ export const MDP_WORKERS_PER_TYPE_MAX = 256;
 export class MdpSatelliteRuntime {
   private readonly workers: MdpWorker[] = [];
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private signalHandler: (() => void) | null = null;
+  private unhookSignals: (() => void) | null = null;
   private stopped = false;
   private sequence = 0;
   private readonly heartbeatMs: number;
@@ -72,11 +73,7 @@ export class MdpSatelliteRuntime {
     }, this.heartbeatMs);
     this.heartbeatTimer.unref?.();
     if (this.options.handleSignals) {
-      this.signalHandler = () => {
-        void this.drain().then(() => process.exit(0));
-      };
-      process.once("SIGTERM", this.signalHandler);
-      process.once("SIGINT", this.signalHandler);
+      this.unhookSignals = exitAfterDrainOnSignals(() => this.drain());
     }
     process.send?.("ready");
   }
@@ -151,10 +148,7 @@ export class MdpSatelliteRuntime {
     this.stopped = true;
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
-    if (this.signalHandler !== null) {
-      process.off("SIGTERM", this.signalHandler);
-      process.off("SIGINT", this.signalHandler);
-    }
+    this.unhookSignals?.();
     for (const worker of this.workers) worker.stop();
   }
 }

@@ -6,6 +6,7 @@ import { Dealer } from "zeromq";
 import { EMPTY, ErrorCode, MDP_WORKER, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { SocketWriter } from "../transport/index.ts";
+import { followConnection } from "./connection-events.ts";
 import { errorBody } from "./mdp-body.ts";
 
 export interface MdpWorkerOptions {
@@ -72,19 +73,16 @@ export class MdpWorker {
     this.socket = socket;
     this.connected = false;
     // While there is no connection libzmq retries and READY waits in the queue: silence then is no
-    // reason to reconnect (listen before connect(): the monitor misses earlier events).
-    socket.events.on("connect", () => {
-      if (socket !== this.socket) return;
-      this.connected = true;
-      this.lastHeardMs = Date.now();
-    });
-    socket.events.on("disconnect", () => {
-      if (socket === this.socket) this.connected = false;
-    });
-    socket.events.on("handshake:error:auth", () => {
-      setImmediate(() => {
-        if (socket === this.socket) this.reconnect("the broker refused this satellite's CURVE key");
-      });
+    // reason to reconnect.
+    followConnection(socket, () => socket === this.socket, {
+      connected: () => {
+        this.connected = true;
+        this.lastHeardMs = Date.now();
+      },
+      disconnected: () => {
+        this.connected = false;
+      },
+      refused: () => this.reconnect("the broker refused this satellite's CURVE key"),
     });
     socket.connect(this.options.endpoint);
     this.writer = new SocketWriter(socket, { backlogMax: 1_000, retryMs: 1, onDrop: () => {} });

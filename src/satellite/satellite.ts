@@ -32,7 +32,9 @@ import {
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
 import { EndOfTurn, SocketWriter } from "../transport/index.ts";
+import { followConnection } from "./connection-events.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
+import { exitAfterDrainOnSignals } from "./process-signals.ts";
 
 export interface JobContext {
   id: string;
@@ -146,7 +148,7 @@ export class SatelliteRuntime {
   };
   /** Counters for tests and status. */
   readonly counters = { jobs: 0, done: 0, errors: 0, reconnects: 0, cancelled: 0 };
-  private signalHandler: (() => void) | null = null;
+  private unhookSignals: (() => void) | null = null;
 
   constructor(
     private readonly definition: SatelliteDefinition,
@@ -182,11 +184,7 @@ export class SatelliteRuntime {
     this.heartbeatTimer = setInterval(() => this.onHeartbeatTick(), this.options.heartbeatMs);
     this.heartbeatTimer.unref?.();
     if (this.options.handleSignals) {
-      this.signalHandler = () => {
-        void this.drain().then(() => process.exit(0));
-      };
-      process.once("SIGTERM", this.signalHandler);
-      process.once("SIGINT", this.signalHandler);
+      this.unhookSignals = exitAfterDrainOnSignals(() => this.drain());
     }
     // pm2's wait_ready: the process is ready once it has registered.
     process.send?.("ready");
@@ -226,30 +224,25 @@ export class SatelliteRuntime {
     this.connected = false;
     // While there is no connection libzmq retries every 100 ms and READY waits in the queue, so
     // silence then is no reason to back off: a restarted orchestrator gets READY as it binds.
-    // (Listen before connect(): the monitor misses events from before it exists.)
     let connectedBefore = false;
-    socket.events.on("connect", () => {
-      if (socket !== this.socket) return;
-      if (connectedBefore) {
-        // libzmq reconnected this socket: the orchestrator may have restarted and forgotten us.
-        setImmediate(() => {
-          if (socket === this.socket) this.registerAgain();
-        });
-        return;
-      }
-      connectedBefore = true;
-      this.connected = true;
-      this.lastHeard = Date.now();
-    });
-    socket.events.on("disconnect", () => {
-      if (socket === this.socket) this.connected = false;
-    });
-    // libzmq gives up on a refused CURVE handshake (this key is not allowed yet): reconnect with
-    // backoff, so the satellite registers once its key is listed (reload-keys), without a restart.
-    socket.events.on("handshake:error:auth", () => {
-      setImmediate(() => {
-        if (socket === this.socket) this.reconnect("the orchestrator refused this satellite's CURVE key");
-      });
+    followConnection(socket, () => socket === this.socket, {
+      connected: () => {
+        if (connectedBefore) {
+          // libzmq reconnected this socket: the orchestrator may have restarted and forgotten us.
+          setImmediate(() => {
+            if (socket === this.socket) this.registerAgain();
+          });
+          return;
+        }
+        connectedBefore = true;
+        this.connected = true;
+        this.lastHeard = Date.now();
+      },
+      disconnected: () => {
+        this.connected = false;
+      },
+      // Reconnect with backoff, so the satellite registers once its key is listed (reload-keys).
+      refused: () => this.reconnect("the orchestrator refused this satellite's CURVE key"),
     });
     socket.connect(this.options.endpoint);
     this.writer = new SocketWriter(socket, { backlogMax: 100_000, retryMs: 1, onDrop: () => {} });
@@ -606,10 +599,7 @@ export class SatelliteRuntime {
     this.stopped = true;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
-    if (this.signalHandler !== null) {
-      process.off("SIGTERM", this.signalHandler);
-      process.off("SIGINT", this.signalHandler);
-    }
+    this.unhookSignals?.();
     for (const job of this.running.values()) abortJob(job, new Error("satellite stopped"));
     this.running.clear();
     this.closeSocket();

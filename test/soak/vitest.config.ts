@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const SOAK_FILES = [
+  "test/e2e/chaos.test.ts", // issue 12: 8 satellites killed and joining, garbage, a slow reader, 3 x 60 s
   "test/e2e/restart.test.ts", // issue 20: kill -9 of a durable orchestrator under load, 20 runs
 ];
 
