@@ -55,6 +55,7 @@ export function upCommand(): Command {
       );
       if (result.registered.length > 0)
         console.log(`orchestrator: ${result.registered.length} satellites registered`);
+      if (result.unchecked !== undefined) console.log(`registrations not checked: ${result.unchecked}`);
       if (result.missing.length > 0) {
         console.log(`not registered yet: ${result.missing.join(", ")} (see \`dsat logs\`)`);
         process.exitCode = 1;

@@ -3,7 +3,8 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { connectAddress, controlRequest } from "../client/index.ts";
-import { loadTopology, type Topology } from "../topology/index.ts";
+import type { CurveOptions } from "../security/index.ts";
+import { curveFromEnv, loadTopology, type Topology } from "../topology/index.ts";
 import { buildApps, isDsatApp, ORCHESTRATOR_APP, type Pm2App, satelliteAppName } from "./apps.ts";
 import { daemonRunning, Pm2Client, type Pm2Process, pm2Home, REPO_ROOT, withPm2 } from "./client.ts";
 
@@ -43,6 +44,8 @@ export interface UpResult {
   registered: string[];
   /** Satellite ids started here that did not register before the timeout. */
   missing: string[];
+  /** Why registrations were not checked (a secured topology without $DSAT_KEY), else undefined. */
+  unchecked?: string;
 }
 
 /**
@@ -106,24 +109,39 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
     );
     let registered: string[] = [];
     const control = topology.orchestrator.control;
-    if (control !== undefined && satelliteIds.length > 0) {
+    // A secured control socket answers only allowed keys: without one, say so instead of waiting.
+    let curve: CurveOptions | undefined;
+    let unchecked: string | undefined;
+    try {
+      curve = curveFromEnv(topology);
+    } catch (error) {
+      unchecked = (error as Error).message;
+    }
+    if (control !== undefined && satelliteIds.length > 0 && unchecked === undefined) {
       await until(deadline, async () => {
-        registered = await registeredSatellites(topology, 1000).catch(() => registered);
+        registered = await registeredSatellites(topology, 1000, curve).catch(() => registered);
         return satelliteIds.every((id) => registered.includes(id));
       });
     }
-    const missing = control === undefined ? [] : satelliteIds.filter((id) => !registered.includes(id));
-    return { home, topology, started, alreadyOnline, removed, processes, registered, missing };
+    const missing =
+      control === undefined || unchecked !== undefined
+        ? []
+        : satelliteIds.filter((id) => !registered.includes(id));
+    return { home, topology, started, alreadyOnline, removed, processes, registered, missing, unchecked };
   } finally {
     client.disconnect();
   }
 }
 
 /** Ids the orchestrator has registered, sorted (throws when its control socket does not answer). */
-export async function registeredSatellites(topology: Topology, timeoutMs = 3000): Promise<string[]> {
+export async function registeredSatellites(
+  topology: Topology,
+  timeoutMs = 3000,
+  curve: CurveOptions | undefined = curveFromEnv(topology),
+): Promise<string[]> {
   const control = topology.orchestrator.control;
   if (control === undefined) return [];
-  const reply = (await controlRequest(connectAddress(control), "satellites", timeoutMs)) as {
+  const reply = (await controlRequest(connectAddress(control), "satellites", timeoutMs, curve)) as {
     satellites?: Array<{ id: string }>;
   };
   return (reply.satellites ?? []).map((s) => s.id).sort();
