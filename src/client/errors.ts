@@ -1,6 +1,6 @@
 // The errors a request rejects with, one class per kind of failure; `code` is the stable part
 // (docs/protocol.md, "Error codes").
-import { ErrorCode, type ErrorCodeName } from "../protocol/index.ts";
+import { ErrorCode, type ErrorCodeName, isRetryableError } from "../protocol/index.ts";
 
 /** Base of every error a request can reject with; `code` is stable (docs/protocol.md, "Error codes"). */
 export class DsatError extends Error {
@@ -11,6 +11,15 @@ export class DsatError extends Error {
     readonly jobId?: string,
   ) {
     super(message);
+  }
+
+  /**
+   * Whether the same request (same id) may succeed if sent again later: OVERLOADED, NO_SATELLITE
+   * and TIMEOUT. The job ran at most once so far either way; with a journal, a resend with the
+   * same id is answered from it instead of running again.
+   */
+  get retryable(): boolean {
+    return isRetryableError(this.code);
   }
 }
 export class TimeoutError extends DsatError {

@@ -42,3 +42,26 @@ export const ErrorCode = {
   forbidden: "DSAT_ERR_FORBIDDEN",
 } as const;
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Whether sending the same request again (same job id) may succeed later: the condition is
+ * passing (overload, satellites away, a deadline met on a busy fleet), not the request itself.
+ * The client exposes it as DsatError.retryable (docs/protocol.md, "Error codes").
+ */
+const RETRYABLE: Readonly<Record<ErrorCodeName, boolean>> = {
+  [ErrorCode.unknownType]: false,
+  [ErrorCode.noSatellite]: true,
+  [ErrorCode.timeout]: true,
+  [ErrorCode.failed]: false,
+  [ErrorCode.cancelled]: false,
+  [ErrorCode.tooLarge]: false,
+  [ErrorCode.malformed]: false,
+  [ErrorCode.overloaded]: true,
+  [ErrorCode.rejected]: false,
+  [ErrorCode.notFound]: false,
+  [ErrorCode.forbidden]: false,
+};
+
+export function isRetryableError(code: string): boolean {
+  return RETRYABLE[code as ErrorCodeName] ?? false;
+}

@@ -1,0 +1,18 @@
+// The error catalogue: every code says whether a resend may succeed, and the client's errors carry it.
+import { describe, expect, it } from "vitest";
+import { DsatError } from "../../src/client/index.ts";
+import { ErrorCode, isRetryableError } from "../../src/protocol/index.ts";
+
+describe("error codes", () => {
+  it("only passing conditions are retryable: overload, satellites away, a timeout", () => {
+    const retryable = Object.values(ErrorCode).filter((code) => isRetryableError(code));
+    expect(retryable.sort()).toEqual(["DSAT_ERR_NO_SATELLITE", "DSAT_ERR_OVERLOADED", "DSAT_ERR_TIMEOUT"]);
+    expect(isRetryableError("DSAT_ERR_SOMETHING_NEW")).toBe(false);
+  });
+
+  it("a DsatError says whether its request may be sent again", () => {
+    expect(new DsatError(ErrorCode.overloaded, "busy").retryable).toBe(true);
+    expect(new DsatError(ErrorCode.failed, "no").retryable).toBe(false);
+    expect(new DsatError("DSAT_ERR_CLOSED", "closed").retryable).toBe(false);
+  });
+});
