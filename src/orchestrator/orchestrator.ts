@@ -2024,20 +2024,20 @@ export class Orchestrator {
       }
       case "titanic.reply": {
         const id = body[0]?.toString() ?? "";
-        if (this.jobs.has(id)) {
-          answer("300");
-          return;
-        }
-        const record = this.finishedJob(id);
-        if (record === undefined) answer("400");
-        else if (record.status === "ok") answer("200", ...(record.result ?? []));
-        else answer("500", record.status, record.message);
+        const state = this.titanicJobState(id);
+        if (state === "pending") answer("300");
+        else if (state === undefined) answer("400");
+        else if (state.status === "ok") answer("200", ...(state.result ?? []));
+        else answer("500", state.status, state.message);
         return;
       }
       case "titanic.close": {
         const id = body[0]?.toString() ?? "";
-        if (this.journal !== null) this.journal.forget(id);
-        else this.finishedInMemory.delete(id);
+        const state = this.titanicJobState(id);
+        if (state !== undefined && state !== "pending") {
+          if (this.journal !== null) this.journal.forget(id);
+          else this.finishedInMemory.delete(id);
+        }
         answer("200");
         return;
       }
@@ -2045,6 +2045,31 @@ export class Orchestrator {
         // 9/TSP has three services; its status codes are 200, 300, 400 and 500 only.
         answer("500", `unknown titanic service "${service}"`);
     }
+  }
+
+  /**
+   * A Titanic job by its uuid: "pending" while it runs or its result is not on disk yet, its
+   * record once finished. Only jobs titanic.request made: its random uuid is the capability
+   * (9/TSP), while other jobs' ids are chosen by their clients and belong to them (a Titanic
+   * peer naming one learns nothing: 400, and close leaves it alone).
+   */
+  private titanicJobState(id: string): "pending" | CompletedRecord | undefined {
+    const live = this.jobs.get(id);
+    if (live !== undefined && live.owner === TITANIC_OWNER) return "pending";
+    if (live === undefined && this.titanicFinishing(id)) return "pending";
+    const record = live === undefined ? this.finishedJob(id) : undefined;
+    if (live !== undefined || (record !== undefined && ownerFromJournal(record.origin) !== TITANIC_OWNER)) {
+      this.counters.security.foreignJobRefused++;
+      return undefined;
+    }
+    return record;
+  }
+
+  /** A finished job whose completed record waits for the disk. */
+  private titanicFinishing(id: string): boolean {
+    return this.repliesAwaitingCommit.some(
+      (reply) => reply.job.id === id && reply.job.owner === TITANIC_OWNER,
+    );
   }
 
   /**
@@ -2263,6 +2288,9 @@ export class Orchestrator {
       return { ok: false, error: `job "${id}" kept no payload to run again` };
     if (this.typeConfig(record.steps[0]) === undefined)
       return { ok: false, error: `job type "${record.steps[0]}" is not served any more` };
+    // Like any new job: refused while the journal cannot make it durable (try again later).
+    if (this.journalError !== null)
+      return { ok: false, error: `the journal failed: ${this.journalError}; retry once it is back` };
     this.journal?.forget(id);
     this.finishedInMemory.delete(id);
     const now = Date.now();

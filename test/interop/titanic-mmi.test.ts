@@ -2,8 +2,12 @@
 // answers 200 for the services the orchestrator serves itself; a worker may not register one of
 // them (refused with a reason, not silently shadowed); a Titanic request for a service with no
 // worker yet is stored and served when one arrives; Titanic answers with TSP's codes only.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { PythonPeers, waitForLine } from "../helpers/python.ts";
@@ -106,4 +110,41 @@ describe("9/TSP", () => {
     expect(code).toBe("500");
     expect(reason).toMatch(/does not declare/);
   });
+
+  it("titanic.reply and titanic.close see only Titanic's own jobs: another client's kept result gets 400 and stays", async () => {
+    // A durable orchestrator keeps every client's results: the ones Titanic must not hand out.
+    const dir = mkdtempSync(join(tmpdir(), "dsat-titanic-owner-"));
+    const [frontend] = await freeEndpoints(1);
+    const durable = new Orchestrator({
+      frontend,
+      hierarchy: ["host"],
+      types: { echo: {} },
+      limits: { heartbeatMs: 200, plainHeartbeatMs: 500 },
+      journal: { dir },
+      log: () => {},
+    });
+    await durable.start();
+    const worker = peers.spawn(WORKER_PY, ["--heartbeat-ms", "500", frontend, "echo"]);
+    const client = await connect(frontend, { timeoutMs: 10_000 });
+    const tsp = async (service: string, id: string) => {
+      const result = await peers.run(CLIENT_PY, ["--timeout-ms", "5000", frontend, service, id], 10_000);
+      return JSON.parse(result.stdout) as string[];
+    };
+    try {
+      await waitForLine(worker, /^ready$/);
+      expect(await client.request("echo", "secret", { id: "mine" })).toBe("secret");
+      expect(durable.status().journal).toMatchObject({ finishedKept: 1 });
+      expect(await tsp("titanic.reply", "mine")).toEqual(["400"]);
+      expect(await tsp("titanic.close", "mine")).toEqual(["200"]);
+      expect(durable.status().counters.security.foreignJobRefused).toBe(2);
+      // Its owner's resend is still answered from the kept result, not run again.
+      expect(durable.status().journal).toMatchObject({ finishedKept: 1 });
+      expect(await client.request("echo", "another", { id: "mine" })).toBe("secret");
+    } finally {
+      await client.close();
+      worker.kill("SIGKILL");
+      await durable.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
