@@ -52,6 +52,8 @@ export interface SatelliteInfo {
   /** Jobs to send in the next batch. */
   outEntries: JobEntry[];
   outPayloads: Buffer[];
+  /** Their payload bytes. */
+  outBytes: number;
 }
 
 export type NewSatellite = Omit<
@@ -65,6 +67,7 @@ export type NewSatellite = Omit<
   | "draining"
   | "outEntries"
   | "outPayloads"
+  | "outBytes"
   | "running"
   | "heartbeatsWhileBusy"
   | "connectionGoneAt"
@@ -165,6 +168,7 @@ export class SatelliteRegistry {
       failed: 0,
       outEntries: [],
       outPayloads: [],
+      outBytes: 0,
       running: new Map(),
     };
     this.byRoutingKey.set(satellite.routingKey, satellite);

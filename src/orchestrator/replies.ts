@@ -22,8 +22,8 @@ import type { SatelliteInfo } from "./registry.ts";
 /** Results of published jobs up to this size are decoded into their result event; larger ones go as bytes. */
 const PUBLISHED_DECODE_BYTES_MAX = 64 * 1024;
 
-/** Payload bytes after which a reply batch leaves at once. */
-const REPLY_BATCH_BYTES_MAX = 256 * 1024;
+/** Payload bytes after which a job or reply batch leaves at once. */
+const BATCH_BYTES_MAX = 256 * 1024;
 
 export class FrontendOutbox {
   /** The frontend's writer while the orchestrator runs. */
@@ -40,13 +40,16 @@ export class FrontendOutbox {
   queueJob(satellite: SatelliteInfo, entry: JobEntry, payload: Buffer): void {
     satellite.outEntries.push(entry);
     satellite.outPayloads.push(payload);
-    if (satellite.outEntries.length >= BATCH_FLUSH_ENTRIES) {
+    satellite.outBytes += payload.length;
+    // Bounded in bytes like reply batches: 64 large jobs in one message would be 64 MiB at once.
+    if (satellite.outEntries.length >= BATCH_FLUSH_ENTRIES || satellite.outBytes >= BATCH_BYTES_MAX) {
       this.writer?.send([
         satellite.routingId,
         ...jobBatchFrames(satellite.outEntries, satellite.outPayloads),
       ]);
       satellite.outEntries = [];
       satellite.outPayloads = [];
+      satellite.outBytes = 0;
       return;
     }
     if (satellite.outEntries.length === 1) this.satellitesToFlush.push(satellite);
@@ -157,7 +160,7 @@ export class FrontendOutbox {
     outbox.payloads.push(payload);
     outbox.bytes += payload.length;
     // Bounded in bytes too: a message's size is what a slow reader's queue holds, HWM times over.
-    if (outbox.entries.length >= BATCH_FLUSH_ENTRIES || outbox.bytes >= REPLY_BATCH_BYTES_MAX) {
+    if (outbox.entries.length >= BATCH_FLUSH_ENTRIES || outbox.bytes >= BATCH_BYTES_MAX) {
       this.replyOutboxes.delete(key);
       this.writer?.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
     }
@@ -173,6 +176,7 @@ export class FrontendOutbox {
       const payloads = satellite.outPayloads;
       satellite.outEntries = [];
       satellite.outPayloads = [];
+      satellite.outBytes = 0;
       writer?.send([satellite.routingId, ...jobBatchFrames(entries, payloads)]);
     }
     this.satellitesToFlush.length = 0;
