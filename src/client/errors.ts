@@ -14,9 +14,8 @@ export class DsatError extends Error {
   }
 
   /**
-   * Whether the same request (same id) may succeed if sent again later: OVERLOADED, NO_SATELLITE
-   * and TIMEOUT. The job ran at most once so far either way; with a journal, a resend with the
-   * same id is answered from it instead of running again.
+   * Whether the same request (same id) may succeed if sent again later, and nothing ran:
+   * OVERLOADED and NO_SATELLITE (docs/protocol.md, "Error codes").
    */
   get retryable(): boolean {
     return isRetryableError(this.code);

@@ -44,14 +44,14 @@ export const ErrorCode = {
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * Whether sending the same request again (same job id) may succeed later: the condition is
- * passing (overload, satellites away, a deadline met on a busy fleet), not the request itself.
- * The client exposes it as DsatError.retryable (docs/protocol.md, "Error codes").
+ * Whether the same request, sent again with the same job id, may succeed later and is safe to
+ * send: nothing ran (overload) or nothing could (no satellite). A TIMEOUT is not: the job may have
+ * run. The client exposes it as DsatError.retryable (docs/protocol.md, "Error codes").
  */
 const RETRYABLE: Readonly<Record<ErrorCodeName, boolean>> = {
   [ErrorCode.unknownType]: false,
   [ErrorCode.noSatellite]: true,
-  [ErrorCode.timeout]: true,
+  [ErrorCode.timeout]: false,
   [ErrorCode.failed]: false,
   [ErrorCode.cancelled]: false,
   [ErrorCode.tooLarge]: false,

@@ -4,9 +4,9 @@ import { DsatError } from "../../src/client/index.ts";
 import { ErrorCode, isRetryableError } from "../../src/protocol/index.ts";
 
 describe("error codes", () => {
-  it("only passing conditions are retryable: overload, satellites away, a timeout", () => {
+  it("only refusals where nothing ran are retryable: overload, satellites away", () => {
     const retryable = Object.values(ErrorCode).filter((code) => isRetryableError(code));
-    expect(retryable.sort()).toEqual(["DSAT_ERR_NO_SATELLITE", "DSAT_ERR_OVERLOADED", "DSAT_ERR_TIMEOUT"]);
+    expect(retryable.sort()).toEqual(["DSAT_ERR_NO_SATELLITE", "DSAT_ERR_OVERLOADED"]);
     expect(isRetryableError("DSAT_ERR_SOMETHING_NEW")).toBe(false);
   });
 
