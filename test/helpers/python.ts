@@ -1,6 +1,6 @@
 // Python peers for interop tests (Debian's /usr/bin/python3 with python3-zmq; .ci/run installs
 // it): spawn a script, wait for a line it prints, run one to its end, and kill every process
-// started here by PID.
+// started (or adopted) here by PID.
 import { type ChildProcess, spawn } from "node:child_process";
 
 export const PYTHON = "/usr/bin/python3";
@@ -9,7 +9,11 @@ export class PythonPeers {
   private readonly children = new Set<ChildProcess>();
 
   spawn(script: string, args: string[]): ChildProcess {
-    const child = spawn(PYTHON, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    return this.adopt(spawn(PYTHON, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
+  }
+
+  /** Tracks a process started elsewhere (a node CLI, say), so that killAll() kills it too. */
+  adopt(child: ChildProcess): ChildProcess {
     this.children.add(child);
     child.on("exit", () => this.children.delete(child));
     return child;

@@ -27,16 +27,16 @@ import {
   SatelliteRuntime,
 } from "../../src/satellite/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
+import { PythonPeers } from "../helpers/python.ts";
 import { until } from "../helpers/wait.ts";
 
-const PYTHON = "/usr/bin/python3";
 const BROKER_PY = fileURLToPath(new URL("./mdp_broker.py", import.meta.url));
 const CLIENT_PY = fileURLToPath(new URL("./mdp_client.py", import.meta.url));
 const ROOT = resolve(import.meta.dirname, "../..");
 const HEARTBEAT_MS = 250;
 
 /** Everything a test starts, stopped after it (processes by PID). */
-const children = new Set<ChildProcess>();
+const peers = new PythonPeers();
 const satellites: Array<{ stop(): Promise<void> }> = [];
 const clients: Array<{ close(): Promise<void> }> = [];
 const orchestrators: Orchestrator[] = [];
@@ -46,16 +46,7 @@ afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
   for (const satellite of satellites.splice(0)) await satellite.stop();
   for (const orchestrator of orchestrators.splice(0)) await orchestrator.stop();
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
+  peers.killAll();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -67,7 +58,7 @@ interface Watched {
 }
 
 function watch(child: ChildProcess): Watched {
-  children.add(child);
+  peers.adopt(child);
   const lines: string[] = [];
   let rest = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -97,11 +88,7 @@ function watch(child: ChildProcess): Watched {
 
 async function startBroker(endpoint?: string): Promise<{ endpoint: string; broker: Watched }> {
   const address = endpoint ?? (await freeEndpoints(1))[0];
-  const broker = watch(
-    spawn(PYTHON, [BROKER_PY, "--heartbeat-ms", String(HEARTBEAT_MS), address], {
-      stdio: ["ignore", "pipe", "pipe"],
-    }),
-  );
+  const broker = watch(peers.spawn(BROKER_PY, ["--heartbeat-ms", String(HEARTBEAT_MS), address]));
   await broker.waitFor(/^ready$/);
   return { endpoint: address, broker };
 }
@@ -134,26 +121,12 @@ async function mdpClient(endpoint: string, inFlightMax = 1): Promise<MdpClient> 
 }
 
 /** One request from the Python RFC-7 client; the reply's body frames as latin-1 strings. */
-function pyRequest(endpoint: string, service: string, body: string[]): Promise<string[]> {
-  const child = spawn(PYTHON, [CLIENT_PY, "--timeout-ms", "10000", endpoint, service, ...body], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.on("exit", (code) => {
-      children.delete(child);
-      if (code === 0) resolve(JSON.parse(stdout) as string[]);
-      else reject(new Error(`mdp_client.py exited ${code}: ${stderr}`));
-    });
-  });
+async function pyRequest(endpoint: string, service: string, body: string[]): Promise<string[]> {
+  // The client gives up after its own 10 s; the guard only kills one that hangs past that.
+  const args = ["--timeout-ms", "10000", endpoint, service, ...body];
+  const { code, stdout, stderr } = await peers.run(CLIENT_PY, args, 15_000);
+  if (code !== 0) throw new Error(`mdp_client.py exited ${code}: ${stderr}`);
+  return JSON.parse(stdout) as string[];
 }
 
 const delayed = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,52 +1,21 @@
 // Interop with plain 7/MDP + 8/MMI peers in another language: test/interop/mdp_client.py and
 // mdp_worker.py (pyzmq, written from the RFCs) against the orchestrator, a TS satellite and the
 // TS client. Needs Debian's /usr/bin/python3 with python3-zmq (.ci/run installs it).
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
+import { freeEndpoints } from "../helpers/ports.ts";
+import { PythonPeers, waitForLine } from "../helpers/python.ts";
 
-const PYTHON = "/usr/bin/python3";
 const CLIENT_PY = fileURLToPath(new URL("./mdp_client.py", import.meta.url));
 const WORKER_PY = fileURLToPath(new URL("./mdp_worker.py", import.meta.url));
 const HEARTBEAT_MS = 500;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
-      const address = server.address();
-      const port = address !== null && typeof address === "object" ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no TCP port"))));
-    });
-  });
-}
-
 /** Every process this file starts, killed by PID after each test. */
-const children = new Set<ChildProcess>();
-
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
-}
-
-function spawnPython(script: string, args: string[]): ChildProcess {
-  const child = spawn(PYTHON, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  return child;
-}
+const peers = new PythonPeers();
 
 interface ClientResult {
   code: number | null;
@@ -55,7 +24,7 @@ interface ClientResult {
 }
 
 /** Runs mdp_client.py once; body frames are latin-1 strings (one char per byte). */
-function pyRequest(
+async function pyRequest(
   service: string,
   body: string[],
   options: { timeoutMs?: number; hex?: boolean; endpoint?: string } = {},
@@ -69,58 +38,15 @@ function pyRequest(
     service,
     ...body,
   ];
-  const child = spawnPython(CLIENT_PY, args);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => {
-    const guard = setTimeout(() => child.kill("SIGKILL"), timeoutMs + 3000);
-    child.on("exit", (code) => {
-      clearTimeout(guard);
-      children.delete(child);
-      resolve({ code, body: code === 0 ? (JSON.parse(stdout) as string[]) : null, stderr });
-    });
-  });
-}
-
-/** Waits for a stdout line matching `pattern` from a child, with a bound. */
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = "";
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      const line = lines.find((candidate) => pattern.test(candidate));
-      if (line !== undefined) finish(() => resolve(line));
-    };
-    const onExit = (code: number | null): void =>
-      finish(() => reject(new Error(`process exited (${code}) before printing ${pattern}`)));
-    const timer = setTimeout(
-      () => finish(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms`))),
-      timeoutMs,
-    );
-    const finish = (settle: () => void): void => {
-      clearTimeout(timer);
-      child.stdout?.off("data", onData);
-      child.off("exit", onExit);
-      settle();
-    };
-    child.stdout?.on("data", onData);
-    child.on("exit", onExit);
-  });
+  const { code, stdout, stderr } = await peers.run(CLIENT_PY, args, timeoutMs + 3000);
+  return { code, body: code === 0 ? (JSON.parse(stdout) as string[]) : null, stderr };
 }
 
 /** Starts a Python worker and waits until the orchestrator has registered it. */
 async function startWorker(service: string, flags: string[] = [], on = orchestrator): Promise<ChildProcess> {
   const before = servingCount(service, on);
   const address = on.config.frontend[0];
-  const child = spawnPython(WORKER_PY, ["--heartbeat-ms", String(HEARTBEAT_MS), ...flags, address, service]);
+  const child = peers.spawn(WORKER_PY, ["--heartbeat-ms", String(HEARTBEAT_MS), ...flags, address, service]);
   await waitForLine(child, /^ready$/);
   await until(() => servingCount(service, on) > before, `a worker for "${service}" to register`);
   return child;
@@ -155,7 +81,7 @@ let satellite: Awaited<ReturnType<typeof runSatellite>>;
 let client: Client | null = null;
 
 beforeAll(async () => {
-  endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  [endpoint] = await freeEndpoints(1);
   orchestrator = newOrchestrator(endpoint);
   await orchestrator.start();
   satellite = await runSatellite(
@@ -175,13 +101,13 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  killAll();
+  peers.killAll();
   await client?.close();
   client = null;
 });
 
 afterAll(async () => {
-  killAll();
+  peers.killAll();
   await satellite?.stop();
   await orchestrator?.stop();
 });
@@ -251,7 +177,7 @@ describe("plain 7/MDP peers in Python", () => {
   });
 
   it("a Python worker re-registers after DISCONNECT from a restarted orchestrator", async () => {
-    const address = `tcp://127.0.0.1:${await freePort()}`;
+    const [address] = await freeEndpoints(1);
     let other = newOrchestrator(address);
     await other.start();
     try {
@@ -280,7 +206,7 @@ describe("plain 7/MDP peers in Python", () => {
   it("a Python worker's job longer than the ack and stall timeouts runs once: its heartbeats keep it alive", async () => {
     // A plain MDP worker cannot ACK or report progress: the orchestrator stands in the ack when it
     // sends the request, and counts the worker's heartbeats (every 500 ms here) as progress.
-    const address = `tcp://127.0.0.1:${await freePort()}`;
+    const [address] = await freeEndpoints(1);
     const patient = new Orchestrator({
       frontend: address,
       hierarchy: ["rack", "host"],
@@ -306,7 +232,7 @@ describe("plain 7/MDP peers in Python", () => {
   });
 
   it("a plain MDP worker silent mid-job (as 7/MDP's reference workers are) is governed by the run timeout", async () => {
-    const address = `tcp://127.0.0.1:${await freePort()}`;
+    const [address] = await freeEndpoints(1);
     const strict = new Orchestrator({
       frontend: address,
       hierarchy: ["rack", "host"],

@@ -18,17 +18,8 @@ import time
 
 import zmq
 
-MDP_WORKER = b"MDPW01"
-READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = (bytes([code]) for code in range(1, 6))
-LIVENESS = 3
-
-
-def say(line: str) -> None:
-    print(line, flush=True)
-
-
-def on_sigterm(_signum, _frame):
-    raise SystemExit(0)
+# mdp_common.py is in this script's folder, which python3 puts first on sys.path.
+from mdp_common import MDP_WORKER, READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT, LIVENESS, say, on_sigterm
 
 
 def main() -> int:

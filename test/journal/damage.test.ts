@@ -12,30 +12,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   FRAME_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,
-  SegmentLog,
-  type SegmentLogOptions,
+  type SegmentLog,
   segmentName,
 } from "../../src/journal/index.ts";
+import { flipByte, openLog } from "../helpers/journal.ts";
+import { TempDirs } from "../helpers/temp-dirs.ts";
 import { recordFor } from "./fixtures/pattern.ts";
 
-let dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  dirs = [];
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "dsat-damage-"));
-  dirs.push(dir);
-  return dir;
-}
-
-function openLog(dir: string, options: SegmentLogOptions = {}): { log: SegmentLog; lines: string[] } {
-  const lines: string[] = [];
-  const log = SegmentLog.open(dir, { fsync: false, log: (line) => lines.push(line), ...options });
-  return { log, lines };
-}
+const temp = new TempDirs("dsat-damage-");
+afterEach(() => temp.removeAll());
 
 const frameBytes = (seq: number) => FRAME_HEADER_BYTES + recordFor(seq).length;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
@@ -83,18 +68,9 @@ function patch(file: string, offset: number, bytes: Buffer): void {
   fs.closeSync(fd);
 }
 
-function flipByte(file: string, offset: number): void {
-  const byte = Buffer.alloc(1);
-  const fd = fs.openSync(file, "r+");
-  fs.readSync(fd, byte, 0, 1, offset);
-  byte[0] ^= 0x5a;
-  fs.writeSync(fd, byte, 0, 1, offset);
-  fs.closeSync(fd);
-}
-
 describe("journal damage", () => {
   it("keeps the 451 good records of a segment whose first record is bad, and the segments after it", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const [first, damaged, last] = await buildLog(dir, [100, 452, 50]);
     const file = path.join(dir, damaged.name);
     flipByte(file, SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES + 10); // record 101's payload
@@ -136,7 +112,7 @@ describe("journal damage", () => {
   });
 
   it("damage in the middle of the last segment: records on both sides are kept, the file set aside", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const [, last] = await buildLog(dir, [30, 40]);
     // Record 50 (index 19 of the last segment) gets a bad checksum; 20 good records follow it.
     flipByte(path.join(dir, last.name), last.offsets[19] + FRAME_HEADER_BYTES + 3);
@@ -160,7 +136,7 @@ describe("journal damage", () => {
   });
 
   it("a record that cannot be framed (length 0xffffffff) is damage, and the records after it are found", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const [only] = await buildLog(dir, [25]);
     patch(path.join(dir, only.name), only.offsets[4], Buffer.from([0xff, 0xff, 0xff, 0xff]));
     const { log } = openLog(dir);
@@ -172,7 +148,7 @@ describe("journal damage", () => {
   });
 
   it("a zeroed 4 KiB block in an earlier segment: only the records it touches are lost", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const [, middle, last] = await buildLog(dir, [10, 60, 10]);
     const blockStart = 8192;
     const blockEnd = blockStart + 4096;
@@ -192,7 +168,7 @@ describe("journal damage", () => {
   });
 
   it("never takes a frame forged inside a payload for a record (the frame CRC is salted per segment)", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     // A payload that is itself a run of well-formed frames, checksummed the unsalted (format 1) way
     // and with the salt guessed as 0..3: what a client could put in a job payload.
     const zlib = await import("node:zlib");
@@ -220,7 +196,7 @@ describe("journal damage", () => {
   });
 
   it("a stray copy of a segment under another name is set aside without touching the log", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const [first, second] = await buildLog(dir, [20, 20]);
     const strayName = segmentName(10); // inside the first segment's seqs
     fs.copyFileSync(path.join(dir, second.name), path.join(dir, strayName));
@@ -238,7 +214,7 @@ describe("journal damage", () => {
   });
 
   it("reads format 1 (unsalted) segments; after damage in one it keeps what is before the damage", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const zlib = await import("node:zlib");
     const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
     header.write("DSATJRN1", 0, "latin1");

@@ -4,32 +4,17 @@
 // would find it). Either way: the failed commit acknowledges nothing, records appended meanwhile are
 // kept in order, probe() fails while the disk does and resumes once it is back, and the log on disk
 // then holds every record once, in order.
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AcceptedRecord, decodeRecord, SegmentLog } from "../../src/journal/index.ts";
-import type { ResolvedJournal } from "../../src/orchestrator/config.ts";
 import { JobJournal } from "../../src/orchestrator/durable.ts";
+import { type FailingDisk, FailingDisks } from "../helpers/failing-disk.ts";
+import { journalConfig } from "../helpers/journal.ts";
 
-let root: string;
-let mounted = false;
-
-beforeAll(async () => {
-  root = await mkdtemp(path.join(tmpdir(), "dsat-disk-full-"));
-  // DSAT_TEST_NO_MOUNT=1 runs the fallback where mount would work.
-  if (process.env.DSAT_TEST_NO_MOUNT === "1") return;
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", root], { stdio: "pipe" });
-    mounted = true;
-  } catch (error) {
-    console.warn(
-      `disk-full tests: cannot mount a tmpfs (${(error as Error).message.split("\n")[0]}); the journal's directory is replaced under it instead`,
-    );
-  }
-});
+const disks = new FailingDisks("dsat-disk-full-", "1m");
+beforeAll(() => disks.setUp());
+afterAll(() => disks.tearDown());
 
 /** Each case's directory, removed after it so the cases share the small disk fairly. */
 const cases: string[] = [];
@@ -38,70 +23,15 @@ afterEach(() => {
   for (const base of cases.splice(0)) fs.rmSync(base, { recursive: true, force: true });
 });
 
-afterAll(async () => {
-  if (mounted) execFileSync("umount", [root]);
-  await rm(root, { recursive: true, force: true });
-});
+let caseCount = 0;
 
-/** The failing disk under one journal directory. */
-interface Disk {
-  dir: string;
-  fail(): void;
-  heal(): void;
-}
-
-let disks = 0;
-
-/** A full tmpfs (a filler file takes every free page), or a directory swapped for an empty one. */
-function failingDisk(kind: "full" | "swapped" = mounted ? "full" : "swapped"): Disk {
-  const base = path.join(root, `case-${disks++}`);
+/** A failing disk under a journal directory of its own (see FailingDisks.disk for `kind`). */
+function failingDisk(kind?: "full" | "swapped"): FailingDisk & { dir: string } {
+  const base = path.join(disks.root, `case-${caseCount++}`);
   fs.mkdirSync(base);
   cases.push(base);
   const dir = path.join(base, "journal");
-  const filler = path.join(root, "filler");
-  if (kind === "full") {
-    return {
-      dir,
-      fail() {
-        const fd = fs.openSync(filler, "a");
-        const chunk = Buffer.alloc(4096, 1);
-        try {
-          for (;;) fs.writeSync(fd, chunk);
-        } catch (error) {
-          expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
-        } finally {
-          fs.closeSync(fd);
-        }
-      },
-      heal() {
-        fs.rmSync(filler);
-      },
-    };
-  }
-  return {
-    dir,
-    fail() {
-      fs.renameSync(dir, `${dir}.away`);
-      fs.mkdirSync(dir);
-    },
-    heal() {
-      fs.rmdirSync(dir);
-      fs.renameSync(`${dir}.away`, dir);
-    },
-  };
-}
-
-function config(dir: string): ResolvedJournal {
-  return {
-    dir,
-    fsync: true,
-    commitWindowMs: 0,
-    retentionMs: 3_600_000,
-    finishedMax: 1000,
-    compactBytes: 64 * 1024 * 1024,
-    recoveryMs: 0,
-    segmentBytesMax: 8192,
-  };
+  return { dir, ...disks.disk(dir, kind) };
 }
 
 function accepted(id: string, bytes: number): AcceptedRecord {
@@ -133,7 +63,11 @@ function idsOnDisk(dir: string): { ids: string[]; lines: string[] } {
 describe("a journal on a failing disk", () => {
   it("refuses the commit, keeps every record in order, and resumes by probe() once the disk is back", async () => {
     const disk = failingDisk();
-    const [journal] = JobJournal.open(config(disk.dir), () => {}, Date.now());
+    const [journal] = JobJournal.open(
+      journalConfig(disk.dir, { fsync: true, segmentBytesMax: 8192 }),
+      () => {},
+      Date.now(),
+    );
     const ids: string[] = [];
     const append = (count: number) => {
       for (let index = 0; index < count; index++) {
@@ -150,7 +84,7 @@ describe("a journal on a failing disk", () => {
       disk.fail();
       append(20); // more than a segment: new pages, and a roll
       await expect(journal.commit()).rejects.toMatchObject({ code: "JOURNAL_FAILED" });
-      expect(journal.failure).toMatch(mounted ? /ENOSPC/ : /no longer the segment being written/);
+      expect(journal.failure).toMatch(disks.mounted ? /ENOSPC/ : /no longer the segment being written/);
       expect(journal.failedSince).not.toBeNull();
       expect(journal.committedSeq).toBe(10); // nothing of the failed commit is acknowledged
 
@@ -181,7 +115,7 @@ describe("a journal on a failing disk", () => {
   it("a write that fails part way into the active segment: its in-doubt tail is cut, the records go to a new segment", async () => {
     const disk = failingDisk();
     // Without a tmpfs the failure needs a roll: small segments then.
-    const segmentBytesMax = mounted ? 1024 * 1024 : 8192;
+    const segmentBytesMax = disks.mounted ? 1024 * 1024 : 8192;
     const log = SegmentLog.open(disk.dir, { segmentBytesMax, log: () => {} });
     const record = (n: number) => Buffer.alloc(1500, n);
     try {
@@ -192,7 +126,7 @@ describe("a journal on a failing disk", () => {
       for (let n = 4; n <= 40; n++) log.append(record(n)); // 55 KiB: past the pages the file has
       await expect(log.commit()).rejects.toMatchObject({ code: "JOURNAL_FAILED" });
       expect(log.stats.failures).toBe(1);
-      if (mounted) {
+      if (disks.mounted) {
         // Some of it landed before ENOSPC: bytes nobody acknowledged, in doubt after a failed write.
         expect(fs.statSync(path.join(disk.dir, "00000000000000000001.log")).size).toBeGreaterThan(
           durableBytes,
@@ -201,7 +135,7 @@ describe("a journal on a failing disk", () => {
       disk.heal();
       expect(await log.probe()).toBe(true);
       expect(log.committedSeq).toBe(40);
-      if (mounted) {
+      if (disks.mounted) {
         expect(fs.statSync(path.join(disk.dir, "00000000000000000001.log")).size).toBe(durableBytes);
         expect(fs.readdirSync(disk.dir).sort()).toEqual([
           "00000000000000000001.log",

@@ -4,20 +4,19 @@
 // (and an exit code from `dsat orchestrator`); the lock is the kernel's, so it dies with its holder.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { JournalError, SegmentLog, segmentName } from "../../src/journal/index.ts";
-import type { ResolvedJournal } from "../../src/orchestrator/config.ts";
 import { JobJournal } from "../../src/orchestrator/durable.ts";
 import { ROOT, runDsat } from "../cli/helpers.ts";
+import { journalConfig } from "../helpers/journal.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
+import { TempDirs } from "../helpers/temp-dirs.ts";
 
 const holdFixture = fileURLToPath(new URL("./fixtures/hold-journal.ts", import.meta.url));
 
-let dirs: string[] = [];
+const temp = new TempDirs("dsat-open-");
 const children: ChildProcess[] = [];
 const journals: JobJournal[] = [];
 
@@ -25,32 +24,12 @@ afterEach(async () => {
   for (const journal of journals.splice(0)) await journal.close().catch(() => {});
   for (const child of children.splice(0))
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  dirs = [];
+  await temp.removeAll();
 });
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "dsat-open-"));
-  dirs.push(dir);
-  return dir;
-}
-
-function config(dir: string): ResolvedJournal {
-  return {
-    dir,
-    fsync: false,
-    commitWindowMs: 0,
-    retentionMs: 3_600_000,
-    finishedMax: 1000,
-    compactBytes: 64 * 1024 * 1024,
-    recoveryMs: 0,
-    segmentBytesMax: 64 * 1024 * 1024,
-  };
-}
 
 function open(dir: string): { journal: JobJournal; lines: string[] } {
   const lines: string[] = [];
-  const [journal] = JobJournal.open(config(dir), (line) => lines.push(line), Date.now());
+  const [journal] = JobJournal.open(journalConfig(dir), (line) => lines.push(line), Date.now());
   journals.push(journal);
   return { journal, lines };
 }
@@ -94,7 +73,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 describe("opening a journal directory that cannot be used", () => {
   it("a segment path that is a directory: one line naming it, and the lock is released", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     fs.mkdirSync(path.join(dir, segmentName(1)));
     const error = openError(dir);
     expect(error.code).toBe("JOURNAL_UNREADABLE");
@@ -106,7 +85,7 @@ describe("opening a journal directory that cannot be used", () => {
   });
 
   it("a segment that cannot be opened (a symlink loop: ELOOP, which root gets too)", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     fs.symlinkSync(segmentName(1), path.join(dir, segmentName(1)));
     const error = openError(dir);
     expect(error.code).toBe("JOURNAL_UNREADABLE");
@@ -116,7 +95,7 @@ describe("opening a journal directory that cannot be used", () => {
   });
 
   it("a garbage LOCK nobody holds is replaced, with a log line; a LOCK that is a directory is one line", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     fs.writeFileSync(path.join(dir, "LOCK"), Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x0a]));
     const { journal, lines } = open(dir);
     expect(lines).toEqual([
@@ -135,7 +114,7 @@ describe("opening a journal directory that cannot be used", () => {
   });
 
   it("a stale LOCK whose pid now belongs to another live program does not block the start", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     // pid 1 and our parent are alive and hold no journal: exactly a reused pid.
     for (const pid of [1, process.ppid]) {
       fs.writeFileSync(path.join(dir, "LOCK"), `${pid}\n`);
@@ -150,7 +129,7 @@ describe("opening a journal directory that cannot be used", () => {
 
 describe("the journal directory lock", () => {
   it("a live holder in another process refuses the start, naming its pid; kill -9 frees it at once", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { child, line } = holder(dir);
     expect(await line).toBe(`locked ${child.pid}`);
     // The pid comes from the kernel's view of the lock, not from the LOCK file, which may lie.
@@ -173,7 +152,7 @@ describe("the journal directory lock", () => {
 
   it("two processes racing for one directory: exactly one wins, the other names it", async () => {
     for (let round = 0; round < 3; round++) {
-      const dir = await tempDir();
+      const dir = await temp.make();
       const startAt = Date.now() + 1500; // both children are loaded and spinning by then
       const racers = [holder(dir, startAt), holder(dir, startAt)];
       const lines = await Promise.all(racers.map((racer) => racer.line));
@@ -189,7 +168,7 @@ describe("the journal directory lock", () => {
   });
 
   it("in one process: a second open is refused while the first is open; close() frees the directory", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { journal } = open(dir);
     expect(openError(dir).code).toBe("JOURNAL_LOCKED");
     await journal.close();
@@ -219,7 +198,7 @@ describe("dsat orchestrator with a journal it cannot open", () => {
   }
 
   it("exits 74 with one line for a segment that is a directory, 75 for a held journal", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const file = await topology(dir);
     const journalDir = path.join(dir, "journal");
     fs.mkdirSync(path.join(journalDir, segmentName(1)), { recursive: true });
@@ -262,7 +241,7 @@ describe("dsat orchestrator with a journal it cannot open", () => {
   it.skipIf(root && !canRunAsNobody)(
     "exits 74 with one line for a segment it may not read (chmod 000)",
     async () => {
-      const dir = await tempDir();
+      const dir = await temp.make();
       const file = await topology(dir);
       const journalDir = path.join(dir, "journal");
       await SegmentLog.open(journalDir, { log: () => {} }).close();

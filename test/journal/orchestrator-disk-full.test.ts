@@ -5,75 +5,23 @@
 // published. Once the disk is back the orchestrator resumes by itself (`journal.resumed`): the
 // waiting reply goes out, new jobs are accepted, and after a restart the finished job is answered
 // from the journal without running again.
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, DsatError } from "../../src/client/index.ts";
 import { Orchestrator, type OrchestratorConfig } from "../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
+import { FailingDisks } from "../helpers/failing-disk.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { until } from "../helpers/wait.ts";
 
-let root: string;
-let mounted = false;
-
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(tmpdir(), "dsat-orch-disk-full-"));
-  // DSAT_TEST_NO_MOUNT=1 runs the fallback where mount would work.
-  if (process.env.DSAT_TEST_NO_MOUNT === "1") return;
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", root], { stdio: "pipe" });
-    mounted = true;
-  } catch (error) {
-    console.warn(
-      `orchestrator disk-full test: cannot mount a tmpfs (${(error as Error).message.split("\n")[0]}); the journal's directory is swapped away instead`,
-    );
-  }
-});
-
-afterAll(() => {
-  if (mounted) execFileSync("umount", [root]);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const disks = new FailingDisks("dsat-orch-disk-full-", "4m");
+beforeAll(() => disks.setUp());
+afterAll(() => disks.tearDown());
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** Fills the tmpfs (or swaps the directory away) and gives the disk back. */
-function failingDisk(dir: string): { fail(): void; heal(): void } {
-  const filler = path.join(root, "filler");
-  if (mounted)
-    return {
-      fail() {
-        const fd = fs.openSync(filler, "a");
-        const chunk = Buffer.alloc(4096, 1);
-        try {
-          for (;;) fs.writeSync(fd, chunk);
-        } catch (error) {
-          expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
-        } finally {
-          fs.closeSync(fd);
-        }
-      },
-      heal() {
-        fs.rmSync(filler);
-      },
-    };
-  return {
-    fail() {
-      fs.renameSync(dir, `${dir}.away`);
-      fs.mkdirSync(dir);
-    },
-    heal() {
-      fs.rmSync(dir, { recursive: true });
-      fs.renameSync(`${dir}.away`, dir);
-    },
-  };
-}
 
 const runs = new Map<string, number>();
 const slowEcho = defineSatellite({
@@ -88,7 +36,7 @@ const slowEcho = defineSatellite({
 
 describe("a durable orchestrator on a failing disk", () => {
   it("refuses new jobs retryably, holds a finished job's reply until its record is on disk, and resumes by itself", async () => {
-    const dir = path.join(root, "journal");
+    const dir = path.join(disks.root, "journal");
     const [frontend, events] = await freeEndpoints(2);
     const config: OrchestratorConfig = {
       frontend,
@@ -123,7 +71,7 @@ describe("a durable orchestrator on a failing disk", () => {
     const pad = "x".repeat(2000);
     expect(await client.request("echo", { id: "before", pad })).toMatchObject({ id: "before" });
 
-    const disk = failingDisk(dir);
+    const disk = disks.disk(dir);
     // Running while the disk fails: it finishes, but its completed record cannot land.
     const held = client.request("echo", { id: "held", slowMs: 400, pad }, { id: "held" });
     let answered = false;
@@ -151,6 +99,7 @@ describe("a durable orchestrator on a failing disk", () => {
     }
     expect(refusal).not.toBeNull();
     expect((refusal as unknown as DsatError).code).toBe("DSAT_ERR_OVERLOADED");
+    expect((refusal as unknown as DsatError).retryable).toBe(true);
     expect(orchestrator.status().journal).toMatchObject({ error: expect.any(String) });
     await until(() => runs.get("held") === 1 && seen.includes("journal.failed"), 10_000, "journal.failed");
     // Finished on the satellite, but not answered: its completed record is not on disk.

@@ -14,33 +14,17 @@ import {
   RECORD_BYTES_MAX,
   SEGMENT_HEADER_BYTES,
   SegmentLog,
-  type SegmentLogOptions,
   segmentName,
 } from "../../src/journal/index.ts";
+import { flipByte, openLog } from "../helpers/journal.ts";
+import { TempDirs } from "../helpers/temp-dirs.ts";
 import { recordFor } from "./fixtures/pattern.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/append-loop.ts", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
-let dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  dirs = [];
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "dsat-journal-"));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Opens with recovery lines captured; fsync off unless asked (the kill test and group commit turn it on). */
-function openLog(dir: string, options: SegmentLogOptions = {}): { log: SegmentLog; lines: string[] } {
-  const lines: string[] = [];
-  const log = SegmentLog.open(dir, { fsync: false, log: (line) => lines.push(line), ...options });
-  return { log, lines };
-}
+const temp = new TempDirs("dsat-journal-");
+afterEach(() => temp.removeAll());
 
 function replayed(log: SegmentLog): { seq: number; data: Buffer }[] {
   return [...log.replay()].map(({ seq, data }) => ({ seq, data: Buffer.from(data) }));
@@ -76,18 +60,9 @@ function patternOffsets(count: number): number[] {
   return offsets;
 }
 
-function flipByte(file: string, offset: number): void {
-  const fd = fs.openSync(file, "r+");
-  const byte = Buffer.alloc(1);
-  fs.readSync(fd, byte, 0, 1, offset);
-  byte[0] ^= 0x5a;
-  fs.writeSync(fd, byte, 0, 1, offset);
-  fs.closeSync(fd);
-}
-
 describe("SegmentLog basics", () => {
   it("round-trips records through close and open, and seqs continue after reopen", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const first = openLog(dir, { fsync: true });
     expect(first.log.recovery).toEqual({
       records: 0,
@@ -128,7 +103,7 @@ describe("SegmentLog basics", () => {
   });
 
   it("copies appended data, so the caller may reuse its buffer", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir);
     const scratch = Buffer.from("one");
     log.append(scratch);
@@ -141,7 +116,7 @@ describe("SegmentLog basics", () => {
   });
 
   it("rolls segments at segmentBytesMax and replays across them in order", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const segmentBytesMax = 4096;
     const { log } = openLog(dir, { segmentBytesMax });
     for (let batch = 0; batch < 6; batch++) await appendPattern(log, 7);
@@ -167,7 +142,7 @@ describe("SegmentLog basics", () => {
   });
 
   it("rejects empty and oversized records, and appends after close", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir);
     expect(() => log.append(new Uint8Array(0))).toThrow(JournalError);
     expect(() => log.append(new Uint8Array(RECORD_BYTES_MAX + 1))).toThrow(/1 byte to 16777216 bytes/);
@@ -187,7 +162,7 @@ describe("SegmentLog basics", () => {
 
 describe("SegmentLog group commit", () => {
   it("serves many commits issued in one tick with one write and one fsync", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir, { fsync: true });
     const commits: Promise<void>[] = [];
     for (let seq = 1; seq <= 1000; seq++) {
@@ -205,7 +180,7 @@ describe("SegmentLog group commit", () => {
   });
 
   it("resolves a commit with nothing buffered without writing", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir, { fsync: true });
     await log.commit();
     expect(log.stats).toEqual({ batches: 0, fsyncs: 0, bytesWritten: 0, failures: 0, probes: 0 });
@@ -213,7 +188,7 @@ describe("SegmentLog group commit", () => {
   });
 
   it("makes a commit issued during a write wait for that write, and later appends for the next", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir, { fsync: true });
     log.append(Buffer.from("a"));
     const first = log.commit();
@@ -231,7 +206,7 @@ describe("SegmentLog group commit", () => {
   });
 
   it("gathers appends across ticks within commitWindowMs", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir, { commitWindowMs: 40 });
     log.append(Buffer.from("a"));
     const first = log.commit();
@@ -289,7 +264,7 @@ async function killMidway(
 describe("SegmentLog durability", () => {
   for (const mode of ["fsync", "nofsync"] as const) {
     it(`keeps every commit a SIGKILLed writer reported (${mode})`, async () => {
-      const dir = await tempDir();
+      const dir = await temp.make();
       let reported = 0;
       // Three writers in turn on the same log, each continuing after the last one's crash.
       for (const delayMs of [0, 2, 5]) {
@@ -313,7 +288,7 @@ describe("SegmentLog durability", () => {
 describe("SegmentLog recovery", () => {
   /** A one-segment log of recordFor(1..10), closed. */
   async function tenRecords(): Promise<{ dir: string; file: string; offsets: number[] }> {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir);
     await appendPattern(log, 10);
     await log.close();
@@ -395,7 +370,7 @@ describe("SegmentLog recovery", () => {
 
   /** A log of recordFor(1..60) over several 16 KiB segments, closed. */
   async function severalSegments(): Promise<{ dir: string; files: string[] }> {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir, { segmentBytesMax: 16 * 1024 });
     for (let batch = 0; batch < 6; batch++) await appendPattern(log, 10);
     await log.close();
@@ -511,7 +486,7 @@ describe("SegmentLog compaction", () => {
   }
 
   it("replaces the log with the compacted records, which get seqs after appendedSeq", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const log = await hundredRecords(dir);
     const sizeBefore = log.sizeBytes;
     expect(segmentFiles(dir).length).toBeGreaterThan(3);
@@ -532,7 +507,7 @@ describe("SegmentLog compaction", () => {
   });
 
   it("writes what was buffered first, and puts appends made during compaction after it", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir);
     log.append(Buffer.from("buffered"));
     const compaction = log.compact([Buffer.from("live")]);
@@ -549,7 +524,7 @@ describe("SegmentLog compaction", () => {
   });
 
   it("keeps seqs moving after compacting to nothing", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const { log } = openLog(dir);
     await appendPattern(log, 5);
     await log.compact([]);
@@ -567,7 +542,7 @@ describe("SegmentLog compaction", () => {
   });
 
   it("yields the old log after a crash before the rename (a temp file is left behind)", async () => {
-    const dir = await tempDir();
+    const dir = await temp.make();
     const log = await hundredRecords(dir);
     await log.close();
     const tempName = `${segmentName(101)}.tmp`;
@@ -584,10 +559,10 @@ describe("SegmentLog compaction", () => {
   it("yields the new log after a crash between the rename and deleting the old segments", async () => {
     // Two copies of one log; one is compacted, and its base segment is dropped into the other: the
     // directory a crash right after the rename leaves.
-    const dir = await tempDir();
+    const dir = await temp.make();
     const log = await hundredRecords(dir);
     await log.close();
-    const copy = await tempDir();
+    const copy = await temp.make();
     for (const file of segmentFiles(dir)) fs.copyFileSync(path.join(dir, file), path.join(copy, file));
     const compacted = openLog(copy).log;
     await compacted.compact([Buffer.from("state")]);

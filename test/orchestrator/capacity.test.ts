@@ -3,25 +3,19 @@
 // `capacity` jobs at once, a plain MDP worker one, overflow "queue" vs "spill", and what happens to
 // the jobs queued behind a satellite that stops answering.
 import { afterEach, describe, expect, it } from "vitest";
-import { Dealer } from "zeromq";
-import { type Client, connect } from "../../src/client/index.ts";
-import { Orchestrator, type OrchestratorConfig } from "../../src/orchestrator/index.ts";
-import {
-  type SatelliteHello,
-  WorkerCommand,
-  workerCommandFrames,
-  workerReadyFrames,
-} from "../../src/protocol/index.ts";
+import type { Client } from "../../src/client/index.ts";
+import type { Orchestrator, OrchestratorConfig } from "../../src/orchestrator/index.ts";
+import type { SatelliteHello } from "../../src/protocol/index.ts";
 import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
-import { freeEndpoints } from "../helpers/ports.ts";
+import { Cleanups } from "../helpers/cleanups.ts";
+import { startWithClient } from "../helpers/orchestrator.ts";
+import { isRequest, RawWorker } from "../helpers/raw-worker.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
 
-async function start(
+function start(
   types: OrchestratorConfig["types"],
   tracker: OrchestratorConfig["tracker"] = {
     ackTimeoutMs: 20_000,
@@ -29,20 +23,8 @@ async function start(
     runTimeoutMs: 30_000,
   },
 ): Promise<{ orchestrator: Orchestrator; client: Client }> {
-  const [frontend] = await freeEndpoints(1);
-  const orchestrator = new Orchestrator({
-    frontend,
-    hierarchy: ["host"],
-    types,
-    limits: { heartbeatMs: 200, noSatelliteWaitMs: 20_000 },
-    tracker,
-    log: () => {},
-  });
-  await orchestrator.start();
-  cleanups.push(() => orchestrator.stop());
-  const client = await connect(frontend, { timeoutMs: 30_000 });
-  cleanups.push(() => client.close());
-  return { orchestrator, client };
+  const limits = { heartbeatMs: 200, noSatelliteWaitMs: 20_000 };
+  return startWithClient(cleanups, { hierarchy: ["host"], types, limits, tracker, log: () => {} }, 30_000);
 }
 
 /** A satellite that registers, heartbeats (so it stays live) and counts the jobs it is sent. */
@@ -52,25 +34,24 @@ async function fakeSatellite(
   hello: SatelliteHello | undefined,
   options: { ack?: boolean } = {},
 ): Promise<{ received: () => number }> {
-  const socket = new Dealer({ linger: 0 });
-  socket.connect(orchestrator.config.frontend[0]);
+  const worker = new RawWorker(orchestrator.config.frontend[0]);
   let received = 0;
   const reading = (async () => {
-    for await (const frames of socket) {
-      if (frames[2]?.[0] !== WorkerCommand.request) continue;
+    for await (const frames of worker.socket) {
+      if (!isRequest(frames)) continue;
       received++;
       // ACK (frames[3] is the job's address), then silence: the handler "hangs".
-      if (options.ack === true) await socket.send(workerCommandFrames(WorkerCommand.ack, frames[3]));
+      if (options.ack === true) await worker.ack(frames[3]);
     }
   })().catch(() => {});
   const before = orchestrator.status().satellites.length;
-  await socket.send(workerReadyFrames(type, hello));
+  await worker.ready(type, hello);
   const heartbeat = setInterval(() => {
-    socket.send(workerCommandFrames(WorkerCommand.heartbeat)).catch(() => {});
+    worker.heartbeat().catch(() => {});
   }, 100);
   cleanups.push(async () => {
     clearInterval(heartbeat);
-    socket.close();
+    worker.close();
     await reading;
   });
   await until(

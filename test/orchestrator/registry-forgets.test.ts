@@ -2,49 +2,35 @@
 // (10k READY/DISCONNECT pairs, one READY with a huge weight, plain MDP workers that come and go,
 // 1,024 junk types) must leave no trace that stops a real satellite from serving its jobs.
 import { afterEach, describe, expect, it } from "vitest";
-import { Dealer } from "zeromq";
-import { type Client, connect } from "../../src/client/index.ts";
-import { Orchestrator, type OrchestratorConfig } from "../../src/orchestrator/index.ts";
-import {
-  type SatelliteHello,
-  WorkerCommand,
-  workerCommandFrames,
-  workerReadyFrames,
-} from "../../src/protocol/index.ts";
+import type { Client } from "../../src/client/index.ts";
+import type { Orchestrator, OrchestratorConfig } from "../../src/orchestrator/index.ts";
+import type { SatelliteHello } from "../../src/protocol/index.ts";
 import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
-import { freeEndpoints } from "../helpers/ports.ts";
+import { Cleanups } from "../helpers/cleanups.ts";
+import { startWithClient } from "../helpers/orchestrator.ts";
+import { RawWorker } from "../helpers/raw-worker.ts";
 import { until } from "../helpers/wait.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
 
-async function start(
+function start(
   config: Partial<OrchestratorConfig> = {},
 ): Promise<{ orchestrator: Orchestrator; client: Client }> {
-  const [frontend] = await freeEndpoints(1);
-  const orchestrator = new Orchestrator({
-    frontend,
+  const defaults: Partial<OrchestratorConfig> = {
     hierarchy: ["rack", "host"],
     types: { echo: {} },
     limits: { heartbeatMs: 100, plainHeartbeatMs: 100, noSatelliteWaitMs: 3000 },
     log: () => {},
-    ...config,
-  });
-  await orchestrator.start();
-  cleanups.push(() => orchestrator.stop());
-  const client = await connect(frontend, { timeoutMs: 20_000 });
-  cleanups.push(() => client.close());
-  return { orchestrator, client };
+  };
+  return startWithClient(cleanups, { ...defaults, ...config }, 20_000);
 }
 
 /** A raw DEALER speaking the worker protocol (no runtime), for junk registrations. */
-function rawWorker(orchestrator: Orchestrator): Dealer {
-  const socket = new Dealer({ linger: 0, sendHighWaterMark: 0 });
-  socket.connect(orchestrator.config.frontend[0]);
-  cleanups.push(() => socket.close());
-  return socket;
+function rawWorker(orchestrator: Orchestrator): RawWorker {
+  const worker = new RawWorker(orchestrator.config.frontend[0], { sendHighWaterMark: 0 });
+  cleanups.push(() => worker.close());
+  return worker;
 }
 
 async function realEcho(orchestrator: Orchestrator, id: string, rack: string): Promise<void> {
@@ -87,10 +73,10 @@ const junkHello = (n: number, weight = 1): SatelliteHello => ({
 describe("placement forgets the dead", () => {
   it("10,000 READY/DISCONNECT pairs leave no trace: 200 of 200 jobs served afterwards", async () => {
     const { orchestrator, client } = await start();
-    const socket = rawWorker(orchestrator);
+    const worker = rawWorker(orchestrator);
     for (let n = 0; n < 10_000; n++) {
-      await socket.send(workerReadyFrames("echo", junkHello(n)));
-      await socket.send(workerCommandFrames(WorkerCommand.disconnect));
+      await worker.ready("echo", junkHello(n));
+      await worker.disconnect();
     }
     await until(
       () => orchestrator.status().counters.satellitesLost >= 10_000 || orchestrator.registry.size === 0,
@@ -105,17 +91,17 @@ describe("placement forgets the dead", () => {
 
   it("one READY with weight 65535, then a disconnect: 200 of 200 jobs served", async () => {
     const { orchestrator, client } = await start();
-    const socket = rawWorker(orchestrator);
-    await socket.send(workerReadyFrames("echo", junkHello(0, 65535)));
-    await socket.send(workerCommandFrames(WorkerCommand.disconnect));
+    const worker = rawWorker(orchestrator);
+    await worker.ready("echo", junkHello(0, 65535));
+    await worker.disconnect();
     await realEcho(orchestrator, "echo@r1", "r1");
     expect(await allServed(client, 200)).toBe(200);
   }, 60_000);
 
   it("a weight above limits.satelliteWeightMax is capped", async () => {
     const { orchestrator } = await start({ limits: { heartbeatMs: 100, satelliteWeightMax: 10 } });
-    const socket = rawWorker(orchestrator);
-    await socket.send(workerReadyFrames("echo", junkHello(1, 65535)));
+    const worker = rawWorker(orchestrator);
+    await worker.ready("echo", junkHello(1, 65535));
     await until(() => orchestrator.registry.size === 1, 5000, "the satellite to register");
     expect(orchestrator.status().satellites[0]).toMatchObject({ id: "junk-1", weight: 10 });
   });
@@ -123,10 +109,10 @@ describe("placement forgets the dead", () => {
   it("plain MDP workers that come and go leave the map within one liveness window", async () => {
     const { orchestrator, client } = await start();
     for (let n = 0; n < 5; n++) {
-      const socket = rawWorker(orchestrator);
-      await socket.send(workerReadyFrames("echo"));
+      const worker = rawWorker(orchestrator);
+      await worker.ready("echo");
       await until(() => orchestrator.registry.size === 1, 5000, "the plain worker to register");
-      socket.close(); // gone without a word: its heartbeats stop
+      worker.close(); // gone without a word: its heartbeats stop
       await until(() => orchestrator.registry.size === 0, 5000, "the plain worker to be lost");
     }
     await realEcho(orchestrator, "echo@r1", "r1");
@@ -142,8 +128,8 @@ describe("registration is bounded", () => {
     orchestrator.onEvent((topic, event) => {
       if (topic === "satellite.refused") refused.push(String(event.reason));
     });
-    const socket = rawWorker(orchestrator);
-    await socket.send(workerReadyFrames("nosuch", { ...junkHello(2), types: ["nosuch"] }));
+    const worker = rawWorker(orchestrator);
+    await worker.ready("nosuch", { ...junkHello(2), types: ["nosuch"] });
     await until(() => refused.length === 1, 5000, "the refusal");
     expect(refused[0]).toMatch(/not declared/);
     expect(orchestrator.registry.size).toBe(0);
@@ -151,11 +137,11 @@ describe("registration is bounded", () => {
 
   it("with dynamicTypes, 1,024 junk types do not lock out a real one once their satellites are gone", async () => {
     const { orchestrator, client } = await start({ types: {}, dynamicTypes: true });
-    const socket = rawWorker(orchestrator);
+    const worker = rawWorker(orchestrator);
     for (let n = 0; n < 16; n++) {
       const types = Array.from({ length: 64 }, (_, t) => `junk${n}-${t}`);
-      await socket.send(workerReadyFrames(types[0], { ...junkHello(n), types }));
-      await socket.send(workerCommandFrames(WorkerCommand.disconnect));
+      await worker.ready(types[0], { ...junkHello(n), types });
+      await worker.disconnect();
     }
     await until(() => orchestrator.status().counters.satellitesLost >= 16, 10_000, "the junk to go");
     await realEcho(orchestrator, "echo@r1", "r1");
@@ -170,8 +156,8 @@ describe("registration is bounded", () => {
       if (topic === "satellite.refused") refused.push(String(event.reason));
     });
     for (let n = 0; n < 10; n++) {
-      const socket = rawWorker(orchestrator);
-      await socket.send(workerReadyFrames("echo", junkHello(n)));
+      const worker = rawWorker(orchestrator);
+      await worker.ready("echo", junkHello(n));
     }
     await until(() => refused.length === 2, 5000, "two refusals");
     expect(orchestrator.registry.size).toBe(8);
