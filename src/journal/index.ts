@@ -1,20 +1,9 @@
 // The durable job journal. Storage: a segmented append-only log with checksums and group commit.
 
-// The records (an ordered log of job commands) and their replay.
-export { expireFinished, JobBook, type UnfinishedJob } from "./book.ts";
+// The records (an ordered log of job commands) and their replay: core.ts, the pure part.
+export * from "./core.ts";
 export { type DirectoryLock, lockDirectory } from "./dir-lock.ts";
 export { isJournalOpenError, JournalError, type JournalErrorCode } from "./errors.ts";
-export {
-  type AcceptedRecord,
-  type CompletedRecord,
-  type DispatchedRecord,
-  decodeRecord,
-  encodeRecord,
-  type ForgottenRecord,
-  type JournalOrigin,
-  type JournalRecord,
-  JournalRecordError,
-} from "./records.ts";
 export {
   FRAME_HEADER_BYTES,
   RECORD_BYTES_MAX,

@@ -4,7 +4,7 @@
 // connection and bound to the satellite id for as long as the id is live.
 import { randomBytes } from "node:crypto";
 import type { Limits, SatelliteHello } from "../protocol/index.ts";
-import { checkReadyProof, type KeyPair } from "../security/index.ts";
+import { checkReadyProof, type KeyPair } from "../security/core.ts";
 import type { SatelliteInfo } from "./registry.ts";
 
 /** Service names the orchestrator serves itself: no worker may register them. */
@@ -50,10 +50,12 @@ export class ChallengeBook {
   constructor(
     private readonly max: number,
     private readonly ttlMs: number,
+    /** Unpredictable bytes (crypto's randomBytes; a seeded source in simulations). */
+    private readonly random: (bytes: number) => Buffer = randomBytes,
   ) {}
 
   issue(routingKey: string, nowMs: number): Buffer {
-    const nonce = randomBytes(16);
+    const nonce = this.random(16);
     this.nonces.delete(routingKey);
     if (this.nonces.size >= this.max) {
       const oldest = this.nonces.keys().next().value;

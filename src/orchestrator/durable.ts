@@ -1,13 +1,12 @@
 // The orchestrator's side of the journal: records what happens to jobs, tells which records are on
-// disk (so acceptances and replies wait for their group commit), keeps finished jobs for their
-// retention time, and compacts the log. The storage and the replay fold live in src/journal.
+// disk (so acceptances and replies wait for their group commit), and compacts the log with what
+// the router says is live. Finished jobs are the router's to keep (src/orchestrator/router). The storage and the replay fold live in src/journal.
 
 import {
   type CompletedRecord,
   type DirectoryLock,
   decodeRecord,
   encodeRecord,
-  expireFinished,
   JobBook,
   type JournalRecord,
   type JournalStore,
@@ -20,6 +19,8 @@ import type { ResolvedJournal } from "./config.ts";
 
 export interface Recovery {
   unfinished: UnfinishedJob[];
+  /** Finished jobs within retention (at most finishedMax, the newest), in the order they ended. */
+  finished: Map<string, CompletedRecord>;
   records: number;
   badRecords: number;
   /** Damage found and repaired at open (empty normally): publish each as `journal.damaged`. */
@@ -33,8 +34,6 @@ export const NEVER_DURABLE = Number.POSITIVE_INFINITY;
 
 export class JobJournal {
   private readonly log: JournalStore;
-  /** Finished jobs within their retention time, in the order they ended. */
-  readonly finished: Map<string, CompletedRecord>;
   /** Damage found at open (also in the Recovery), kept for `dsat status`. */
   readonly damage: readonly SegmentDamage[];
   /** Bytes of the records a compaction would keep, roughly (re-estimated at each compaction). */
@@ -48,7 +47,6 @@ export class JobJournal {
     records: 0,
     commits: 0,
     compactions: 0,
-    expired: 0,
     failures: 0,
     probes: 0,
     resumed: 0,
@@ -58,11 +56,9 @@ export class JobJournal {
     private readonly config: ResolvedJournal,
     log: JournalStore,
     private readonly lock: DirectoryLock,
-    finished: Map<string, CompletedRecord>,
     damage: SegmentDamage[],
   ) {
     this.log = log;
-    this.finished = finished;
     this.damage = damage;
   }
 
@@ -108,11 +104,18 @@ export class JobJournal {
       book.finished.delete(id);
     }
     const { damage, truncatedBytes } = log.recovery;
-    const journal = new JobJournal(config, log, lock, book.finished, damage);
+    const journal = new JobJournal(config, log, lock, damage);
     journal.liveBytesAtCompaction = log.sizeBytes;
     return [
       journal,
-      { unfinished: [...book.unfinished.values()], records, badRecords, damage, truncatedBytes },
+      {
+        unfinished: [...book.unfinished.values()],
+        finished: book.finished,
+        records,
+        badRecords,
+        damage,
+        truncatedBytes,
+      },
     ];
   }
 
@@ -124,16 +127,6 @@ export class JobJournal {
    */
   append(record: JournalRecord): number {
     this.counters.records++;
-    if (record.k === "completed") {
-      this.finished.delete(record.id);
-      this.finished.set(record.id, record);
-      if (this.finished.size > this.config.finishedMax) {
-        // Past the bound the oldest result is forgotten in memory; compaction drops it from disk.
-        const oldest = this.finished.keys().next().value as string;
-        this.finished.delete(oldest);
-        this.counters.expired++;
-      }
-    }
     try {
       return this.log.append(encodeRecord(record));
     } catch (error) {
@@ -150,13 +143,6 @@ export class JobJournal {
   /** Date.now() when the current failure began, or null while the journal works. */
   get failedSince(): number | null {
     return this.failure === null ? null : this.failedAt;
-  }
-
-  /** A finished job's result is dropped for good (titanic.close). */
-  forget(id: string): boolean {
-    if (!this.finished.delete(id)) return false;
-    this.append({ k: "forgotten", id });
-    return true;
   }
 
   get appendedSeq(): number {
@@ -199,9 +185,11 @@ export class JobJournal {
     return resumed;
   }
 
-  /** Drops finished jobs past retention; compacts when the log has grown well past its live part. */
-  async maintain(nowMs: number, live: () => Iterable<JournalRecord>): Promise<void> {
-    this.counters.expired += expireFinished(this.finished, nowMs, this.config.retentionMs);
+  /**
+   * Compacts when the log has grown well past its live part: `live()` gives every record to keep
+   * (the router's finished jobs within retention, then its live jobs).
+   */
+  async maintain(live: () => Iterable<JournalRecord>): Promise<void> {
     const size = this.log.sizeBytes;
     if (this.failure !== null) return; // a snapshot would only pile up in memory until probe() succeeds
     if (this.compacting || size < this.config.compactBytes || size < 2 * this.liveBytesAtCompaction) return;
@@ -209,11 +197,6 @@ export class JobJournal {
     try {
       const records: Buffer[] = [];
       let bytes = 0;
-      for (const record of this.finished.values()) {
-        const encoded = encodeRecord(record);
-        bytes += encoded.length;
-        records.push(encoded);
-      }
       for (const record of live()) {
         const encoded = encodeRecord(record);
         bytes += encoded.length;

@@ -18,7 +18,7 @@ import {
   resolveRule,
   tunableProfile,
   weightFromFloat,
-} from "../crush/index.ts";
+} from "../crush/core.ts";
 
 export interface PlacementMember {
   /** Stable CRUSH device id. */

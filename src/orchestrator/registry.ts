@@ -7,6 +7,7 @@
 // used (issue 12: dead or junk registrations must not stay in placement). Device and bucket ids
 // are reused lowest-first, so the map stays small however many satellites came and went.
 import type { JobEntry } from "../protocol/index.ts";
+import type { Job } from "./job.ts";
 
 export interface SatelliteInfo {
   /** ROUTER routing id of its connection (a reconnecting process moves to its new one: rebind). */
@@ -46,7 +47,7 @@ export interface SatelliteInfo {
    * The jobs holding its slots (the orchestrator's job records), with how many each holds: a job
    * sent again to the same satellite while its earlier attempt has not answered holds two.
    */
-  readonly running: Map<object, number>;
+  readonly running: Map<Job, number>;
   /** Takes REQUEST-BATCH messages. */
   readonly batch: boolean;
   /** Jobs to send in the next batch. */

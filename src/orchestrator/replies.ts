@@ -1,7 +1,8 @@
 // What the orchestrator sends back on its frontend: replies to clients by origin (dsat batch or
 // single, plain MDP, published jobs as result events, titanic kept for later) and jobs to satellites
-// that take batches. Everything produced in one event-loop turn leaves together, at most
-// BATCH_FLUSH_ENTRIES entries a message (docs/protocol.md, "batches").
+// that take batches. Everything produced between two flushes (the router's takeEffects(), once per
+// event-loop turn) leaves together, at most BATCH_FLUSH_ENTRIES entries or BATCH_BYTES_MAX bytes a
+// message (docs/protocol.md, "batches").
 import {
   BATCH_FLUSH_ENTRIES,
   clientReplyFrames,
@@ -15,7 +16,6 @@ import {
   replyBatchFrames,
   withinDepth,
 } from "../protocol/index.ts";
-import { EndOfTurn, type SocketWriter } from "../transport/index.ts";
 import { type Job, NULL_PAYLOAD, type Origin, singleFrame } from "./job.ts";
 import type { SatelliteInfo } from "./registry.ts";
 
@@ -26,10 +26,9 @@ const PUBLISHED_DECODE_BYTES_MAX = 64 * 1024;
 const BATCH_BYTES_MAX = 256 * 1024;
 
 export class FrontendOutbox {
-  /** The frontend's writer while the orchestrator runs. */
-  writer: SocketWriter | null = null;
-
   constructor(
+    /** Frames to the frontend: [routing id, ...message] (the router's send effect). */
+    private readonly send: (frames: Buffer[]) => void,
     /** Publishes on the events socket (results of published jobs). */
     private readonly publish: (topic: string, fields: Record<string, unknown>) => void,
     /** Results nested deeper are published as bytes, not decoded. */
@@ -43,17 +42,13 @@ export class FrontendOutbox {
     satellite.outBytes += payload.length;
     // Bounded in bytes like reply batches: 64 large jobs in one message would be 64 MiB at once.
     if (satellite.outEntries.length >= BATCH_FLUSH_ENTRIES || satellite.outBytes >= BATCH_BYTES_MAX) {
-      this.writer?.send([
-        satellite.routingId,
-        ...jobBatchFrames(satellite.outEntries, satellite.outPayloads),
-      ]);
+      this.send([satellite.routingId, ...jobBatchFrames(satellite.outEntries, satellite.outPayloads)]);
       satellite.outEntries = [];
       satellite.outPayloads = [];
       satellite.outBytes = 0;
       return;
     }
     if (satellite.outEntries.length === 1) this.satellitesToFlush.push(satellite);
-    this.endOfTurn.schedule();
   }
 
   /** The result of `job` to its current origin. */
@@ -61,7 +56,7 @@ export class FrontendOutbox {
     const origin = job.origin;
     if (origin.kind === "mdp") {
       // Plain MDP clients get the body frames as the worker sent them.
-      this.writer?.send([origin.route, ...plainClientReplyFrames(origin.service, frames)]);
+      this.send([origin.route, ...plainClientReplyFrames(origin.service, frames)]);
       return;
     }
     const result = singleFrame(frames);
@@ -70,7 +65,7 @@ export class FrontendOutbox {
         this.queueReply(origin.route, [origin.correlation, job.id, "ok", result.length, null], result);
         return;
       case "dsat":
-        this.writer?.send([
+        this.send([
           origin.route,
           ...clientReplyFrames(origin.service, { c: origin.correlation, id: job.id, s: "ok" }, result),
         ]);
@@ -114,7 +109,7 @@ export class FrontendOutbox {
         );
         return;
       case "dsat":
-        this.writer?.send([
+        this.send([
           origin.route,
           ...clientReplyFrames(
             origin.service,
@@ -125,7 +120,7 @@ export class FrontendOutbox {
         return;
       case "mdp":
         // Plain MDP clients get a two-frame error body: the code and the message.
-        this.writer?.send([
+        this.send([
           origin.route,
           ...plainClientReplyFrames(origin.service, [Buffer.from(code), Buffer.from(message)]),
         ]);
@@ -148,7 +143,6 @@ export class FrontendOutbox {
     { route: Buffer; entries: ReplyEntry[]; payloads: Buffer[]; bytes: number }
   >();
   private readonly satellitesToFlush: SatelliteInfo[] = [];
-  private readonly endOfTurn = new EndOfTurn(() => this.flush());
 
   /** A reply entry for a dsat client's next reply batch. */
   queueReply(route: Buffer, entry: ReplyEntry, payload: Buffer): void {
@@ -162,14 +156,12 @@ export class FrontendOutbox {
     // Bounded in bytes too: a message's size is what a slow reader's queue holds, HWM times over.
     if (outbox.entries.length >= BATCH_FLUSH_ENTRIES || outbox.bytes >= BATCH_BYTES_MAX) {
       this.replyOutboxes.delete(key);
-      this.writer?.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
+      this.send([route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
     }
-    this.endOfTurn.schedule();
   }
 
-  /** Sends everything queued this turn (also called by the orchestrator before it closes). */
+  /** Sends everything queued since the last flush (the router's takeEffects()). */
   flush(): void {
-    const writer = this.writer;
     for (const satellite of this.satellitesToFlush) {
       const entries = satellite.outEntries;
       if (entries.length === 0) continue;
@@ -177,11 +169,11 @@ export class FrontendOutbox {
       satellite.outEntries = [];
       satellite.outPayloads = [];
       satellite.outBytes = 0;
-      writer?.send([satellite.routingId, ...jobBatchFrames(entries, payloads)]);
+      this.send([satellite.routingId, ...jobBatchFrames(entries, payloads)]);
     }
     this.satellitesToFlush.length = 0;
     for (const outbox of this.replyOutboxes.values()) {
-      writer?.send([outbox.route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
+      this.send([outbox.route, ...replyBatchFrames(outbox.entries, outbox.payloads)]);
     }
     this.replyOutboxes.clear();
   }
@@ -192,12 +184,12 @@ export class FrontendOutbox {
       const reply = encode(answer);
       this.queueReply(origin.route, [origin.correlation, "", "ok", reply.length, null], reply);
     } else if (origin.kind === "dsat") {
-      this.writer?.send([
+      this.send([
         origin.route,
         ...clientReplyFrames(origin.service, { c: origin.correlation, id: "", s: "ok" }, encode(answer)),
       ]);
     } else if (origin.kind === "mdp") {
-      this.writer?.send([origin.route, ...plainClientReplyFrames(origin.service, [Buffer.from(answer)])]);
+      this.send([origin.route, ...plainClientReplyFrames(origin.service, [Buffer.from(answer)])]);
     }
   }
 }

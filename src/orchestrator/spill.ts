@@ -17,7 +17,10 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { DiskSpillReadError, type JobSpill } from "./job-spill.ts";
 import { type FifoEntry, LazyFifo } from "./lazy-fifo.ts";
+
+export { DiskSpillReadError };
 
 interface SpillEntry extends FifoEntry {
   readonly type: string;
@@ -46,17 +49,6 @@ export interface DiskSpillOptions {
   compactBytes?: number;
 }
 
-/** Reading a job's frames back failed; the entry is gone from the spill. */
-export class DiskSpillReadError extends Error {
-  override name = "DiskSpillReadError";
-  constructor(
-    readonly jobId: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const FILE_PATTERN = /^spill-\d+\.bin(\.tmp)?$/;
 
 /** Header of one entry: u32 frame count, then u32 length per frame (big-endian). */
@@ -64,7 +56,8 @@ function headerBytes(frames: number): number {
   return 4 + 4 * frames;
 }
 
-export class DiskSpill {
+export class DiskSpill implements JobSpill {
+  readonly kind = "disk";
   readonly dir: string;
   private readonly compactBytes: number;
   private readonly files = new Map<string, TypeFile>();

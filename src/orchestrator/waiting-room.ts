@@ -4,31 +4,10 @@
 // (spill.ts), which takes its place when configured; this one holds payloads in memory, up to a
 // byte budget (limits.waitingBytesMax), past which a job is refused as before (DSAT_ERR_OVERLOADED).
 
+import { type JobSpill, WaitingRoomFullError } from "./job-spill.ts";
 import { type FifoEntry, LazyFifo } from "./lazy-fifo.ts";
 
-/** What the orchestrator needs of a spill: the disk spill and the waiting room both are one. */
-export interface JobSpill {
-  readonly dir: string;
-  push(type: string, jobId: string, frames: readonly Buffer[]): void;
-  unshift(type: string, jobId: string, frames: readonly Buffer[]): void;
-  shift(type: string): { jobId: string; frames: Buffer[] } | undefined;
-  peek(type: string): string | undefined;
-  read(jobId: string): Buffer[] | undefined;
-  has(jobId: string): boolean;
-  /** The oldest of the first `scanMax` jobs of `type` still present that `accept` takes, if any. */
-  first(type: string, scanMax: number, accept: (jobId: string) => boolean): string | undefined;
-  remove(jobId: string): boolean;
-  size(type?: string): number;
-  readonly bytes: number;
-  readonly fileBytes: number;
-  peakJobs: number;
-  spilledTotal: number;
-  close(): void;
-}
-
-export class WaitingRoomFullError extends Error {
-  override name = "WaitingRoomFullError";
-}
+export { type JobSpill, WaitingRoomFullError };
 
 interface Entry extends FifoEntry {
   readonly type: string;
@@ -38,6 +17,7 @@ interface Entry extends FifoEntry {
 
 export class WaitingRoom implements JobSpill {
   readonly dir = "memory";
+  readonly kind = "memory";
   private readonly lines = new Map<string, LazyFifo<Entry>>();
   private readonly entries = new Map<string, Entry>();
   private payloadBytes = 0;

@@ -14,16 +14,15 @@ export {
   readKeyPair,
   readPublicKey,
   readPublicKeyDir,
-  z85Decode,
 } from "./keys.ts";
 export { checkReadyProof, readyProof } from "./proof.ts";
+export { RefusalLimiter } from "./refusal-limiter.ts";
+export { z85Decode, z85Encode } from "./z85.ts";
 export {
   type KeyRole,
   type Refusal,
-  RefusalLimiter,
   ZAP_DOMAIN,
   ZAP_ENDPOINT,
   ZapHandler,
   type ZapOptions,
-  z85Encode,
 } from "./zap.ts";

@@ -9,6 +9,10 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { curveKeyPair } from "zeromq";
+import { KeyFileError } from "./key-file-error.ts";
+import { isZ85Key, z85Decode } from "./z85.ts";
+
+export { isZ85Key, KeyFileError, z85Decode };
 
 export interface KeyPair {
   publicKey: string;
@@ -37,30 +41,7 @@ export function curveClientOptions(curve: CurveOptions | undefined): {
   };
 }
 
-export class KeyFileError extends Error {
-  override name = "KeyFileError";
-}
-
-const Z85_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-const Z85_VALUE = new Map([...Z85_ALPHABET].map((char, index) => [char, index]));
 const KEY_NAME = /^[A-Za-z0-9._@-]{1,100}$/;
-
-/** True for a 40-character Z85 string (a 32-byte CURVE key). */
-export function isZ85Key(text: string): boolean {
-  return text.length === 40 && [...text].every((char) => Z85_VALUE.has(char));
-}
-
-/** The 32 raw bytes of a 40-character Z85 key. */
-export function z85Decode(text: string): Buffer {
-  if (!isZ85Key(text)) throw new KeyFileError(`not a 40-character Z85 key: "${text.slice(0, 48)}"`);
-  const out = Buffer.alloc(32);
-  for (let i = 0; i < 8; i++) {
-    let value = 0;
-    for (let j = 0; j < 5; j++) value = value * 85 + (Z85_VALUE.get(text[i * 5 + j]) as number);
-    out.writeUInt32BE(value >>> 0, i * 4);
-  }
-  return out;
-}
 
 export function checkKeyName(name: string): void {
   if (!KEY_NAME.test(name))

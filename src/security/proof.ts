@@ -8,7 +8,7 @@
 // "dsat-ready/1" + id + key). Only the holder of the satellite's secret key (or of the
 // orchestrator's) can compute it; READY travels inside the CURVE session, so nobody else sees it.
 import { createHmac, createPrivateKey, createPublicKey, diffieHellman, timingSafeEqual } from "node:crypto";
-import { z85Decode } from "./keys.ts";
+import { z85Decode } from "./z85.ts";
 
 function privateKey(publicKey: string, secretKey: string) {
   return createPrivateKey({

@@ -6,6 +6,9 @@
 import { type FSWatcher, watch } from "node:fs";
 import { Router } from "zeromq";
 import { readPublicKeyDir } from "./keys.ts";
+import { z85Encode } from "./z85.ts";
+
+export { z85Encode };
 
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 export const ZAP_DOMAIN = "dsat";
@@ -170,58 +173,5 @@ export class ZapHandler {
       await socket.unbind(ZAP_ENDPOINT).catch(() => {});
       socket.close();
     }
-  }
-}
-
-const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-/** Z85 of a 32-byte key (40 characters). */
-export function z85Encode(bytes: Buffer): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 4) {
-    let value = bytes.readUInt32BE(i);
-    let chunk = "";
-    for (let j = 0; j < 5; j++) {
-      chunk = Z85[value % 85] + chunk;
-      value = Math.floor(value / 85);
-    }
-    out += chunk;
-  }
-  return out;
-}
-
-/**
- * Rate limit of `security.refused` events: at most one per address per `intervalMs` (a refused
- * dsat client or satellite connects again with backoff, 250 ms doubling to 5 s; other peers as
- * often as their code tries). Counters are not limited, only events. `allow` returns
- * null while the address is muted, else how many refusals were muted since its last event.
- */
-export class RefusalLimiter {
-  private readonly last = new Map<string, { at: number; muted: number }>();
-
-  constructor(
-    private readonly intervalMs = 1000,
-    private readonly now: () => number = Date.now,
-    /** Addresses remembered at most (oldest forgotten first). */
-    private readonly addressesMax = 10_000,
-  ) {}
-
-  allow(address: string): number | null {
-    const now = this.now();
-    const entry = this.last.get(address);
-    if (entry !== undefined && now - entry.at < this.intervalMs) {
-      entry.muted++;
-      return null;
-    }
-    const muted = entry?.muted ?? 0;
-    this.last.delete(address);
-    // Insertion order is event order: the first key is the oldest.
-    while (this.last.size >= this.addressesMax) {
-      const oldest = this.last.keys().next().value;
-      if (oldest === undefined) break;
-      this.last.delete(oldest);
-    }
-    this.last.set(address, { at: now, muted: 0 });
-    return muted;
   }
 }

@@ -277,8 +277,8 @@ export class TrackerCore {
     this.endAttempt(slot, nowMs, {
       reason: "failed",
       retryable: event.retryable,
-      crashed: event.crashed === true,
-      blamesSatellite: event.retryable,
+      crashed: event.crashed === true && event.undelivered !== true,
+      blamesSatellite: event.retryable && event.undelivered !== true,
       cancelOnSatellite: false,
       message: event.message,
     });

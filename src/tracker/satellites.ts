@@ -36,6 +36,12 @@ export class SatelliteTable {
     return this.byId.get(id);
   }
 
+  idsWithBreaker(state: SatelliteRecord["breaker"]): string[] {
+    const ids: string[] = [];
+    for (const record of this.byId.values()) if (record.breaker === state) ids.push(record.id);
+    return ids;
+  }
+
   at(index: number): SatelliteRecord {
     const record = this.records[index];
     assert(record !== undefined, "a satellite index names a tracked satellite");

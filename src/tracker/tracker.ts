@@ -132,6 +132,24 @@ export class Tracker {
     return this.core.satellites.get(satelliteId)?.breaker ?? "closed";
   }
 
+  /**
+   * Whether placement may send this satellite an attempt now: its breaker is closed, or half-open
+   * with its one probe not out yet (docs/tracker.md, "Circuit breaker").
+   */
+  mayPlaceOn(satelliteId: string): boolean {
+    const record = this.core.satellites.get(satelliteId);
+    return (
+      record === undefined ||
+      record.breaker === "closed" ||
+      (record.breaker === "half-open" && record.probeSlot === NONE)
+    );
+  }
+
+  /** Satellites whose breaker is open, for status. */
+  breakersOpen(): string[] {
+    return this.core.satellites.idsWithBreaker("open");
+  }
+
   get jobsTracked(): number {
     return this.core.jobs.live;
   }

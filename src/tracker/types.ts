@@ -63,6 +63,11 @@ export interface FailedEvent {
   message: string;
   /** The handler crashed (not a thrown error): counts toward poison like a lost satellite. */
   crashed?: boolean;
+  /**
+   * The attempt never reached the satellite (its connection was gone when the request was sent):
+   * retried, but neither the satellite's breaker nor the job's poison count hears of it.
+   */
+  undelivered?: boolean;
 }
 
 export interface CancelEvent {

@@ -3,11 +3,12 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CRUSH_FIXTURES } from "../helpers/crush-maps.ts";
 
 /** Repository root (where package.json and bin/dsat live). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The committed crushtool reference fixtures. */
-export const FIXTURES = path.join(ROOT, "test/fixtures/crush");
+export const FIXTURES = CRUSH_FIXTURES;
 
 export interface RunResult {
   /** Exit code; null when the process was killed by a signal. */
@@ -57,15 +58,5 @@ export function fixturePath(rel: string): string {
   return path.relative(ROOT, path.join(FIXTURES, rel));
 }
 
-export interface CrushCase {
-  name: string;
-  map: string;
-  args: string[];
-  output: string;
-  stderr?: string;
-}
-
 /** The crushtool reference cases (test/fixtures/crush/cases.json). */
-export function loadCases(): CrushCase[] {
-  return JSON.parse(fixture("cases.json").toString("utf8")) as CrushCase[];
-}
+export { type CrushCase, loadCases } from "../helpers/crush-maps.ts";

@@ -1,13 +1,10 @@
 // compareMappings (what moves between two maps / reweight vectors) and explainMapping (one mapping
 // decision by decision) against the Mapper they both wrap.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   type CompareOptions,
   type CrushMap,
   compareMappings,
-  compileCrushText,
   defaultChooseArgs,
   defaultReweights,
   explainMapping,
@@ -17,10 +14,8 @@ import {
   ITEM_NONE,
   Mapper,
 } from "../../src/crush/index.ts";
+import { loadMap } from "../helpers/crush-maps.ts";
 
-const FIXTURES = join(import.meta.dirname, "../fixtures/crush");
-const loadMap = (name: string): CrushMap =>
-  compileCrushText(readFileSync(join(FIXTURES, "maps", `${name}.txt`), "utf8"));
 const racks = loadMap("racks");
 const indep = loadMap("indep");
 

@@ -1,7 +1,7 @@
 // Every crushtool reference case (test/fixtures/crush/cases.json), run through runCrushTest on the
 // map loaded both from crushtool's text and from crushtool's compiled binary: stdout and stderr must
 // equal crushtool 16.2's byte for byte. Also --tree, -d and -c outputs for every map.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,27 +14,14 @@ import {
   formatTree,
   runCrushTest,
 } from "../../src/crush/index.ts";
+import { CRUSH_FIXTURES, fixtureNames, loadCases } from "../helpers/crush-maps.ts";
 
-const ROOT = join(import.meta.dirname, "../fixtures/crush");
+const ROOT = CRUSH_FIXTURES;
 const TREE_ORDER = join(ROOT, "tree-order");
 
-interface FixtureCase {
-  name: string;
-  map: string;
-  args: string[];
-  output: string;
-  stderr?: string;
-}
-
-const cases: FixtureCase[] = JSON.parse(readFileSync(join(ROOT, "cases.json"), "utf8"));
-const mapNames = readdirSync(join(ROOT, "maps"))
-  .filter((file) => file.endsWith(".txt"))
-  .map((file) => file.slice(0, -".txt".length))
-  .sort();
-const treeOrderNames = readdirSync(TREE_ORDER)
-  .filter((file) => file.endsWith(".tree"))
-  .map((file) => file.slice(0, -".tree".length))
-  .sort();
+const cases = loadCases();
+const mapNames = fixtureNames(join(ROOT, "maps"), ".txt");
+const treeOrderNames = fixtureNames(TREE_ORDER, ".tree");
 
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 const readBytes = (path: string) => new Uint8Array(readFileSync(join(ROOT, path)));

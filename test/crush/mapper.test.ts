@@ -1,13 +1,10 @@
 // Mapper edges: missing rules, empty results, invalid takes, indep holes, short firstn results,
 // short reweight vectors, choose_args weight sets, reuse, and the tracer's account of a mapping.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   addBucket,
   type ChooseArgSet,
   type CrushMap,
-  compileCrushText,
   defaultChooseArgs,
   defaultReweights,
   emptyMap,
@@ -19,10 +16,7 @@ import {
   type RuleStep,
   type TraceEvent,
 } from "../../src/crush/index.ts";
-
-const FIXTURES = join(import.meta.dirname, "../fixtures/crush");
-const loadMap = (name: string): CrushMap =>
-  compileCrushText(readFileSync(join(FIXTURES, "maps", `${name}.txt`), "utf8"));
+import { loadMap } from "../helpers/crush-maps.ts";
 
 const racks = loadMap("racks");
 const indep = loadMap("indep");

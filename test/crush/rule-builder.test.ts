@@ -1,6 +1,6 @@
 // crushha's rule vocabulary resolved against a real map: the builder and the JSON form give
 // exactly the Ceph steps (and mappings) of the equivalent crushtool rule; errors name the JSON path.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -19,10 +19,8 @@ import {
   resolveRule,
   rule,
 } from "../../src/crush/index.ts";
+import { CRUSH_FIXTURES, fixtureNames, loadMap } from "../helpers/crush-maps.ts";
 
-const FIXTURES = join(import.meta.dirname, "../fixtures/crush");
-const loadMap = (name: string): CrushMap =>
-  compileCrushText(readFileSync(join(FIXTURES, "maps", `${name}.txt`), "utf8"));
 const racks = loadMap("racks");
 
 function ruleIdByName(map: CrushMap, name: string): number {
@@ -206,13 +204,10 @@ describe("resolveRule errors", () => {
 
 describe("describeStep", () => {
   // crushtool -d prints every rule step as "\tstep <text>"; describeStep must render the same text.
-  const names = readdirSync(join(FIXTURES, "decompiled"))
-    .filter((file) => file.endsWith(".txt"))
-    .map((file) => file.slice(0, -".txt".length))
-    .sort();
+  const names = fixtureNames(join(CRUSH_FIXTURES, "decompiled"), ".txt");
 
   it.each(names)("%s: renders every rule step as crushtool -d does", (name) => {
-    const text = readFileSync(join(FIXTURES, "decompiled", `${name}.txt`), "utf8");
+    const text = readFileSync(join(CRUSH_FIXTURES, "decompiled", `${name}.txt`), "utf8");
     const expected = text
       .split("\n")
       .filter((line) => line.startsWith("\tstep "))

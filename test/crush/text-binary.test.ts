@@ -1,16 +1,14 @@
 // The text compiler against crushtool's binary output, through the binary codec: the strongest
 // check that ids, weights, derived bucket data, shadow trees and table sizes all match.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeCrushBinary, encodeCrushBinary } from "../../src/crush/binary/index.ts";
 import { compileCrushText, decompileCrushMap } from "../../src/crush/text/index.ts";
+import { fixtureNames } from "../helpers/crush-maps.ts";
 
 const MAPS = join(import.meta.dirname, "../fixtures/crush-text/maps");
-const names = readdirSync(MAPS)
-  .filter((file) => file.endsWith(".bin"))
-  .map((file) => file.slice(0, -".bin".length))
-  .sort();
+const names = fixtureNames(MAPS, ".bin");
 
 describe("crushtool text vs crushtool binary", () => {
   it.each(names)("%s: compiles to crushtool's bytes", (name) => {

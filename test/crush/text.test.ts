@@ -1,6 +1,6 @@
 // The crushtool text format against crushtool 16.2.15's own outputs, stored as fixtures by
 // test/fixtures/crush-text/generate.sh (CI has no crushtool).
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -12,20 +12,14 @@ import {
   textToWeight,
 } from "../../src/crush/text/index.ts";
 import { tunableProfile } from "../../src/crush/tunables.ts";
+import { fixtureNames } from "../helpers/crush-maps.ts";
 import { normalizeCrushtoolDump, toCrushtoolDump } from "./text-dump.ts";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/crush-text");
 const MAPS = join(FIXTURES, "maps");
 const INVALID = join(FIXTURES, "invalid");
 
-function sourceNames(directory: string, derivedSuffix: string): string[] {
-  return readdirSync(directory)
-    .filter((file) => file.endsWith(".txt") && !file.endsWith(derivedSuffix))
-    .map((file) => file.slice(0, -".txt".length))
-    .sort();
-}
-
-const mapNames = sourceNames(MAPS, ".decompiled.txt");
+const mapNames = fixtureNames(MAPS, ".txt", ".decompiled.txt");
 const read = (directory: string, file: string): string => readFileSync(join(directory, file), "utf8");
 
 describe("compileCrushText matches crushtool -c (compared through --dump)", () => {
@@ -137,7 +131,7 @@ const ERROR_CASES: ReadonlyArray<readonly [string, string, string]> = [
 
 describe("errors name file:line:column", () => {
   it("covers every invalid fixture", () => {
-    expect(ERROR_CASES.map(([name]) => name).sort()).toEqual(sourceNames(INVALID, ".crushtool.txt"));
+    expect(ERROR_CASES.map(([name]) => name).sort()).toEqual(fixtureNames(INVALID, ".txt", ".crushtool.txt"));
   });
 
   it.each(ERROR_CASES)("%s", (name, position, fragment) => {

@@ -8,6 +8,7 @@ import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, controlRequest } from "../../src/client/index.ts";
+import { THREE_HOSTS, THREE_RACKS } from "../helpers/topology.ts";
 import { Cluster, dsat, exited, root, waitUntil } from "./harness.ts";
 
 function dsatCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -47,8 +48,7 @@ beforeAll(async () => {
       journal: { dir: journalDir, recoveryMs: 400 },
       limits: { inFlightPerClientMax: JOBS },
     },
-    hierarchy: ["rack", "host"],
-    hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
+    ...THREE_RACKS,
     types: {
       paced: {
         module: join(root, "test/e2e/satellites/paced-echo.ts"),
@@ -62,10 +62,9 @@ beforeAll(async () => {
   await cluster.waitForOrchestrator();
   // 30 ms a job: even when this process (the client) is starved of CPU by other test files,
   // jobs are still running at the orchestrator when a kill lands, so restarts have some to replay.
-  for (const host of ["h1", "h2", "h3"])
-    cluster.start(`paced@${host}`, ["satellite", "test/e2e/satellites/paced-echo.ts", "--host", host], {
-      DSAT_ECHO_DELAY_MS: "30",
-    });
+  cluster.startSatellites("paced", "test/e2e/satellites/paced-echo.ts", THREE_HOSTS, {
+    DSAT_ECHO_DELAY_MS: "30",
+  });
   await cluster.waitForSatellites(3);
   client = await connect(cluster.endpoints.frontend, { timeoutMs: 120_000, inFlightMax: JOBS });
 }, 150_000);

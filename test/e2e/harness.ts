@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { controlRequest } from "../../src/client/index.ts";
 import { freePorts } from "../helpers/ports.ts";
+import { THREE_HOSTS } from "../helpers/topology.ts";
 
 export const root = resolve(import.meta.dirname, "../..");
 export const dsat = join(root, "bin/dsat");
@@ -61,6 +62,16 @@ export class Cluster {
     }
     this.processes.set(name, child);
     return child;
+  }
+
+  /** `dsat satellite MODULE --host H` on each of `hosts`, each process named NAME@H. */
+  startSatellites(
+    name: string,
+    module: string,
+    hosts: readonly string[] = THREE_HOSTS,
+    env: Record<string, string> = {},
+  ): void {
+    for (const host of hosts) this.start(`${name}@${host}`, ["satellite", module, "--host", host], env);
   }
 
   /** Ids of the registered satellites, sorted. */

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, UnknownTypeError } from "../../src/client/index.ts";
+import { THREE_RACKS } from "../helpers/topology.ts";
 import { Cluster, dsat, exited, root, waitUntil } from "./harness.ts";
 
 const cluster = new Cluster();
@@ -19,8 +20,7 @@ beforeAll(async () => {
   topologyFile = cluster.topologyFile;
   await cluster.write({
     orchestrator: { heartbeatMs: 200 },
-    hierarchy: ["rack", "host"],
-    hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
+    ...THREE_RACKS,
     types: {
       echo: { module: join(root, "satellites/echo.ts"), hosts: ["h1"] },
       slow: {
@@ -36,9 +36,7 @@ beforeAll(async () => {
   cluster.start("orchestrator", ["orchestrator"]);
   await cluster.waitForOrchestrator();
   cluster.start("echo@h1", ["satellite", "satellites/echo.ts", "--host", "h1"]);
-  for (const host of ["h1", "h2", "h3"]) {
-    cluster.start(`slow@${host}`, ["satellite", "test/e2e/satellites/slow.ts", "--host", host]);
-  }
+  cluster.startSatellites("slow", "test/e2e/satellites/slow.ts");
   cluster.start("measure@h2", ["satellite", "satellites/measure.ts", "--host", "h2"]);
   cluster.start("store@h3", ["satellite", "satellites/store.ts", "--host", "h3"]);
   await cluster.waitForSatellites(6);

@@ -12,6 +12,7 @@ import {
   JobFailedError,
   type OrchestratorEvent,
 } from "../../src/client/index.ts";
+import { THREE_RACKS } from "../helpers/topology.ts";
 import { Cluster, root, waitUntil } from "./harness.ts";
 
 const cluster = new Cluster();
@@ -32,8 +33,7 @@ beforeAll(async () => {
         breakerCooldownMs: 600,
       },
     },
-    hierarchy: ["rack", "host"],
-    hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
+    ...THREE_RACKS,
     types: {
       flaky: {
         module: join(root, "test/e2e/satellites/flaky.ts"),
@@ -46,8 +46,7 @@ beforeAll(async () => {
   });
   cluster.start("orchestrator", ["orchestrator"]);
   await cluster.waitForOrchestrator();
-  for (const host of ["h1", "h2", "h3"])
-    cluster.start(`flaky@${host}`, ["satellite", "test/e2e/satellites/flaky.ts", "--host", host]);
+  cluster.startSatellites("flaky", "test/e2e/satellites/flaky.ts");
   await cluster.waitForSatellites(3);
   client = await connect(cluster.endpoints.frontend, { events: cluster.endpoints.events });
   eventsDone = (async () => {
@@ -61,6 +60,32 @@ afterAll(async () => {
   await eventsDone?.catch(() => {});
   cluster.stop();
 });
+
+/** The breaker states ("open", "half-open", "closed") published for `satellite`, in order. */
+function breakerStates(satellite: string): string[] {
+  return events
+    .filter((event) => event.topic.startsWith("satellite.breaker-") && event.satellite === satellite)
+    .map((event) => event.topic.slice("satellite.breaker-".length));
+}
+
+/**
+ * Runs `count` "ok" jobs tagged `${prefix}-N` (key the same), all at once; their results, and how
+ * many of their attempts started on a satellite (each attempt writes its satellite's id).
+ */
+async function tagged(prefix: string, count: number) {
+  const tags = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  const results = await Promise.all(
+    tags.map((tag) =>
+      client.request<{ satellite: string; attempt: number }>("flaky", { mode: "ok", tag }, { key: tag }),
+    ),
+  );
+  const attemptsOn = (satellite: string) =>
+    tags.reduce(
+      (sum, tag) => sum + [1, 2, 3].filter((attempt) => started(tag, attempt) === satellite).length,
+      0,
+    );
+  return { results, attemptsOn };
+}
 
 function started(tag: string, attempt: number): string | undefined {
   const file = join(cluster.dir, `started-${tag}-${attempt}`);
@@ -102,14 +127,31 @@ describe("tracker, end to end (real processes)", () => {
   it("a satellite that keeps failing gets its breaker opened, and closed once it heals", async () => {
     const broken = "flaky@h1";
     const marker = join(cluster.dir, `broken-${broken}`);
+    // The breaker states published for `broken` since this test began, in order.
+    const breakerBefore = breakerStates(broken).length;
+    const states = () => breakerStates(broken).slice(breakerBefore);
     writeFileSync(marker, "");
     // Jobs keep succeeding (retried on the healthy satellites) while the breaker opens.
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) => client.request("flaky", { mode: "ok" }, { key: `breaker-${i}` })),
+    const failing = await tagged("failing", 40);
+    expect(failing.results.filter((result) => result.satellite === broken)).toEqual([]);
+    await waitUntil("the breaker to open", () => states().includes("open"));
+    // It opened on failures there: at least breakerFailuresThreshold (3) attempts ran on it.
+    expect(failing.attemptsOn(broken)).toBeGreaterThanOrEqual(3);
+
+    // While it is open nothing is sent there but one probe per half-open (each failing, as it is
+    // still broken, and opening the breaker again). Without the breaker a third of these keys
+    // would try it first.
+    const whileOpen = await tagged("open", 30);
+    expect(whileOpen.results.filter((result) => result.satellite === broken)).toEqual([]);
+    const probes = whileOpen.attemptsOn(broken);
+    const halfOpens = () => states().filter((state) => state === "half-open").length;
+    await waitUntil(
+      `a half-open for each of the ${probes} attempts on ${broken}`,
+      () => halfOpens() >= probes,
+      5000,
     );
-    await waitUntil("the breaker to open", () =>
-      events.some((event) => event.topic === "satellite.breaker-open" && event.satellite === broken),
-    );
+    expect(probes).toBeLessThanOrEqual(halfOpens());
+
     rmSync(marker);
     // After the cool-down a probe gets through and closes it.
     await waitUntil(
@@ -120,13 +162,22 @@ describe("tracker, end to end (real processes)", () => {
             client.request("flaky", { mode: "ok" }, { key: `heal-${Date.now()}-${i}` }),
           ),
         );
-        return events.some(
-          (event) => event.topic === "satellite.breaker-closed" && event.satellite === broken,
-        );
+        return states().includes("closed");
       },
       15_000,
     );
-  }, 30_000);
+    // open, then half-open and its probe's verdict (open again while broken) until one closes it.
+    const sequence = states();
+    expect(sequence.at(-1)).toBe("closed");
+    expect(sequence.slice(0, -1)).toEqual(
+      sequence.slice(0, -1).map((_, i) => (i % 2 === 0 ? "open" : "half-open")),
+    );
+    expect(sequence.length % 2).toBe(1);
+    // Closed, it is used again: its share of fresh keys runs there, at the first attempt.
+    const healed = await tagged("healed", 30);
+    expect(healed.results.some((result) => result.satellite === broken && result.attempt === 1)).toBe(true);
+    expect(healed.results.every((result) => result.attempt === 1)).toBe(true);
+  }, 60_000);
 
   it("client cancel reaches the handler's AbortSignal and the request ends CANCELLED", async () => {
     const controller = new AbortController();

@@ -2,11 +2,14 @@
 // (no runtime), so that a test sends exactly the frames it means to, and reads what it is sent.
 import { Dealer } from "zeromq";
 import {
+  decode,
   type SatelliteHello,
   WorkerCommand,
   workerCommandFrames,
   workerReadyFrames,
 } from "../../src/protocol/index.ts";
+
+const MDP_CLIENT = Buffer.from("MDPC01");
 
 export class RawWorker {
   readonly socket: Dealer;
@@ -35,6 +38,21 @@ export class RawWorker {
     return this.socket.send(workerCommandFrames(WorkerCommand.disconnect));
   }
 
+  /**
+   * A marker: an 8/MMI question (is mmi.service served?) asked as a plain MDP client on this
+   * worker's own connection. The orchestrator reads one connection in order and writes to it in
+   * order, so when its answer (isMarkerAnswer) arrives, everything it sent this worker before
+   * reading the marker has arrived too.
+   */
+  sendMarker(): Promise<void> {
+    return this.socket.send([
+      Buffer.alloc(0),
+      MDP_CLIENT,
+      Buffer.from("mmi.service"),
+      Buffer.from("mmi.service"),
+    ]);
+  }
+
   close(): void {
     this.socket.close();
   }
@@ -43,4 +61,18 @@ export class RawWorker {
 /** Whether frames a worker received are a REQUEST (its job's address is frames[3]). */
 export function isRequest(frames: Buffer[]): boolean {
   return frames[2]?.[0] === WorkerCommand.request;
+}
+
+/** How many jobs frames a worker received carry: 1 for a REQUEST, its entries for a REQUEST-BATCH. */
+export function jobsIn(frames: Buffer[]): number {
+  if (frames[1]?.equals(MDP_CLIENT)) return 0;
+  if (isRequest(frames)) return 1;
+  if (frames[2]?.[0] !== WorkerCommand.requestBatch || frames[3] === undefined) return 0;
+  const entries = decode(frames[3]);
+  return Array.isArray(entries) ? entries.length : 0;
+}
+
+/** Whether frames a worker received are the answer to its marker (sendMarker). */
+export function isMarkerAnswer(frames: Buffer[]): boolean {
+  return frames[1]?.equals(MDP_CLIENT) === true;
 }

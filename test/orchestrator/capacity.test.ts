@@ -1,7 +1,9 @@
 // A satellite's capacity as the orchestrator enforces it, seen from fake satellites (raw DEALERs
 // speaking the worker protocol) that count what they are sent and never answer: at most
 // `capacity` jobs at once, a plain MDP worker one, overflow "queue" vs "spill", and what happens to
-// the jobs queued behind a satellite that stops answering.
+// the jobs queued behind a satellite that stops answering. "Nothing more was sent" is checked once
+// the orchestrator has placed every job (its status says where each is) and a marker sent on the
+// fake's own connection has been answered (everything sent before it has arrived).
 import { afterEach, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.ts";
 import type { Orchestrator, OrchestratorConfig } from "../../src/orchestrator/index.ts";
@@ -9,8 +11,8 @@ import type { SatelliteHello } from "../../src/protocol/index.ts";
 import { defineSatellite, runSatellite } from "../../src/satellite/index.ts";
 import { Cleanups } from "../helpers/cleanups.ts";
 import { startWithClient } from "../helpers/orchestrator.ts";
-import { isRequest, RawWorker } from "../helpers/raw-worker.ts";
-import { sleep, until } from "../helpers/wait.ts";
+import { isMarkerAnswer, isRequest, jobsIn, RawWorker } from "../helpers/raw-worker.ts";
+import { until } from "../helpers/wait.ts";
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -27,21 +29,29 @@ function start(
   return startWithClient(cleanups, { hierarchy: ["host"], types, limits, tracker, log: () => {} }, 30_000);
 }
 
+interface FakeSatellite {
+  /** Jobs it was sent (REQUESTs, and the entries of any REQUEST-BATCH). */
+  received(): number;
+  /** Resolves once the answer to a marker sent now has arrived: all sent before it has too. */
+  settled(): Promise<void>;
+}
+
 /** A satellite that registers, heartbeats (so it stays live) and counts the jobs it is sent. */
 async function fakeSatellite(
   orchestrator: Orchestrator,
   type: string,
   hello: SatelliteHello | undefined,
   options: { ack?: boolean } = {},
-): Promise<{ received: () => number }> {
+): Promise<FakeSatellite> {
   const worker = new RawWorker(orchestrator.config.frontend[0]);
   let received = 0;
+  let markersAnswered = 0;
   const reading = (async () => {
     for await (const frames of worker.socket) {
-      if (!isRequest(frames)) continue;
-      received++;
+      if (isMarkerAnswer(frames)) markersAnswered++;
+      received += jobsIn(frames);
       // ACK (frames[3] is the job's address), then silence: the handler "hangs".
-      if (options.ack === true) await worker.ack(frames[3]);
+      if (isRequest(frames) && options.ack === true) await worker.ack(frames[3]);
     }
   })().catch(() => {});
   const before = orchestrator.status().satellites.length;
@@ -59,7 +69,21 @@ async function fakeSatellite(
     5000,
     `a ${type} satellite to register`,
   );
-  return { received: () => received };
+  return {
+    received: () => received,
+    async settled() {
+      const before = markersAnswered;
+      await worker.sendMarker();
+      await until(() => markersAnswered > before, 5000, `the answer to ${type}'s marker`);
+    },
+  };
+}
+
+/** Satellite `id`'s jobs as the orchestrator's status lists them: sent and in flight, and queued. */
+function slots(orchestrator: Orchestrator, id: string): { inFlight: number; queued: number } {
+  const found = orchestrator.status().satellites.find((satellite) => satellite.id === id);
+  if (found === undefined) throw new Error(`${id} is not registered`);
+  return { inFlight: Number(found.inFlight), queued: Number(found.queued) };
 }
 
 const hello = (id: string, type: string, host: string, capacity: number): SatelliteHello => ({
@@ -75,18 +99,23 @@ describe("capacity", () => {
     const { orchestrator, client } = await start({ held: {} });
     const fake = await fakeSatellite(orchestrator, "held", hello("held@h1", "held", "h1", 2));
     for (let n = 0; n < 10; n++) client.request("held", n).catch(() => {});
-    await until(() => fake.received() >= 2, 5000, "two jobs sent");
-    await sleep(500);
+    const held = () => slots(orchestrator, "held@h1");
+    await until(() => held().inFlight + held().queued === 10, 5000, "all ten jobs placed on held@h1");
+    await fake.settled();
     expect(fake.received()).toBe(2);
-    expect(orchestrator.status().satellites[0]).toMatchObject({ inFlight: 2, queued: 8 });
+    expect(held()).toMatchObject({ inFlight: 2, queued: 8 });
   });
 
   it("a plain MDP worker (READY without a hello) is sent one job at a time", async () => {
     const { orchestrator, client } = await start({ plain: {} });
     const fake = await fakeSatellite(orchestrator, "plain", undefined);
     for (let n = 0; n < 5; n++) client.request("plain", n).catch(() => {});
-    await until(() => fake.received() >= 1, 5000, "one job sent");
-    await sleep(500);
+    const placed = () => {
+      const status = orchestrator.status();
+      return Number(status.satellites[0]?.inFlight) + status.waiting.jobs;
+    };
+    await until(() => placed() === 5, 5000, "all five jobs sent or waiting");
+    await fake.settled();
     expect(fake.received()).toBe(1);
     // A plain worker gets no queue of its own: the rest wait in the waiting room for any worker.
     expect(orchestrator.status().satellites[0]).toMatchObject({ capacity: 1, inFlight: 1, queued: 0 });
@@ -111,7 +140,11 @@ describe("capacity", () => {
       for (let n = 0; n < 2; n++) client.request(type, n, { key: "same-key" }).catch(() => {});
     await until(() => spills[0].received() + spills[1].received() >= 2, 5000, "both spills jobs sent");
     expect(spills.map((fake) => fake.received())).toEqual([1, 1]);
-    await sleep(500);
+    // Both queues jobs are placed (one in flight, one queued behind it), and the fakes have had
+    // everything sent to them so far.
+    const placed = (id: string) => slots(orchestrator, id).inFlight + slots(orchestrator, id).queued;
+    await until(() => placed("queues@h1") + placed("queues@h2") === 2, 5000, "both queues jobs placed");
+    for (const fake of queues) await fake.settled();
     expect(queues.map((fake) => fake.received()).sort()).toEqual([0, 1]);
   });
 
@@ -161,6 +194,7 @@ describe("capacity", () => {
     // One stall frees them all: the queued jobs do not wait for a slot that never frees.
     expect(await Promise.all(requests)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(Date.now() - started).toBeLessThan(10_000);
+    await stuck.settled();
     expect(stuck.received()).toBe(1);
     expect(orchestrator.status().stats.stuck).toMatchObject({ done: 6, stalls: 1 });
   });

@@ -10,6 +10,7 @@ import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { DiskSpill } from "../../src/orchestrator/spill.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
+import { rackAndHost } from "../helpers/topology.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
 let dir: string;
@@ -262,10 +263,7 @@ async function startStack(options: {
         {
           endpoint: frontend,
           id: `s${index}`,
-          location: [
-            ["rack", `r${index}`],
-            ["host", `h${index}`],
-          ],
+          location: rackAndHost(index),
           heartbeatMs: 500,
           log: () => {},
         },
@@ -289,7 +287,8 @@ async function startStack(options: {
 
 /** The payload bytes the orchestrator's live jobs hold in memory (a peek at a private map). */
 function payloadBytesInMemory(orchestrator: Orchestrator): number {
-  const jobs = (orchestrator as unknown as { jobs: Map<string, { payload: Buffer[] }> }).jobs;
+  const state = (orchestrator.router as unknown as { r: { jobs: Map<string, { payload: Buffer[] }> } }).r;
+  const jobs = state.jobs;
   let bytes = 0;
   for (const job of jobs.values()) for (const frame of job.payload) bytes += frame.length;
   return bytes;
@@ -367,13 +366,11 @@ describe("orchestrator with the disk spill", () => {
       );
       await until(() => orchestrator.status().diskSpill?.jobs === 7, 5000, "seven jobs to spill");
       // A compaction snapshot takes spilled payloads from the disk.
-      const live = [
-        ...(
-          orchestrator as unknown as { liveRecords(): Iterable<{ k: string; payload?: Buffer[] }> }
-        ).liveRecords(),
-      ].filter((record) => record.k === "accepted");
+      const live = [...orchestrator.router.liveRecords()].filter((record) => record.k === "accepted");
       expect(live.length).toBe(10);
-      expect(live.every((record) => (record.payload?.[0]?.length ?? 0) > 0)).toBe(true);
+      expect(live.every((record) => record.k === "accepted" && (record.payload[0]?.length ?? 0) > 0)).toBe(
+        true,
+      );
       // The three short ones expire on disk: their entries go, the file keeps the others.
       await until(() => orchestrator.status().diskSpill?.jobs === 4, 5000, "three spilled jobs to expire");
       // A second satellite comes: the spill drains to it (every job has both as candidates).

@@ -2,14 +2,11 @@
 // orchestrator (frontend ROUTER, intake XSUB, control ROUTER, events XPUB) while a good client keeps asking a
 // real satellite for work. The orchestrator must keep serving: no good request lost, counters
 // move, status() answers, the satellite stays registered. Deterministic (fixed fast-check seed).
-import { randomBytes } from "node:crypto";
-import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dealer, Publisher, Request, Subscriber, XSubscriber } from "zeromq";
 import { type Client, connect } from "../../src/client/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { decode, encode } from "../../src/protocol/codec.ts";
-import { workerReadyFrames } from "../../src/protocol/frames.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
 import {
   controlMessage,
@@ -17,11 +14,9 @@ import {
   eventsMessage,
   frontendMessage,
   intakeMessage,
-  mutate,
-  mutation,
   sample,
-  validMessage,
 } from "../helpers/fuzz-frames.ts";
+import { fakeReady, GoodTraffic, goodType, workerMessage } from "../helpers/fuzz-harness.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
@@ -31,9 +26,16 @@ const GOOD_DURING = 500;
 const GOOD_AFTER = 100;
 const MESSAGE_BYTES_MAX = 65_536;
 /** A job type no fuzz message can name: the good client's requests go only to the good satellite. */
-const GOOD_TYPE = `echo-good-${randomBytes(8).toString("hex")}`;
+const GOOD_TYPE = goodType();
 
 describe("orchestrator fuzz", () => {
+  // Drawn before anything starts: a process that stops for a second or more to draw them while the
+  // satellites are connected makes them look gone.
+  const anonymousMessages = sample(frontendMessage, SEED, PER_SOCKET);
+  const fakeMessages = sample(workerMessage, SEED + 1, PER_SOCKET);
+  const intakeMessages = sample(intakeMessage, SEED + 2, PER_SOCKET);
+  const controlMessages = sample(controlMessage, SEED + 3, PER_SOCKET);
+  const eventsMessages = sample(eventsMessage, SEED + 4, PER_SOCKET);
   let orchestrator: Orchestrator;
   let good: SatelliteRuntime;
   let echo: SatelliteRuntime;
@@ -92,19 +94,7 @@ describe("orchestrator fuzz", () => {
 
   it("keeps serving through a barrage on the frontend, intake, control and events sockets", async () => {
     const started = Date.now();
-    const goodRequests: Array<Promise<void>> = [];
-    const goodValues: unknown[] = [];
-    let goodSent = 0;
-    const sendGood = () => {
-      const n = goodSent++;
-      const value = { n, s: `v${n}`, b: n % 3 === 0 ? [n, null, true] : "x".repeat(n % 50) };
-      goodValues.push(value);
-      goodRequests.push(
-        client.request(GOOD_TYPE, value, { key: `k${n % 17}` }).then((result) => {
-          expect(result).toEqual(value);
-        }),
-      );
-    };
+    const traffic = new GoodTraffic(client, GOOD_TYPE);
 
     // Frontend: one anonymous fuzzer and one that registers as a (fake) satellite first, so
     // worker commands also reach the registered-peer paths.
@@ -114,23 +104,10 @@ describe("orchestrator fuzz", () => {
     const fake = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
     fake.connect(endpoints.frontend);
     const fakeSeen = drain(fake);
-    const fakeReady = workerReadyFrames("fz-fake-type", {
-      id: "fz-fake-satellite",
-      types: ["fz-fake-type"],
-      location: [
-        ["rack", "rz"],
-        ["host", "hz"],
-      ],
-      capacity: 3,
-      weight: 1,
-    });
-    const workerMessage = fc.oneof(
-      {
-        weight: 3,
-        arbitrary: fc.tuple(validMessage, mutation).map(([frames, change]) => mutate(frames, change)),
-      },
-      { weight: 1, arbitrary: frontendMessage },
-    );
+    const ready = fakeReady([
+      ["rack", "rz"],
+      ["host", "hz"],
+    ]);
 
     const intake = new Publisher({ linger: 0, sendHighWaterMark: 100_000 });
     intake.connect(endpoints.intake);
@@ -149,11 +126,6 @@ describe("orchestrator fuzz", () => {
     })().catch(() => {});
     await sleep(200); // let the PUB receive the intake's subscription
 
-    const anonymousMessages = sample(frontendMessage, SEED, PER_SOCKET);
-    const fakeMessages = sample(workerMessage, SEED + 1, PER_SOCKET);
-    const intakeMessages = sample(intakeMessage, SEED + 2, PER_SOCKET);
-    const controlMessages = sample(controlMessage, SEED + 3, PER_SOCKET);
-    const eventsMessages = sample(eventsMessage, SEED + 4, PER_SOCKET);
     // Sizes around the limits: over messageBytesMax (TOO_LARGE), and over libzmq's 2x cut-off.
     anonymousMessages.splice(1000, 0, [
       Buffer.alloc(0),
@@ -169,10 +141,10 @@ describe("orchestrator fuzz", () => {
     intakeMessages.splice(2000, 0, [Buffer.from("echo"), Buffer.alloc(MESSAGE_BYTES_MAX + 10)]);
 
     const every = Math.ceil(PER_SOCKET / GOOD_DURING);
-    await fake.send(fakeReady);
+    await fake.send(ready);
     for (let i = 0; i < PER_SOCKET; i++) {
-      if (i % every === 0) sendGood();
-      if (i % 250 === 0) await fake.send(fakeReady); // re-register after a fuzzed READY/DISCONNECT
+      if (i % every === 0) traffic.send();
+      if (i % 250 === 0) await fake.send(ready); // re-register after a fuzzed READY/DISCONNECT
       await anonymous.send(anonymousMessages[i]);
       await fake.send(fakeMessages[i]);
       await intake.send(intakeMessages[i]);
@@ -180,13 +152,11 @@ describe("orchestrator fuzz", () => {
       await eventsPeer.send(eventsMessages[i]);
       if (i % 100 === 0) await sleep(0); // let the orchestrator and the satellites breathe
     }
-    for (let i = 0; i < GOOD_AFTER; i++) sendGood();
-    expect(goodSent).toBe(GOOD_DURING + GOOD_AFTER);
+    for (let i = 0; i < GOOD_AFTER; i++) traffic.send();
+    expect(traffic.sent).toBe(GOOD_DURING + GOOD_AFTER);
 
     // Every good request resolves with its own value; none lost.
-    const outcomes = await Promise.allSettled(goodRequests);
-    const failures = outcomes.filter((outcome) => outcome.status === "rejected");
-    expect(failures.map((failure) => String((failure as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await traffic.failures()).toEqual([]);
 
     // The orchestrator answers requests sent after the barrage, and its status.
     expect(await client.request(GOOD_TYPE, { after: true })).toEqual({ after: true });

@@ -26,6 +26,7 @@ import {
   type SatelliteRuntime,
 } from "../../src/satellite/index.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
+import { rackAndHost } from "../helpers/topology.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
 interface Stack {
@@ -59,10 +60,7 @@ async function startStack(limits: Partial<Limits>, definitions: SatelliteDefinit
       await runSatellite(definition, {
         endpoint: frontend,
         id: `s${index + 1}`,
-        location: [
-          ["rack", `r${index + 1}`],
-          ["host", `h${index + 1}`],
-        ],
+        location: rackAndHost(index + 1),
         heartbeatMs: 500,
         log: () => {},
       }),

@@ -18,6 +18,7 @@ import {
 } from "../../src/pm2/index.ts";
 import { loadTopology } from "../../src/topology/index.ts";
 import { freePorts } from "../helpers/ports.ts";
+import { THREE_RACKS } from "../helpers/topology.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "dsat-pm2-"));
@@ -68,8 +69,7 @@ beforeAll(async () => {
     topologyFile,
     JSON.stringify({
       orchestrator: { ...endpoints, heartbeatMs: 250, tracker: { backoffBaseMs: 20, backoffMaxMs: 200 } },
-      hierarchy: ["rack", "host"],
-      hosts: { h1: { rack: "r1" }, h2: { rack: "r2" }, h3: { rack: "r3" } },
+      ...THREE_RACKS,
       types: {
         slow: {
           module: join(root, "test/e2e/satellites/slow.ts"),

@@ -31,6 +31,7 @@ import { loadTopology, orchestratorConfig } from "../../src/topology/index.ts";
 import { ROOT, runDsat } from "../cli/helpers.ts";
 import { TestKeys } from "../helpers/curve-keys.ts";
 import { freeEndpoints, freePorts } from "../helpers/ports.ts";
+import { type SecureOrchestrator, startSecureOrchestrator } from "../helpers/secure-orchestrator.ts";
 import { until } from "../helpers/wait.ts";
 
 interface Reply {
@@ -64,7 +65,7 @@ async function exchange(
 describe("control roles with CURVE", () => {
   const keys = new TestKeys("dsat-control-roles-");
   const adminsDir = join(keys.dir, "admins");
-  const refusedEvents: Array<Record<string, unknown>> = [];
+  let secure: SecureOrchestrator;
   let orchestrator: Orchestrator;
   let control: string;
   let admin: CurveOptions;
@@ -73,32 +74,28 @@ describe("control roles with CURVE", () => {
   const ask = (command: string | ({ cmd: string } & Record<string, unknown>), curve: CurveOptions) =>
     controlRequest(control, command, 3000, curve) as Promise<Reply>;
   const refused = () => orchestrator.status().counters.security.controlRefused;
+  /** security.refused events for the control socket, oldest first. */
+  const refusedEvents = () =>
+    secure.published.filter((event) => event.topic === "security.refused" && event.address === "control");
 
   beforeAll(async () => {
     keys.add("client-ok", "clients");
     keys.add("sat-ok", "satellites");
     generateKeyFiles("admin-ops", adminsDir);
     admin = { ...readKeyPair(join(adminsDir, "admin-ops.key")), serverPublicKey: keys.server.publicKey };
-    const [frontend, events] = await freeEndpoints(2);
     // A wildcard: allowed with CURVE, where roles decide (no insecureControl, no warning).
     const [controlPort] = await freePorts(1);
     control = `tcp://127.0.0.1:${controlPort}`;
-    orchestrator = new Orchestrator({
-      frontend,
-      events,
-      control: `tcp://*:${controlPort}`,
-      hierarchy: ["host"],
-      security: keys.security({ adminKeysDir: adminsDir }),
-      log: (line) => logs.push(line),
-    });
-    orchestrator.onEvent((topic, event) => {
-      if (topic === "security.refused" && event.address === "control") refusedEvents.push(event);
-    });
-    await orchestrator.start();
+    secure = await startSecureOrchestrator(
+      keys,
+      { control: `tcp://*:${controlPort}`, log: (line) => logs.push(line) },
+      { adminKeysDir: adminsDir },
+    );
+    ({ orchestrator } = secure);
   });
 
   afterAll(async () => {
-    await orchestrator?.stop();
+    await secure?.stop();
     keys.remove();
   });
 
@@ -118,8 +115,8 @@ describe("control roles with CURVE", () => {
       expect(reply.error).toContain(`"${cmd}" is not allowed for role client`);
     }
     expect(refused() - before).toBe(ADMIN_ONLY.length);
-    expect(refusedEvents.some((event) => event.role === "client" && event.key === "client-ok")).toBe(true);
-    expect(refusedEvents[0]).toMatchObject({
+    expect(refusedEvents().some((event) => event.role === "client" && event.key === "client-ok")).toBe(true);
+    expect(refusedEvents()[0]).toMatchObject({
       mechanism: "CURVE",
       command: "jobs",
       reason: expect.any(String),
@@ -183,12 +180,14 @@ describe("control roles with CURVE", () => {
   it("counts every refusal and publishes at most one security.refused event a second per key", async () => {
     const client = keys.curve("client-ok");
     const before = refused();
-    const eventsBefore = refusedEvents.length;
+    const eventsBefore = refusedEvents().length;
     const started = Date.now();
     for (let i = 0; i < 20; i++) expect((await ask("jobs", client)).code).toBe(FORBIDDEN);
     const seconds = Math.ceil((Date.now() - started) / 1000);
     expect(refused() - before).toBe(20);
-    const fresh = refusedEvents.slice(eventsBefore).filter((event) => event.key === "client-ok");
+    const fresh = refusedEvents()
+      .slice(eventsBefore)
+      .filter((event) => event.key === "client-ok");
     expect(fresh.length).toBeLessThanOrEqual(seconds + 1);
   });
 });

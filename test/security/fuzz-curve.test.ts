@@ -3,14 +3,11 @@
 // client key) and from unauthenticated ones (an unknown key, plain NULL sockets), while a good
 // client keeps asking a good satellite for work. The orchestrator must keep serving: no good
 // request lost, malformed / peer-blocked / refused counters move, the satellite stays registered.
-import { randomBytes } from "node:crypto";
-import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dealer, Publisher } from "zeromq";
 import { type Client, connect, controlRequest } from "../../src/client/index.ts";
-import { Orchestrator } from "../../src/orchestrator/index.ts";
-import { workerReadyFrames } from "../../src/protocol/frames.ts";
-import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
+import type { Orchestrator } from "../../src/orchestrator/index.ts";
+import { defineSatellite } from "../../src/satellite/index.ts";
 import { type CurveOptions, curveClientOptions } from "../../src/security/keys.ts";
 import { TestKeys } from "../helpers/curve-keys.ts";
 import {
@@ -19,12 +16,10 @@ import {
   type Frames,
   frontendMessage,
   intakeMessage,
-  mutate,
-  mutation,
   sample,
-  validMessage,
 } from "../helpers/fuzz-frames.ts";
-import { freeEndpoints } from "../helpers/ports.ts";
+import { fakeReady, GoodTraffic, goodType, workerMessage } from "../helpers/fuzz-harness.ts";
+import { type SecureOrchestrator, startSecureOrchestrator } from "../helpers/secure-orchestrator.ts";
 import { sleep, until } from "../helpers/wait.ts";
 
 const SEED = 20_250_601;
@@ -34,14 +29,29 @@ const AUTHENTICATED = 20_000;
 const UNAUTHENTICATED = 3_334;
 const GOOD_DURING = 500;
 const GOOD_AFTER = 100;
-const GOOD_TYPE = `echo-good-${randomBytes(8).toString("hex")}`;
+const GOOD_TYPE = goodType();
 const HWM = { sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 };
 
 describe("orchestrator fuzz over CURVE", () => {
+  // Drawn before anything starts: drawing 100,000 messages takes seconds, and a process that stops
+  // for seconds while the good satellite is connected makes it look gone (see the report).
+  const anonymousMessages = sample(frontendMessage, SEED, AUTHENTICATED);
+  const fakeMessages = sample(workerMessage, SEED + 1, AUTHENTICATED);
+  const intakeMessages = sample(intakeMessage, SEED + 2, AUTHENTICATED);
+  const controlMessages = sample(controlMessage, SEED + 3, AUTHENTICATED);
+  /** For the unknown key, then NULL: frontend, intake and control messages (seeds SEED + 10...). */
+  const strangerMessages = [
+    frontendMessage,
+    intakeMessage,
+    controlMessage,
+    frontendMessage,
+    intakeMessage,
+    controlMessage,
+  ].map((arbitrary, index) => sample(arbitrary, SEED + 10 + index, UNAUTHENTICATED));
   const keys = new TestKeys("dsat-fuzz-curve-");
   const curve = (name: string): CurveOptions => keys.curve(name);
+  let secure: SecureOrchestrator;
   let orchestrator: Orchestrator;
-  let good: SatelliteRuntime;
   let client: Client;
   let endpoints: { frontend: string; intake: string; events: string; control: string };
 
@@ -50,53 +60,30 @@ describe("orchestrator fuzz over CURVE", () => {
     keys.add("client-fuzz", "clients");
     keys.add("sat-ok", "satellites");
     keys.add("client-unknown", "other");
-    const [frontend, intake, events, control] = await freeEndpoints(4);
-    endpoints = { frontend, intake, events, control };
-    orchestrator = new Orchestrator({
-      ...endpoints,
-      hierarchy: ["host"],
-      limits: { heartbeatMs: 500 },
-      security: keys.security(),
-      log: () => {},
-    });
-    await orchestrator.start();
-    good = await runSatellite(
+    secure = await startSecureOrchestrator(keys, { limits: { heartbeatMs: 500 } });
+    ({ orchestrator } = secure);
+    endpoints = secure;
+    await secure.satellite(
       defineSatellite({ type: GOOD_TYPE, concurrency: 4, handle: (payload) => payload }),
-      {
-        endpoint: frontend,
-        id: "good-1",
-        location: [["host", "h1"]],
-        heartbeatMs: 500,
-        curve: curve("sat-ok"),
-        log: () => {},
-      },
+      "good-1",
+      "sat-ok",
+      { location: [["host", "h1"]], heartbeatMs: 500 },
     );
     await until(() => orchestrator.status().satellites.length === 1, 5000, "the good satellite");
-    client = await connect(frontend, { timeoutMs: 15_000, curve: curve("client-ok") });
+    client = await connect(secure.frontend, { timeoutMs: 15_000, curve: curve("client-ok") });
     expect(await client.request(GOOD_TYPE, "warm-up")).toBe("warm-up");
   });
 
   afterAll(async () => {
     await client?.close();
-    await good?.stop();
-    await orchestrator?.stop();
+    await secure?.stop();
     keys.remove();
   });
 
   it("keeps serving through 100,000 messages from authenticated and unauthenticated peers", async () => {
     const started = Date.now();
     const before = orchestrator.status().counters;
-    const goodRequests: Array<Promise<void>> = [];
-    let goodSent = 0;
-    const sendGood = () => {
-      const n = goodSent++;
-      const value = { n, s: `v${n}`, b: n % 3 === 0 ? [n, null, true] : "x".repeat(n % 50) };
-      goodRequests.push(
-        client.request(GOOD_TYPE, value, { key: `k${n % 17}` }).then((result) => {
-          expect(result).toEqual(value);
-        }),
-      );
-    };
+    const traffic = new GoodTraffic(client, GOOD_TYPE);
 
     // Authenticated fuzzers: an allow-listed client key on every socket; on the frontend one
     // anonymous and one claiming to be a satellite (its READY is refused: the key is a client's).
@@ -118,50 +105,33 @@ describe("orchestrator fuzz over CURVE", () => {
     const intake = publisher(fuzzCurve);
     const control = dealer(endpoints.control, fuzzCurve);
     const controlSeen = drain(control);
-    const fakeReady = workerReadyFrames("fz-fake-type", {
-      id: "fz-fake-satellite",
-      types: ["fz-fake-type"],
-      location: [["host", "hz"]],
-      capacity: 3,
-      weight: 1,
-    });
-    const workerMessage = fc.oneof(
-      {
-        weight: 3,
-        arbitrary: fc.tuple(validMessage, mutation).map(([frames, change]) => mutate(frames, change)),
-      },
-      { weight: 1, arbitrary: frontendMessage },
-    );
+    const ready = fakeReady([["host", "hz"]]);
 
     // Unauthenticated fuzzers: an unknown key and plain NULL, on each socket. Their handshakes
     // fail, so nothing they send reaches the orchestrator (sends time out at once: EAGAIN).
     const unknownCurve = curveClientOptions(curve("client-unknown"));
     const strangers: Array<{ socket: Dealer | Publisher; messages: Frames[] }> = [];
-    let seed = SEED + 10;
+    let seed = 0;
     for (const options of [unknownCurve, {}]) {
       const frontendStranger = dealer(endpoints.frontend, { ...options, sendTimeout: 0 });
       drain(frontendStranger);
       const controlStranger = dealer(endpoints.control, { ...options, sendTimeout: 0 });
       drain(controlStranger);
       strangers.push(
-        { socket: frontendStranger, messages: sample(frontendMessage, seed++, UNAUTHENTICATED) },
-        { socket: publisher(options), messages: sample(intakeMessage, seed++, UNAUTHENTICATED) },
-        { socket: controlStranger, messages: sample(controlMessage, seed++, UNAUTHENTICATED) },
+        { socket: frontendStranger, messages: strangerMessages[seed++] },
+        { socket: publisher(options), messages: strangerMessages[seed++] },
+        { socket: controlStranger, messages: strangerMessages[seed++] },
       );
     }
     await sleep(200); // handshakes, and the PUB's subscription from the intake
 
-    const anonymousMessages = sample(frontendMessage, SEED, AUTHENTICATED);
-    const fakeMessages = sample(workerMessage, SEED + 1, AUTHENTICATED);
-    const intakeMessages = sample(intakeMessage, SEED + 2, AUTHENTICATED);
-    const controlMessages = sample(controlMessage, SEED + 3, AUTHENTICATED);
     let total = 0;
     const every = Math.ceil(AUTHENTICATED / GOOD_DURING);
     const strangerEvery = Math.floor(AUTHENTICATED / UNAUTHENTICATED);
-    await fake.send(fakeReady);
+    await fake.send(ready);
     for (let i = 0; i < AUTHENTICATED; i++) {
-      if (i % every === 0) sendGood();
-      if (i % 1000 === 0) await fake.send(fakeReady);
+      if (i % every === 0) traffic.send();
+      if (i % 1000 === 0) await fake.send(ready);
       await anonymous.send(anonymousMessages[i]);
       await fake.send(fakeMessages[i]);
       await intake.send(intakeMessages[i]);
@@ -179,12 +149,10 @@ describe("orchestrator fuzz over CURVE", () => {
       if (i % 100 === 0) await sleep(0);
     }
     expect(total).toBeGreaterThanOrEqual(100_000);
-    for (let i = 0; i < GOOD_AFTER; i++) sendGood();
-    expect(goodSent).toBe(GOOD_DURING + GOOD_AFTER);
+    for (let i = 0; i < GOOD_AFTER; i++) traffic.send();
+    expect(traffic.sent).toBe(GOOD_DURING + GOOD_AFTER);
 
-    const outcomes = await Promise.allSettled(goodRequests);
-    const failures = outcomes.filter((outcome) => outcome.status === "rejected");
-    expect(failures.map((failure) => String((failure as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await traffic.failures()).toEqual([]);
     expect(await client.request(GOOD_TYPE, { after: true })).toEqual({ after: true });
 
     await until(

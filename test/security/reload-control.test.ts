@@ -9,12 +9,15 @@ import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, controlRequest, type OrchestratorEvent } from "../../src/client/index.ts";
-import { Orchestrator } from "../../src/orchestrator/index.ts";
-import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
+import type { Orchestrator } from "../../src/orchestrator/index.ts";
+import { defineSatellite } from "../../src/satellite/index.ts";
 import { generateKeyFiles, readKeyPair } from "../../src/security/index.ts";
 import { TestKeys } from "../helpers/curve-keys.ts";
-import { freeEndpoints } from "../helpers/ports.ts";
+import { type SecureOrchestrator, startSecureOrchestrator } from "../helpers/secure-orchestrator.ts";
 import { sleep, until } from "../helpers/wait.ts";
+
+const echo = (concurrency: number) =>
+  defineSatellite({ type: "echo", concurrency, handle: (payload: unknown) => payload });
 
 interface ReloadReply {
   ok: boolean;
@@ -35,11 +38,10 @@ describe("reload-keys over the control socket (CURVE)", () => {
   const { clientsDir, satellitesDir, otherDir } = keys;
   const adminsDir = join(keys.dir, "admins");
   const clients: Client[] = [];
-  const satellites: SatelliteRuntime[] = [];
   const events: OrchestratorEvent[] = [];
+  let secure: SecureOrchestrator;
   let orchestrator: Orchestrator;
   let frontend: string;
-  let eventsEndpoint: string;
   let control: string;
   let eventsClient: Client;
   let eventsLoop: Promise<void> = Promise.resolve();
@@ -55,22 +57,8 @@ describe("reload-keys over the control socket (CURVE)", () => {
     clients.push(made);
     return made;
   };
-  /** A satellite whose key (sat-new) is not in the satellites directory at first. */
-  const newSatellite = {
-    definition: defineSatellite({ type: "echo", handle: (payload: unknown) => payload }),
-    get options() {
-      return {
-        endpoint: frontend,
-        id: "sat-new-1",
-        location: [["host", "h3"]] as Array<[string, string]>,
-        heartbeatMs: 200,
-        reconnectMs: 100,
-        reconnectMaxMs: 500,
-        curve: keys.curve("sat-new"),
-        log: () => {},
-      };
-    },
-  };
+  /** Log lines of the satellite whose key (sat-new) is not in the satellites directory at first. */
+  const newSatelliteLog: string[] = [];
   /** Waits (at most 10 s) until no handshake has been refused for `quietMs`. */
   const quietRefusals = async (quietMs: number) => {
     const refused = () => orchestrator.status().counters.security.refused;
@@ -96,34 +84,18 @@ describe("reload-keys over the control socket (CURVE)", () => {
     keys.add("client-new", "other");
     keys.add("sat-new", "other");
     generateKeyFiles("admin", adminsDir);
-    [frontend, eventsEndpoint, control] = await freeEndpoints(3);
-    orchestrator = new Orchestrator({
-      frontend,
-      events: eventsEndpoint,
-      control,
-      hierarchy: ["host"],
-      limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 },
-      security: keys.security({ adminKeysDir: adminsDir }),
-      log: () => {},
-    });
-    await orchestrator.start();
+    secure = await startSecureOrchestrator(
+      keys,
+      { limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 } },
+      { adminKeysDir: adminsDir },
+    );
+    ({ orchestrator, frontend, control } = secure);
     // Every event the events socket carries, read as an allowed client would.
-    eventsClient = await connect(frontend, { curve: keys.curve("client-ok"), events: eventsEndpoint });
+    eventsClient = await connect(frontend, { curve: keys.curve("client-ok"), events: secure.events });
     eventsLoop = (async () => {
       for await (const event of eventsClient.events("")) events.push(event);
     })().catch(() => {});
-    satellites.push(
-      await runSatellite(defineSatellite({ type: "echo", concurrency: 4, handle: (payload) => payload }), {
-        endpoint: frontend,
-        id: "sat-ok-1",
-        location: [["host", "h1"]],
-        heartbeatMs: 200,
-        reconnectMs: 100,
-        reconnectMaxMs: 500,
-        curve: keys.curve("sat-ok"),
-        log: () => {},
-      }),
-    );
+    await secure.satellite(echo(4), "sat-ok-1", "sat-ok", { location: [["host", "h1"]] });
     await until(() => orchestrator.status().satellites.length === 1, 5000, "sat-ok-1 to register");
   });
 
@@ -131,8 +103,7 @@ describe("reload-keys over the control socket (CURVE)", () => {
     for (const made of clients) await made.close();
     await eventsClient?.close();
     await eventsLoop;
-    for (const runtime of satellites) await runtime.stop();
-    await orchestrator?.stop();
+    await secure?.stop();
     keys.remove();
   });
 
@@ -190,7 +161,10 @@ describe("reload-keys over the control socket (CURVE)", () => {
     await quietRefusals(1100);
     const before = (await control_<StatusReply>("status")).counters.security;
     const startedAt = Date.now();
-    satellites.push(await runSatellite(newSatellite.definition, newSatellite.options));
+    await secure.satellite(echo(1), "sat-new-1", "sat-new", {
+      location: [["host", "h3"]],
+      log: (line) => newSatelliteLog.push(line),
+    });
     // Its handshake is refused by ZAP: counted, and published on the events socket.
     await until(
       () =>
@@ -213,7 +187,13 @@ describe("reload-keys over the control socket (CURVE)", () => {
     expect(after.refused).toBeGreaterThan(before.refused);
     // The same count in process (control's reply is not a stale copy).
     expect(orchestrator.status().counters.security.refused).toBeGreaterThanOrEqual(after.refused);
-    await sleep(700); // several heartbeat periods
+    // The satellite has since tried again (reconnectMs 100) and been refused again, its second
+    // handshake answered like the first: nothing more is coming that could register it.
+    await until(
+      () => newSatelliteLog.filter((line) => line.includes("refused this satellite's CURVE key")).length >= 2,
+      5000,
+      "sat-new-1 to be refused twice",
+    );
     expect(await registered()).not.toContain("sat-new-1");
     expect(
       events.some((event) => event.topic === "satellite.registered" && event.satellite === "sat-new-1"),

@@ -11,11 +11,14 @@ import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/
 import { freeEndpoints } from "../helpers/ports.ts";
 import { until } from "../helpers/wait.ts";
 
+/** Jobs whose payload is a key here wait for it to resolve instead of 400 ms. */
+const gates = new Map<unknown, Promise<void>>();
+
 const slow = defineSatellite({
   type: "slow",
   concurrency: 8,
   handle: async (payload: unknown) => {
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await (gates.get(payload) ?? new Promise((resolve) => setTimeout(resolve, 400)));
     return { echoed: payload };
   },
 });
@@ -90,11 +93,18 @@ describe("results belong to their client", () => {
   });
 
   it("another client cannot cancel a job", async () => {
+    let release = () => {};
+    gates.set("keep going", new Promise<void>((resolve) => (release = resolve)));
     const alice = await client();
     const mallory = await client();
     const mine = alice.request("slow", "keep going", { id: "job-cancel-1" });
     await until(() => orchestrator.status().jobs.inFlight === 1, 5000, "the job to be live");
     mallory.cancel("job-cancel-1");
+    // A later request on mallory's connection is answered: the cancel before it has been handled,
+    // while the job was still running (held by its gate).
+    expect(await mallory.request("mmi.service", "slow")).toBe("200");
+    expect(orchestrator.status().jobs.inFlight).toBe(1);
+    release();
     await expect(mine).resolves.toEqual({ echoed: "keep going" });
   });
 });

@@ -4,36 +4,29 @@
 // on another.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dealer } from "zeromq";
-import { Orchestrator } from "../../src/orchestrator/index.ts";
+import type { Orchestrator } from "../../src/orchestrator/index.ts";
 import { type SatelliteHello, WorkerCommand, workerReadyFrames } from "../../src/protocol/index.ts";
-import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
+import { defineSatellite } from "../../src/satellite/index.ts";
 import { curveClientOptions, readyProof } from "../../src/security/index.ts";
 import { TestKeys } from "../helpers/curve-keys.ts";
-import { freeEndpoints } from "../helpers/ports.ts";
+import { type SecureOrchestrator, startSecureOrchestrator } from "../helpers/secure-orchestrator.ts";
 import { until } from "../helpers/wait.ts";
 
 const echo = defineSatellite({ type: "echo", concurrency: 2, handle: (payload: unknown) => payload });
 
 describe("satellite ids bound to keys", () => {
   const keys = new TestKeys("dsat-identity-");
+  let secure: SecureOrchestrator;
   let orchestrator: Orchestrator;
   let frontend: string;
-  const refusals: string[] = [];
-  const runtimes: SatelliteRuntime[] = [];
   const sockets: Dealer[] = [];
+  /** The reasons of the satellite.refused events so far. */
+  const refusals = () =>
+    secure.published
+      .filter((event) => event.topic === "satellite.refused")
+      .map((event) => String(event.reason));
 
-  const satellite = async (id: string, keyName: string) => {
-    const runtime = await runSatellite(echo, {
-      endpoint: frontend,
-      id,
-      heartbeatMs: 200,
-      reconnectMs: 100,
-      curve: keys.curve(keyName),
-      log: () => {},
-    });
-    runtimes.push(runtime);
-    return runtime;
-  };
+  const satellite = (id: string, keyName: string) => secure.satellite(echo, id, keyName);
 
   /** A raw CURVE DEALER with key `keyName`, speaking the worker protocol by hand. */
   const rawPeer = (keyName: string) => {
@@ -62,25 +55,13 @@ describe("satellite ids bound to keys", () => {
 
   beforeAll(async () => {
     for (const name of ["sat-a", "sat-b"]) keys.add(name, "satellites");
-    [frontend] = await freeEndpoints(1);
-    orchestrator = new Orchestrator({
-      frontend,
-      hierarchy: ["host"],
-      types: { echo: {} },
-      limits: { heartbeatMs: 200 },
-      security: keys.security(),
-      log: () => {},
-    });
-    orchestrator.onEvent((topic, event) => {
-      if (topic === "satellite.refused") refusals.push(String(event.reason));
-    });
-    await orchestrator.start();
+    secure = await startSecureOrchestrator(keys, { types: { echo: {} } });
+    ({ orchestrator, frontend } = secure);
   });
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    for (const runtime of runtimes) await runtime.stop();
-    await orchestrator?.stop();
+    await secure?.stop();
     keys.remove();
   });
 
@@ -104,7 +85,7 @@ describe("satellite ids bound to keys", () => {
       5000,
       "the refusal to be counted",
     );
-    expect(refusals.at(-1)).toMatch(/live under another key/);
+    expect(refusals().at(-1)).toMatch(/live under another key/);
     expect(registered()).toEqual(["echo@h1"]);
   });
 
@@ -142,7 +123,7 @@ describe("satellite ids bound to keys", () => {
       5000,
       "the replay to be refused",
     );
-    expect(refusals.at(-1)).toMatch(/does not prove holding key/);
+    expect(refusals().at(-1)).toMatch(/does not prove holding key/);
     expect(registered()).not.toContain("replay@h2");
   });
 });

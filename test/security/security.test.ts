@@ -14,7 +14,8 @@ import type { CurveOptions } from "../../src/security/keys.ts";
 import { orchestratorConfig, parseTopology } from "../../src/topology/index.ts";
 import { TestKeys } from "../helpers/curve-keys.ts";
 import { freeEndpoints } from "../helpers/ports.ts";
-import { sleep, until } from "../helpers/wait.ts";
+import { type SecureOrchestrator, startSecureOrchestrator } from "../helpers/secure-orchestrator.ts";
+import { until } from "../helpers/wait.ts";
 
 const echo = (type: string | string[]) =>
   defineSatellite({ type, concurrency: 4, handle: (payload: unknown) => payload });
@@ -22,58 +23,40 @@ const echo = (type: string | string[]) =>
 describe("CURVE + ZAP", () => {
   const keys = new TestKeys("dsat-security-");
   const { dir, clientsDir } = keys;
+  let secure: SecureOrchestrator;
   let orchestrator: Orchestrator;
   let frontend: string;
-  const events: Array<{ topic: string; event: Record<string, unknown> }> = [];
   const clients: Client[] = [];
-  const satellites: SatelliteRuntime[] = [];
 
   const curve = (name: string): CurveOptions => keys.curve(name);
-  const satellite = async (id: string, type: string | string[], keyName: string) => {
-    const runtime = await runSatellite(echo(type), {
-      endpoint: frontend,
-      id,
-      heartbeatMs: 200,
-      reconnectMs: 100,
-      curve: curve(keyName),
-      log: () => {},
-    });
-    satellites.push(runtime);
-    return runtime;
-  };
+  /** A satellite with key `keyName`; its log lines go to `log`. */
+  const satellite = (id: string, type: string | string[], keyName: string, log: string[] = []) =>
+    secure.satellite(echo(type), id, keyName, { log: (line) => log.push(line) });
   const client = async (options: { curve?: CurveOptions; timeoutMs?: number }) => {
     const made = await connect(frontend, options);
     clients.push(made);
     return made;
   };
-  const registered = () => orchestrator.status().satellites.map((entry) => entry.id);
+  const registered = () => secure.registered();
 
   beforeAll(async () => {
     keys.add("client-ok", "clients");
     for (const name of ["sat-ok", "sat-limited"]) keys.add(name, "satellites");
     // Keys nobody listed: generated elsewhere.
     for (const name of ["client-unknown", "sat-unknown", "client-late"]) keys.add(name, "other");
-    const [front, events_, control] = await freeEndpoints(3);
-    frontend = front;
-    orchestrator = new Orchestrator({
-      frontend,
-      events: events_,
-      control,
-      hierarchy: ["host"],
-      limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 },
-      security: keys.security({ satelliteTypes: { "sat-limited.pub": ["allowed"] } }),
-      log: () => {},
-    });
-    orchestrator.onEvent((topic, event) => events.push({ topic, event }));
-    await orchestrator.start();
+    secure = await startSecureOrchestrator(
+      keys,
+      { limits: { heartbeatMs: 200, noSatelliteWaitMs: 300 } },
+      { satelliteTypes: { "sat-limited.pub": ["allowed"] } },
+    );
+    ({ orchestrator, frontend } = secure);
     await satellite("ok-1", "echo", "sat-ok");
     await until(() => registered().includes("ok-1"), 5000, "ok-1 to register");
   });
 
   afterAll(async () => {
     for (const made of clients) await made.close();
-    for (const runtime of satellites) await runtime.stop();
-    await orchestrator?.stop();
+    await secure?.stop();
     keys.remove();
   });
 
@@ -91,9 +74,9 @@ describe("CURVE + ZAP", () => {
     const stranger = await client({ curve: curve("client-unknown"), timeoutMs: 500 });
     await expect(stranger.request("echo", 1)).rejects.toThrow();
     expect(orchestrator.status().counters.security.refused).toBeGreaterThan(before);
-    const refused = events.filter((entry) => entry.topic === "security.refused");
-    expect(refused.some((entry) => entry.event.reason === "unknown public key")).toBe(true);
-    expect(refused[0].event).toMatchObject({ mechanism: "CURVE" });
+    const refused = secure.published.filter((event) => event.topic === "security.refused");
+    expect(refused.some((event) => event.reason === "unknown public key")).toBe(true);
+    expect(refused[0]).toMatchObject({ mechanism: "CURVE" });
   });
 
   it("refuses a plain client (no CURVE)", async () => {
@@ -105,8 +88,15 @@ describe("CURVE + ZAP", () => {
   });
 
   it("does not register a satellite with an unknown key", async () => {
-    await satellite("stranger-1", "echo", "sat-unknown");
-    await sleep(600);
+    const log: string[] = [];
+    await satellite("stranger-1", "echo", "sat-unknown", log);
+    // The orchestrator has answered its handshake (with a refusal) and the satellite has tried again
+    // and been refused again: nothing more is coming that could register it.
+    await until(
+      () => log.filter((line) => line.includes("refused this satellite's CURVE key")).length >= 2,
+      5000,
+      "stranger-1 to be refused twice",
+    );
     expect(registered()).not.toContain("stranger-1");
   });
 
@@ -120,11 +110,11 @@ describe("CURVE + ZAP", () => {
     );
     expect(registered()).not.toContain("limited-bad");
     expect(
-      events.some(
-        (entry) =>
-          entry.topic === "satellite.refused" &&
-          entry.event.satellite === "limited-bad" &&
-          String(entry.event.reason).includes('may not serve "forbidden"'),
+      secure.published.some(
+        (event) =>
+          event.topic === "satellite.refused" &&
+          event.satellite === "limited-bad" &&
+          String(event.reason).includes('may not serve "forbidden"'),
       ),
     ).toBe(true);
     await satellite("limited-good", "allowed", "sat-limited");

@@ -17,6 +17,7 @@ import {
   type Tunables,
   WEIGHT_ONE,
 } from "../types.ts";
+import { type CompileState, growBucketTable } from "./compile-state.ts";
 import { CrushSyntaxError } from "./errors.ts";
 import { textToExactInteger, textToInt32, textToWeight } from "./numbers.ts";
 import {
@@ -67,27 +68,6 @@ const SET_STEP_OPS: ReadonlyMap<string, RuleOpCode> = new Map([
   ["set_chooseleaf_vary_r", RuleOp.setChooseleafVaryR],
   ["set_chooseleaf_stable", RuleOp.setChooseleafStable],
 ]);
-
-/** The compiler's symbol tables, mirroring crushtool's (item_id, id_item, item_weight...). */
-export interface CompileState {
-  readonly map: CrushMap;
-  readonly source: JoinedSource;
-  readonly fileName: string;
-  readonly itemIds: Map<string, number>;
-  /** Ids crushtool treats as taken when it picks a bucket id: declared and reserved ones. */
-  readonly usedIds: Set<number>;
-  /** A bucket's weight as an item: the u32 sum of its own item weights. */
-  readonly bucketWeights: Map<number, number>;
-  readonly typeIds: Map<string, number>;
-  readonly classIds: Map<string, number>;
-  /** Shadow bucket ids written in the text (`id -N class C`), by bucket id then class id. */
-  readonly requestedShadowIds: Map<number, Map<number, number>>;
-  readonly ruleIds: Map<string, number>;
-  ruleSlots: number;
-  /** Ceph's max_buckets. */
-  bucketSlots: number;
-  sawRule: boolean;
-}
 
 /** Compiles crushtool text. Throws only CrushSyntaxError. */
 export function compileCrushText(source: string, fileName = "<input>"): CrushMap {
@@ -570,16 +550,6 @@ function compileChooseArgs(state: CompileState, statement: ChooseArgsNode): void
     set.set(bucketId, chooseArg);
   }
   sets.set(setId, set);
-}
-
-/**
- * Ceph grows its bucket array, as buckets are added, to 8 slots and then by doubling, and
- * writes every slot, empty or not, into the binary map. Tracking it keeps our
- * `buckets.length` equal to Ceph's max_buckets, so the map encodes to crushtool's bytes.
- */
-export function growBucketTable(state: CompileState, bucketId: number): void {
-  const slot = -1 - bucketId;
-  while (slot >= state.bucketSlots) state.bucketSlots = state.bucketSlots === 0 ? 8 : state.bucketSlots * 2;
 }
 
 function padBucketTable(state: CompileState): void {

@@ -8,7 +8,7 @@
 // `step take X class C` then reports the missing shadow bucket.
 import { addBucket, makeBucket } from "../builder.ts";
 import type { Bucket, DeviceClassTables } from "../types.ts";
-import { type CompileState, growBucketTable } from "./compile.ts";
+import { type CompileState, growBucketTable } from "./compile-state.ts";
 
 class ShadowTreeAbort extends Error {}
 

@@ -1,0 +1,191 @@
+// Jobs waiting for a slot (the waiting room in memory, or the disk spill) and how they leave it:
+// oldest first, to the freed slot they may run on.
+import { ErrorCode } from "../../protocol/index.ts";
+import type { Job } from "../job.ts";
+import { DiskSpillReadError, WaitingRoomFullError } from "../job-spill.ts";
+import type { SatelliteInfo } from "../registry.ts";
+import { isPlaceable, place, placementFor, queueMax, send } from "./dispatch.ts";
+import { finish } from "./outcomes.ts";
+import { NO_CANDIDATES, WAITING_SCAN_MAX } from "./shared.ts";
+import type { RouterState } from "./state.ts";
+
+/**
+ * Moves a job's payload to the disk spill (at the front of its type's FIFO when it was just
+ * drained from there). false when the disk refused it: the job is then unplaceable as before.
+ */
+export function spillJob(r: RouterState, job: Job, exclude: readonly string[], front: boolean): boolean {
+  const spill = r.spill;
+  try {
+    if (front) spill.unshift(job.type, job.trackerId, job.payload);
+    else spill.push(job.type, job.trackerId, job.payload);
+  } catch (error) {
+    // The waiting room's byte budget is a limit, not a fault: the job is refused as before.
+    if (!(error instanceof WaitingRoomFullError)) onDiskSpillError(r, error);
+    else r.counters.waitingRoomFull++;
+    return false;
+  }
+  job.payload = [];
+  job.spilled = exclude;
+  job.placementFailure = "full";
+  return true;
+}
+
+/**
+ * Jobs of `types` leave the spill as slots free up. First `satellite` (when given) takes the
+ * oldest jobs it is a candidate for, among the first WAITING_SCAN_MAX of each type, so a freed
+ * slot never idles behind a job meant for other satellites. Then, oldest first, jobs go wherever
+ * the oldest one has somewhere to go (place() chooses); a type whose oldest job has nowhere to go
+ * waits for the next free slot. The checks run on the index: a payload is read back only for a
+ * job that leaves the spill.
+ */
+export function drainSpill(
+  r: RouterState,
+  satellite: SatelliteInfo | null,
+  types: readonly string[],
+  now: number,
+): void {
+  const spill = r.spill;
+  if (spill.size() === 0) return;
+  for (const type of types) {
+    if (spill.size(type) === 0) continue;
+    if (satellite !== null) drainTo(r, satellite, type, now);
+    drainOldest(r, satellite, type, now);
+  }
+}
+
+/** Fills `satellite`'s free slots with the oldest waiting jobs of `type` it may run. */
+export function drainTo(r: RouterState, satellite: SatelliteInfo, type: string, now: number): void {
+  while (
+    satellite.inFlight < satellite.capacity &&
+    satellite.queueHead === satellite.queue.length &&
+    isPlaceable(r, satellite)
+  ) {
+    const jobId = r.spill.first(type, WAITING_SCAN_MAX, (id) => mayRun(r, satellite, id));
+    if (jobId === undefined) return;
+    const job = takeSpilled(r, jobId, now);
+    if (job !== undefined) send(r, job, satellite, now);
+  }
+}
+
+/** A spilled job whose candidates include `satellite` (not excluded for this attempt). */
+export function mayRun(r: RouterState, satellite: SatelliteInfo, trackerId: string): boolean {
+  const job = r.trackerJobs.get(trackerId);
+  if (job === undefined || job.spilled === null || job.spilled.includes(satellite.id)) return false;
+  return (placementFor(r, job.type)?.candidates(job.x) ?? NO_CANDIDATES).includes(satellite.id);
+}
+
+/** Takes a job out of the spill with its payload back (undefined if it cannot be read). */
+export function takeSpilled(r: RouterState, trackerId: string, now: number): Job | undefined {
+  const job = r.trackerJobs.get(trackerId);
+  let frames: Buffer[] | undefined;
+  try {
+    frames = r.spill.read(trackerId);
+  } catch (error) {
+    onDiskSpillError(r, error);
+    r.spill.remove(trackerId);
+    failSpilled(r, trackerId, (error as Error).message, now);
+    return undefined;
+  }
+  r.spill.remove(trackerId);
+  if (job === undefined || job.spilled === null || frames === undefined) return undefined;
+  job.payload = frames;
+  job.spilled = null;
+  return job;
+}
+
+/** Oldest first, while the oldest job of `type` has somewhere to go. */
+export function drainOldest(
+  r: RouterState,
+  satellite: SatelliteInfo | null,
+  type: string,
+  now: number,
+): void {
+  const spill = r.spill;
+  for (let jobId = spill.peek(type); jobId !== undefined; jobId = spill.peek(type)) {
+    const job = r.trackerJobs.get(jobId);
+    if (job === undefined || job.spilled === null) {
+      spill.remove(jobId); // ended while spilled (its entry is normally removed then)
+      continue;
+    }
+    const exclude = job.spilled;
+    const target = spillTarget(r, job, exclude, satellite);
+    if (target === null) break;
+    let taken: { jobId: string; frames: Buffer[] } | undefined;
+    try {
+      taken = spill.shift(type);
+    } catch (error) {
+      onDiskSpillError(r, error);
+      if (error instanceof DiskSpillReadError) failSpilled(r, error.jobId, error.message, now);
+      continue;
+    }
+    if (taken === undefined || taken.jobId !== jobId) break; // cannot happen: peek named it
+    job.payload = taken.frames;
+    job.spilled = null;
+    if (target !== "elsewhere") send(r, job, target, now);
+    else place(r, job, job.attempt, exclude, now, true);
+    if (job.spilled !== null) break;
+  }
+}
+
+/**
+ * Where a spilled job can go now: `satellite` (a candidate with a free slot and an empty queue),
+ * "elsewhere" (some candidate has a free slot or queue room), or null (every candidate is full).
+ */
+export function spillTarget(
+  r: RouterState,
+  job: Job,
+  exclude: readonly string[],
+  satellite: SatelliteInfo | null,
+): SatelliteInfo | "elsewhere" | null {
+  const candidates = placementFor(r, job.type)?.candidates(job.x) ?? NO_CANDIDATES;
+  const queueLimit = queueMax(r);
+  let anyCandidate = false;
+  let elsewhere = false;
+  for (const satelliteId of candidates) {
+    const candidate = r.registry.byId(satelliteId);
+    if (candidate === undefined || !isPlaceable(r, candidate) || exclude.includes(candidate.id)) continue;
+    anyCandidate = true;
+    const queued = candidate.queue.length - candidate.queueHead;
+    const free = candidate.inFlight < candidate.capacity && queued === 0;
+    if (candidate === satellite && free) return satellite;
+    // Plain MDP workers have no queue (place()).
+    if (free || (candidate.dsat && queued < queueLimit)) elsewhere = true;
+  }
+  // No live candidate at all: place() answers unplaceable, as for a queued job (retry, then timeout).
+  return elsewhere || !anyCandidate ? "elsewhere" : null;
+}
+
+/** Takes a spilled job's payload back from the disk and forgets its entry. */
+export function unspill(r: RouterState, job: Job): void {
+  if (job.spilled === null) return;
+  job.payload = spilledPayload(r, job);
+  job.spilled = null;
+  r.spill.remove(job.trackerId);
+}
+
+/** A spilled job's payload read from the disk (empty if it cannot be read). */
+export function spilledPayload(r: RouterState, job: Job): Buffer[] {
+  try {
+    return r.spill.read(job.trackerId) ?? job.payload;
+  } catch (error) {
+    onDiskSpillError(r, error);
+    return job.payload;
+  }
+}
+
+/** A spilled job whose payload could not be read back fails (nothing is left to run). */
+export function failSpilled(r: RouterState, trackerId: string, message: string, now: number): void {
+  const job = r.trackerJobs.get(trackerId);
+  if (job === undefined || job.spilled === null) return;
+  job.spilled = null;
+  finish(r, job, ErrorCode.failed, `the disk spill lost the payload: ${message}`);
+  r.trackerStep({ kind: "cancel", jobId: trackerId }, now);
+}
+
+export function onDiskSpillError(r: RouterState, error: unknown): void {
+  const message = (error as Error).message;
+  if (message === r.diskSpillError) return;
+  r.diskSpillError = message;
+  r.log(`orchestrator: disk spill: ${message}`);
+  r.publishEvent("disk-spill.error", { error: message });
+}
