@@ -44,24 +44,31 @@ export const ErrorCode = {
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * Whether the same request, sent again with the same job id, may succeed later and is safe to
- * send: nothing ran (overload) or nothing could (no satellite). A TIMEOUT is not: the job may have
- * run. The client exposes it as DsatError.retryable (docs/protocol.md, "Error codes").
+ * The error catalogue: what each code means and whether the same request, sent again with the
+ * same job id, may succeed later and is safe to send (nothing ran, or nothing could). A TIMEOUT
+ * is not: the job may have run. The client exposes it as DsatError.retryable; docs/protocol.md,
+ * "Error codes", has the same table (a test keeps them alike).
  */
-const RETRYABLE: Readonly<Record<ErrorCodeName, boolean>> = {
-  [ErrorCode.unknownType]: false,
-  [ErrorCode.noSatellite]: true,
-  [ErrorCode.timeout]: false,
-  [ErrorCode.failed]: false,
-  [ErrorCode.cancelled]: false,
-  [ErrorCode.tooLarge]: false,
-  [ErrorCode.malformed]: false,
-  [ErrorCode.overloaded]: true,
-  [ErrorCode.rejected]: false,
-  [ErrorCode.notFound]: false,
-  [ErrorCode.forbidden]: false,
+export const ERROR_CATALOGUE: Readonly<Record<ErrorCodeName, { retryable: boolean; meaning: string }>> = {
+  [ErrorCode.unknownType]: {
+    retryable: false,
+    meaning: "no satellite serves the type and the topology does not declare it",
+  },
+  [ErrorCode.noSatellite]: { retryable: true, meaning: "no candidate satellite could take the job in time" },
+  [ErrorCode.timeout]: { retryable: false, meaning: "no result before the job's deadline (it may have run)" },
+  [ErrorCode.failed]: { retryable: false, meaning: "the handler failed, or every attempt did" },
+  [ErrorCode.cancelled]: { retryable: false, meaning: "cancelled by its owner" },
+  [ErrorCode.tooLarge]: { retryable: false, meaning: "a request or result over messageBytesMax" },
+  [ErrorCode.malformed]: { retryable: false, meaning: "a message that does not parse" },
+  [ErrorCode.overloaded]: {
+    retryable: true,
+    meaning: "nothing ran: a budget is full (jobs, bytes, the journal)",
+  },
+  [ErrorCode.rejected]: { retryable: false, meaning: "refused for what it is (reserved)" },
+  [ErrorCode.notFound]: { retryable: false, meaning: "the id names no job of this client's" },
+  [ErrorCode.forbidden]: { retryable: false, meaning: "the sender's role may not run this control command" },
 };
 
 export function isRetryableError(code: string): boolean {
-  return RETRYABLE[code as ErrorCodeName] ?? false;
+  return ERROR_CATALOGUE[code as ErrorCodeName]?.retryable ?? false;
 }
