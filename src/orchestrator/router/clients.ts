@@ -26,7 +26,7 @@ import { acceptedRecord, attachToUnwrittenReply, jobFromJournal, requestCommit }
 import { placementFor } from "./dispatch.ts";
 import { runEffects } from "./outcomes.ts";
 import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
-import { onMmi, onTitanic } from "./services.ts";
+import { answerService, onMmi, onTitanic } from "./services.ts";
 import { CANCEL_SERVICE, NO_CANDIDATES, SLOW_READER_BYTES } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 
@@ -103,20 +103,16 @@ export function onClientRequest(
   message: Extract<FrontendMessage, { kind: "client-request" }>,
 ): void {
   const origin = originOf(r, route, message);
-  if (message.service.startsWith("mmi.")) {
-    onMmi(r, origin, message.body);
-    return;
-  }
-  if (message.service.startsWith("titanic.")) {
-    onTitanic(r, route, message.service, message.body);
-    return;
-  }
   const header = message.header;
-  if (message.service === CANCEL_SERVICE) {
-    // dsat's cancel: header.id names the job; no reply of its own (the job's request gets CANCELLED).
-    if (header?.id !== undefined) cancel(r, routeOwner(route), header.id, r.now);
-    return;
-  }
+  const call = {
+    route,
+    origin,
+    owner: routeOwner(route),
+    service: message.service,
+    body: message.body,
+    id: header?.id,
+  };
+  if (answerService(r, call, false)) return;
   submit(r, {
     origin,
     owner: routeOwner(route),
@@ -140,10 +136,8 @@ export function onClientBatch(
   for (let i = 0; i < entries.length; i++) {
     const [service, correlation, length, timeoutMs, id, key] = entries[i];
     const origin: Origin = { kind: "batch", route, correlation };
-    if (service === CANCEL_SERVICE) {
-      if (id !== null) cancel(r, owner, id, r.now);
-      continue;
-    }
+    const call = { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined };
+    if (service === CANCEL_SERVICE && answerService(r, call, true)) continue;
     if (length > r.config.limits.messageBytesMax) {
       r.counters.tooLarge++;
       r.outbox.replyError(
@@ -154,10 +148,7 @@ export function onClientBatch(
       );
       continue;
     }
-    if (service.startsWith("mmi.")) {
-      onMmi(r, origin, [payloads[i]], service);
-      continue;
-    }
+    if (answerService(r, call, true)) continue;
     submit(r, {
       origin,
       owner,

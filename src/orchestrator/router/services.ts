@@ -1,12 +1,61 @@
-// The services the orchestrator answers itself: Titanic (9/TSP: durable request/reply for plain
-// MDP clients) and MMI (8/MMI: does a service exist).
+// The services the orchestrator answers itself, one table by name: Titanic (9/TSP: durable
+// request/reply for plain MDP clients), MMI (8/MMI: does a service exist) and dsat.cancel. Their
+// prefixes (mmi., titanic., dsat.) are reserved: no satellite may register them (admission.ts).
 import type { CompletedRecord } from "../../journal/core.ts";
 import { decodeShaped, EMPTY, inputShapes, plainClientReplyFrames } from "../../protocol/index.ts";
 import { isReservedService } from "../admission.ts";
 import { type Origin, ownerFromJournal, TITANIC_OWNER } from "../job.ts";
-import { finishedJob, submit } from "./clients.ts";
+import { cancel, finishedJob, submit } from "./clients.ts";
 import { learnType } from "./satellites.ts";
+import { CANCEL_SERVICE } from "./shared.ts";
 import type { RouterState } from "./state.ts";
+
+/** A request to one of the orchestrator's own services. */
+export interface ServiceCall {
+  route: Buffer;
+  origin: Origin;
+  /** Who sent it (job owners: a session, or the connection). */
+  owner: string;
+  service: string;
+  body: Buffer[];
+  /** The job id its dsat header or batch entry named. */
+  id: string | undefined;
+}
+
+interface Service {
+  answer(r: RouterState, call: ServiceCall): void;
+  /** Answered for batch entries too (Titanic's replies are plain MDP frames: single requests only). */
+  batched: boolean;
+}
+
+const mmi: Service = { answer: (r, call) => onMmi(r, call.origin, call.body, call.service), batched: true };
+const titanic: Service = {
+  answer: (r, call) => onTitanic(r, call.route, call.service, call.body),
+  batched: false,
+};
+
+/** By exact name, then by prefix: an unknown mmi.* name gets 501, an unknown titanic.* one 500. */
+const SERVICES: ReadonlyMap<string, Service> = new Map<string, Service>([
+  [
+    // No reply of its own: the cancelled job's request gets CANCELLED.
+    CANCEL_SERVICE,
+    { answer: (r, call) => call.id !== undefined && cancel(r, call.owner, call.id, r.now), batched: true },
+  ],
+  ["mmi.", mmi],
+  ["titanic.", titanic],
+]);
+
+/**
+ * Answers a request for one of the orchestrator's own services; false when `call.service` is not
+ * one (a job type, to be submitted).
+ */
+export function answerService(r: RouterState, call: ServiceCall, batched: boolean): boolean {
+  const service =
+    SERVICES.get(call.service) ?? SERVICES.get(call.service.slice(0, call.service.indexOf(".") + 1));
+  if (service === undefined || (batched && !service.batched)) return false;
+  service.answer(r, call);
+  return true;
+}
 
 /** titanic.request / titanic.reply / titanic.close, answered with 9/TSP's status frames. */
 export function onTitanic(r: RouterState, route: Buffer, service: string, body: Buffer[]): void {
