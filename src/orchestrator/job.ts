@@ -53,6 +53,8 @@ export interface Job {
   spilled: readonly string[] | null;
   readonly deadlineAt: number;
   readonly receivedAt: number;
+  /** Its place in the order jobs entered the book (hold()): oldest first among equal receivedAt. */
+  arrival?: number;
   /** Pipeline steps still to run after the current one. */
   readonly steps: string[];
   /** The current step's result, kept from `succeeded` until the tracker completes the step. */

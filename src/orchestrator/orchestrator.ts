@@ -160,9 +160,13 @@ export class Orchestrator {
     if (journal === null) return;
     if (now - this.lastMaintainAt >= 1000) {
       this.lastMaintainAt = now;
+      // A compaction starts at once and numbers the records it rewrites after the last one.
+      const appendedBefore = journal.appendedSeq;
       journal
         .maintain(() => this.router.liveRecords())
         .catch((error: unknown) => this.step({ kind: "journal-failed", error: (error as Error).message }));
+      const rewritten = journal.appendedSeq - appendedBefore;
+      if (rewritten > 0) this.step({ kind: "journal-compacted", records: rewritten });
     }
     // While failed: one probe() about once a second; on success everything that waited proceeds.
     if (

@@ -270,6 +270,7 @@ export function overload(r: RouterState, origin: Origin, bytes: number): string 
 /** A job enters the book: its bytes are charged to its client's and the total budget. */
 export function hold(r: RouterState, job: Job): void {
   r.jobs.set(job.id, job);
+  job.arrival = r.nextArrival++;
   r.heldBytes += job.heldBytes;
   if ("route" in job.origin) r.guard.addInFlight(job.origin.route.toString("hex"), job.heldBytes);
 }

@@ -73,9 +73,9 @@ export function hasCurrentAttempt(_r: RouterState, satellite: SatelliteInfo): bo
  * clock skips the stall (its ack, stall and run timers measure time we were running).
  */
 export function noticeOwnStall(r: RouterState, now: number): void {
-  const gapMs = now - r.lastTickAt;
-  const late = r.lastTickAt > 0 && gapMs > Math.max(1000, r.config.limits.heartbeatMs);
-  r.lastTickAt = now;
+  const gapMs = now - r.lastStepAt;
+  const late = r.lastStepAt > 0 && gapMs > Math.max(1000, r.config.limits.heartbeatMs);
+  r.lastStepAt = now;
   if (!late) return;
   const stalledMs = gapMs - r.tickMs;
   r.stalledMs += stalledMs;

@@ -31,7 +31,13 @@ export function placementFor(r: RouterState, type: string): TypePlacement | unde
 }
 
 export function isPlaceable(r: RouterState, satellite: SatelliteInfo | undefined): boolean {
-  return satellite !== undefined && !satellite.draining && r.tracker.mayPlaceOn(satellite.id);
+  return (
+    satellite !== undefined &&
+    !satellite.draining &&
+    r.tracker.mayPlaceOn(satellite.id) &&
+    // Its connection is gone: what is sent now would bounce. It may come back within its window.
+    Number.isNaN(satellite.connectionGoneAt)
+  );
 }
 
 /** Recomputes a satellite's placeability in every type it serves. */

@@ -73,8 +73,16 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
         (effect.name === "job:stalled" || effect.name === "job:timeout") &&
         effect.satelliteId !== undefined
       ) {
+        // An ack timeout freed its slot already (unacked cancel): the queue moves on by itself.
         const stuck = r.registry.byId(effect.satelliteId);
-        if (stuck !== undefined && stuck.queue.length > stuck.queueHead) requeueQueued(r, stuck, now);
+        const timedOut = effect.jobId === undefined ? undefined : r.trackerJobs.get(effect.jobId);
+        if (
+          stuck !== undefined &&
+          stuck.queue.length > stuck.queueHead &&
+          timedOut !== undefined &&
+          stuck.running.has(timedOut)
+        )
+          requeueQueued(r, stuck, now);
       }
       const job = effect.jobId === undefined ? undefined : r.trackerJobs.get(effect.jobId);
       r.publishEvent(trackerTopic(effect.name, job?.type), {

@@ -16,7 +16,7 @@ import type { JobSummary } from "../job.ts";
 import type { JobsPage } from "../jobs-page.ts";
 import type { SatelliteRegistry } from "../registry.ts";
 import { onFrontend, onIntake } from "./clients.ts";
-import { tick } from "./clock.ts";
+import { noticeOwnStall, tick } from "./clock.ts";
 import {
   liveRecords,
   onBound,
@@ -62,6 +62,9 @@ export class JobRouter {
    */
   step(event: RouterEvent, nowMs: number): { ok: boolean; id?: string; error?: string } | undefined {
     this.r.now = nowMs;
+    // Before anything else: messages that waited in a socket while this process stalled are read
+    // before the late tick, and must not see the stall as time the satellites had (clock.ts).
+    noticeOwnStall(this.r, nowMs);
     switch (event.kind) {
       case "frontend":
         onFrontend(this.r, event.frames);
@@ -86,6 +89,10 @@ export class JobRouter {
         return;
       case "bound":
         onBound(this.r);
+        return;
+      case "journal-compacted":
+        // The journal numbers the rewritten records after the last one; ours follow them.
+        this.r.appendedSeq += event.records;
         return;
       case "journal-committed":
         onCommitted(this.r, event.committedSeq);

@@ -60,6 +60,10 @@ export function onWorkerReady(
     previous.lastHeardAt = now;
     r.counters.satellitesResumed++;
     r.publishEvent("satellite.resumed", { satellite: previous.id, jobs: previous.inFlight });
+    // Placeable again (its connection is back): what waited for it goes now.
+    updatePlaceable(r, previous);
+    pumpQueue(r, previous, now);
+    runEffects(r, now);
     return;
   }
   // The same satellite (the same key, under CURVE) on a new connection: the old one is fenced.
@@ -115,7 +119,9 @@ export function learnType(r: RouterState, type: string): void {
  */
 export function onPeerGone(r: RouterState, route: Buffer): void {
   const satellite = r.registry.byRouting(route.toString("hex"));
-  if (satellite !== undefined && Number.isNaN(satellite.connectionGoneAt)) satellite.connectionGoneAt = r.now;
+  if (satellite === undefined || !Number.isNaN(satellite.connectionGoneAt)) return;
+  satellite.connectionGoneAt = r.now;
+  updatePlaceable(r, satellite);
 }
 
 /**

@@ -264,7 +264,10 @@ export class RouterState {
     return now - this.stalledMs;
   }
 
-  lastTickAt = 0;
+  /** When the router last ran (any event; ticks come at least every tickMs): a gap is our own stall. */
+  lastStepAt = 0;
+  /** The next Job.arrival (hold()). */
+  nextArrival = 0;
 
   stalledMs = 0;
 

@@ -29,6 +29,8 @@ export type RouterEvent =
     }
   /** The sockets are bound: satellites and clients can reach us. */
   | { kind: "bound" }
+  /** A compaction rewrote the live records after the last one: they took this many seqs. */
+  | { kind: "journal-compacted"; records: number }
   /** A group commit landed: every record up to committedSeq is on disk. */
   | { kind: "journal-committed"; committedSeq: number }
   /** The journal cannot make records durable (a write or fsync failed). */

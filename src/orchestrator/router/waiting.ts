@@ -46,23 +46,32 @@ export function drainSpill(
 ): void {
   const spill = r.spill;
   if (spill.size() === 0) return;
-  for (const type of types) {
-    if (spill.size(type) === 0) continue;
-    if (satellite !== null) drainTo(r, satellite, type, now);
-    drainOldest(r, satellite, type, now);
-  }
+  if (satellite !== null) drainTo(r, satellite, types, now);
+  drainOldest(r, satellite, types, now);
 }
 
-/** Fills `satellite`'s free slots with the oldest waiting jobs of `type` it may run. */
-export function drainTo(r: RouterState, satellite: SatelliteInfo, type: string, now: number): void {
+/** Fills `satellite`'s free slots with the oldest waiting jobs of its types it may run. */
+export function drainTo(
+  r: RouterState,
+  satellite: SatelliteInfo,
+  types: readonly string[],
+  now: number,
+): void {
   while (
     satellite.inFlight < satellite.capacity &&
     satellite.queueHead === satellite.queue.length &&
     isPlaceable(r, satellite)
   ) {
-    const jobId = r.spill.first(type, WAITING_SCAN_MAX, (id) => mayRun(r, satellite, id));
-    if (jobId === undefined) return;
-    const job = takeSpilled(r, jobId, now);
+    // Oldest first across its types, so one type's backlog cannot starve another's.
+    let oldest: Job | undefined;
+    for (const type of types) {
+      if (r.spill.size(type) === 0) continue;
+      const jobId = r.spill.first(type, WAITING_SCAN_MAX, (id) => mayRun(r, satellite, id));
+      const job = jobId === undefined ? undefined : r.trackerJobs.get(jobId);
+      if (job !== undefined && (oldest === undefined || older(job, oldest))) oldest = job;
+    }
+    if (oldest === undefined) return;
+    const job = takeSpilled(r, oldest.trackerId, now);
     if (job !== undefined) send(r, job, satellite, now);
   }
 }
@@ -93,23 +102,41 @@ export function takeSpilled(r: RouterState, trackerId: string, now: number): Job
   return job;
 }
 
-/** Oldest first, while the oldest job of `type` has somewhere to go. */
+/**
+ * Oldest first across `types`, while the oldest waiting job has somewhere to go. Each type is a
+ * FIFO: a type whose head job has nowhere to go waits (its later jobs do not overtake it), and the
+ * others go on, so one type's backlog cannot starve another's.
+ */
 export function drainOldest(
   r: RouterState,
   satellite: SatelliteInfo | null,
-  type: string,
+  types: readonly string[],
   now: number,
 ): void {
   const spill = r.spill;
-  for (let jobId = spill.peek(type); jobId !== undefined; jobId = spill.peek(type)) {
-    const job = r.trackerJobs.get(jobId);
-    if (job === undefined || job.spilled === null) {
-      spill.remove(jobId); // ended while spilled (its entry is normally removed then)
+  const open = types.filter((type) => spill.size(type) > 0);
+  while (open.length > 0) {
+    let index = -1;
+    let head: Job | undefined;
+    for (let i = 0; i < open.length; i++) {
+      const job = headOf(r, open[i]);
+      if (job === undefined) {
+        open.splice(i--, 1);
+        continue;
+      }
+      if (head === undefined || older(job, head)) {
+        head = job;
+        index = i;
+      }
+    }
+    if (head === undefined) return;
+    const type = open[index];
+    const exclude = head.spilled ?? [];
+    const target = spillTarget(r, head, exclude, satellite);
+    if (target === null) {
+      open.splice(index, 1);
       continue;
     }
-    const exclude = job.spilled;
-    const target = spillTarget(r, job, exclude, satellite);
-    if (target === null) break;
     let taken: { jobId: string; frames: Buffer[] } | undefined;
     try {
       taken = spill.shift(type);
@@ -118,13 +145,28 @@ export function drainOldest(
       if (error instanceof DiskSpillReadError) failSpilled(r, error.jobId, error.message, now);
       continue;
     }
-    if (taken === undefined || taken.jobId !== jobId) break; // cannot happen: peek named it
-    job.payload = taken.frames;
-    job.spilled = null;
-    if (target !== "elsewhere") send(r, job, target, now);
-    else place(r, job, job.attempt, exclude, now, true);
-    if (job.spilled !== null) break;
+    if (taken === undefined || taken.jobId !== head.trackerId) return; // cannot happen: peek named it
+    head.payload = taken.frames;
+    head.spilled = null;
+    if (target !== "elsewhere") send(r, head, target, now);
+    else place(r, head, head.attempt, exclude, now, true);
+    if (head.spilled !== null) open.splice(index, 1);
   }
+}
+
+/** Whether `a` came before `b` (received earlier; in one batch, earlier in it). */
+function older(a: Job, b: Job): boolean {
+  return a.receivedAt !== b.receivedAt ? a.receivedAt < b.receivedAt : (a.arrival ?? 0) < (b.arrival ?? 0);
+}
+
+/** The oldest waiting job of `type` (entries of jobs that ended meanwhile are dropped). */
+function headOf(r: RouterState, type: string): Job | undefined {
+  for (let jobId = r.spill.peek(type); jobId !== undefined; jobId = r.spill.peek(type)) {
+    const job = r.trackerJobs.get(jobId);
+    if (job !== undefined && job.spilled !== null) return job;
+    r.spill.remove(jobId); // ended while spilled (its entry is normally removed then)
+  }
+  return undefined;
 }
 
 /**
