@@ -55,15 +55,7 @@ export function onWorkerReady(
   const info = verdict.hello;
   const previous = r.registry.byId(info.id);
   if (previous !== undefined && sameProcess(previous, info)) {
-    // The same process reconnecting (it heard nothing from us for a while): its jobs carry on.
-    r.registry.rebind(previous, Buffer.from(route), routingKey);
-    previous.lastHeardAt = now;
-    r.counters.satellitesResumed++;
-    r.publishEvent("satellite.resumed", { satellite: previous.id, jobs: previous.inFlight });
-    // Placeable again (its connection is back): what waited for it goes now.
-    updatePlaceable(r, previous);
-    pumpQueue(r, previous, now);
-    runEffects(r, now);
+    resumeSatellite(r, previous, route, routingKey, now);
     return;
   }
   // The same satellite (the same key, under CURVE) on a new connection: the old one is fenced.
@@ -101,6 +93,24 @@ export function onWorkerReady(
   });
   r.trackerStep({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
   // Jobs of its types waiting on the spill can start here.
+  pumpQueue(r, satellite, now);
+  runEffects(r, now);
+}
+
+/** The same process reconnecting (it heard nothing from us for a while): its jobs carry on. */
+function resumeSatellite(
+  r: RouterState,
+  satellite: SatelliteInfo,
+  route: Buffer,
+  routingKey: string,
+  now: number,
+): void {
+  r.registry.rebind(satellite, Buffer.from(route), routingKey);
+  satellite.lastHeardAt = now;
+  r.counters.satellitesResumed++;
+  r.publishEvent("satellite.resumed", { satellite: satellite.id, jobs: satellite.inFlight });
+  // Placeable again (its connection is back): what waited for it goes now.
+  updatePlaceable(r, satellite);
   pumpQueue(r, satellite, now);
   runEffects(r, now);
 }
@@ -214,41 +224,20 @@ export function onWorkerMessage(r: RouterState, route: Buffer, message: Frontend
       break;
     case "worker-ack": {
       const token = parseJobAddress(message.address);
-      if (token !== null) {
-        r.trackerStep(
-          { kind: "ack", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
-          now,
-        );
-      }
+      if (token !== null) onWorkerAck(r, satellite, token.jobId, token.attempt, now);
       break;
     }
     case "worker-ack-batch":
       for (let i = 0; i + 1 < message.flat.length; i += 2) {
         const jobId = message.flat[i];
         const attempt = message.flat[i + 1];
-        if (typeof jobId === "string" && typeof attempt === "number") {
-          r.trackerStep({ kind: "ack", jobId, attempt, satelliteId: satellite.id }, now);
-        }
+        if (typeof jobId === "string" && typeof attempt === "number")
+          onWorkerAck(r, satellite, jobId, attempt, now);
       }
       break;
-    case "worker-progress": {
-      const token = parseJobAddress(message.address);
-      if (token !== null) {
-        r.trackerStep(
-          { kind: "progress", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
-          now,
-        );
-        // Only the current attempt's progress is news; the tracker drops a stale one.
-        const job = r.trackerJobs.get(token.jobId);
-        if (job !== undefined && job.attempt === token.attempt && job.satellite === satellite)
-          r.publishEvent(`job.progress.${job.type}`, {
-            id: job.id,
-            attempt: token.attempt,
-            progress: message.progress,
-          });
-      }
+    case "worker-progress":
+      onWorkerProgress(r, satellite, message.address, message.progress, now);
       break;
-    }
     case "worker-drain":
       satellite.draining = true;
       updatePlaceable(r, satellite);
@@ -269,6 +258,35 @@ export function onWorkerMessage(r: RouterState, route: Buffer, message: Frontend
       break;
   }
   runEffects(r, now);
+}
+
+function onWorkerAck(
+  r: RouterState,
+  satellite: SatelliteInfo,
+  jobId: string,
+  attempt: number,
+  now: number,
+): void {
+  r.trackerStep({ kind: "ack", jobId, attempt, satelliteId: satellite.id }, now);
+}
+
+function onWorkerProgress(
+  r: RouterState,
+  satellite: SatelliteInfo,
+  address: Buffer,
+  progress: unknown,
+  now: number,
+): void {
+  const token = parseJobAddress(address);
+  if (token === null) return;
+  r.trackerStep(
+    { kind: "progress", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
+    now,
+  );
+  // Only the current attempt's progress is news; the tracker drops a stale one.
+  const job = r.trackerJobs.get(token.jobId);
+  if (job !== undefined && job.attempt === token.attempt && job.satellite === satellite)
+    r.publishEvent(`job.progress.${job.type}`, { id: job.id, attempt: token.attempt, progress });
 }
 
 export function onWorkerReply(
