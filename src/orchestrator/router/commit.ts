@@ -130,9 +130,7 @@ export function typeBack(r: RouterState, type: string, now: number): boolean {
 
 /** Asks the shell for a group commit unless one is under way; what waits on it proceeds then. */
 export function requestCommit(r: RouterState): void {
-  if (!r.durable || r.commitRequested || r.journalError !== null) return;
-  r.commitRequested = true;
-  r.effects.push({ kind: "journal-commit" });
+  r.requestCommit();
 }
 
 /** Records up to `committedSeq` are on disk: the jobs and replies that waited for them go. */

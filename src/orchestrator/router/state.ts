@@ -209,7 +209,17 @@ export class RouterState {
     const seq = ++this.appendedSeq;
     if (record.k === "completed") this.keepFinished(record);
     this.effects.push({ kind: "journal-append", seq, record });
+    // Every record gets to the disk soon, also those nothing waits for (dispatched, forgotten,
+    // a pipeline's next step): without a commit they would wait for unrelated traffic.
+    this.requestCommit();
     return seq;
+  }
+
+  /** Asks the shell for a group commit unless one is under way; what waits on it proceeds then. */
+  requestCommit(): void {
+    if (!this.durable || this.commitRequested || this.journalError !== null) return;
+    this.commitRequested = true;
+    this.effects.push({ kind: "journal-commit" });
   }
 
   /** A finished job kept, newest last; past finishedMax the oldest is forgotten. */
