@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect, connectAddress } from "../client/index.ts";
+import type { MetricsServer } from "../metrics/index.ts";
 import { Orchestrator } from "../orchestrator/index.ts";
 import { startWatchdog, watchdogWanted } from "../pm2/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
@@ -47,6 +48,11 @@ export function orchestratorCommand(): Command {
       "--insecure",
       "without security, let control bind a wildcard or non-loopback address (every peer is an admin)",
     )
+    .option(
+      "--metrics <host:port>",
+      "serve Prometheus metrics on http://HOST:PORT/metrics (overrides the topology's metrics)",
+    )
+    .option("--insecure-metrics", "let --metrics listen on a wildcard or non-loopback address")
     .action(async (options) => {
       const topology = loadTopology(options.topology);
       const config = orchestratorConfig(topology);
@@ -54,7 +60,13 @@ export function orchestratorCommand(): Command {
         config.journal = { ...config.journal, dir: resolve(options.journal as string) };
       if (options.insecure === true) config.insecureControl = true;
       const orchestrator = new Orchestrator({ ...config, log: (line) => console.log(line) });
-      await orchestrator.start();
+      // Listening first: a taken port fails before anything binds. It closes when the orchestrator stops.
+      const metricsServer = await startMetricsFor(orchestrator, topology, options);
+      await orchestrator.start().catch(async (error: unknown) => {
+        await metricsServer?.close();
+        throw error;
+      });
+      if (metricsServer !== null) console.log(`orchestrator: metrics at ${metricsServer.url}`);
       // Under pm2 (or DSAT_WATCHDOG=1): restart satellites whose process hangs (docs/pm2.md).
       const watchdog = watchdogWanted() ? startWatchdog(orchestrator) : null;
       console.log(
@@ -70,6 +82,23 @@ export function orchestratorCommand(): Command {
         process.once("SIGINT", stop);
       });
     });
+}
+
+/** Prometheus metrics if --metrics or the topology asks (the flag wins); prom-client loads only then. */
+async function startMetricsFor(
+  orchestrator: Orchestrator,
+  topology: Topology,
+  options: { metrics?: string; insecureMetrics?: boolean },
+): Promise<MetricsServer | null> {
+  const address = options.metrics ?? topology.orchestrator.metrics;
+  if (address === undefined) return null;
+  const { MetricsError, startMetrics } = await import("../metrics/index.ts");
+  const insecure = options.insecureMetrics === true || topology.orchestrator.insecureMetrics === true;
+  try {
+    return await startMetrics(orchestrator, { address, insecure, log: (line) => console.log(line) });
+  } catch (error) {
+    throw error instanceof MetricsError ? new UsageError(error.message) : error;
+  }
 }
 
 export async function loadSatelliteModule(modulePath: string): Promise<SatelliteDefinition> {

@@ -65,6 +65,10 @@ export interface Topology {
     control?: string;
     /** Let control bind beyond this host without CURVE (docs/security.md, "Control roles"). */
     insecureControl?: boolean;
+    /** Prometheus metrics, "host:port" (docs/observability.md); not part of OrchestratorConfig. */
+    metrics?: string;
+    /** Let metrics listen beyond this host. */
+    insecureMetrics?: boolean;
     /** Accept satellites for undeclared job types (default false). */
     dynamicTypes?: boolean;
     heartbeatMs?: number;

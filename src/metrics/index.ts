@@ -1,0 +1,18 @@
+// Prometheus metrics of a running orchestrator, served on /metrics (docs/observability.md).
+export {
+  type AddressReach,
+  checkMetricsReach,
+  type MetricsAddress,
+  MetricsError,
+  parseMetricsAddress,
+} from "./address.ts";
+export type { MetricDefinition } from "./definition.ts";
+export { EVENT_KEYS_MAX, EventCounts } from "./event-counts.ts";
+export {
+  type MetricsOptions,
+  type MetricsSourceConfig,
+  OrchestratorMetrics,
+} from "./orchestrator-metrics.ts";
+export type { MetricsSource, OrchestratorStatus } from "./scrape-view.ts";
+export { MetricsServer, type MetricsServerOptions, type MetricsTarget, startMetrics } from "./server.ts";
+export { BASE_TOPICS, parseTopic } from "./topics.ts";
