@@ -8,7 +8,7 @@ import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
-import { topologyCommand } from "./topology.ts";
+import { checkCommand, topologyCommand } from "./topology.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -33,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(downCommand());
   program.addCommand(logsCommand());
   program.addCommand(topologyCommand());
+  program.addCommand(checkCommand());
   program.addCommand(keysCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();

@@ -1,6 +1,19 @@
-// `dsat topology check [FILE]` and `dsat topology show [FILE]` (docs/topology.md).
+// `dsat topology check [FILE]` and `dsat topology show [FILE]` (docs/topology.md), and `dsat check`
+// (docs/operations.md): does every type's placement still have its failure domains.
 import { Command, InvalidArgumentError } from "commander";
-import { checkTopology, formatShow, loadTopology } from "../topology/index.ts";
+import { connectAddress, controlRequest } from "../client/index.ts";
+import {
+  checkPlacements,
+  checkTopology,
+  curveFromEnv,
+  declaredSatellites,
+  formatShow,
+  type LiveSatellite,
+  loadTopology,
+  type TypePlacementCheck,
+} from "../topology/index.ts";
+import { formatTable } from "../util/index.ts";
+import { UsageError } from "./errors.ts";
 
 function defaultFile(file: string | undefined): string {
   return file ?? process.env.DSAT_TOPOLOGY ?? "topologies/demo.json";
@@ -42,4 +55,71 @@ export function topologyCommand(): Command {
       }),
   );
   return command;
+}
+
+/**
+ * `dsat check [FILE] [--live]`: per type, whether its rule finds `replicas` candidates in distinct
+ * failure domains with the satellites the topology declares, or (--live) those the orchestrator has
+ * registered now. Exit 1 when any placement is degraded or impossible, for CI and monitoring.
+ */
+export function checkCommand(): Command {
+  return new Command("check")
+    .description(
+      "check each type's placement: candidates per job and their failure domains, with the declared satellites or (--live) the registered ones; exit 1 when degraded",
+    )
+    .argument("[file]", "topology JSON file (default: $DSAT_TOPOLOGY or topologies/demo.json)")
+    .option("--live", "ask the running orchestrator (its control endpoint) which satellites are registered")
+    .option("--samples <n>", "CRUSH mappings per type", samplesOption, 10_000)
+    .option("--json", "print the checks as JSON")
+    .action(
+      async (file: string | undefined, options: { live?: boolean; samples: number; json?: boolean }) => {
+        const name = defaultFile(file);
+        const topology = loadTopology(name);
+        const satellites =
+          options.live === true ? await liveSatellites(name, topology) : declaredSatellites(topology);
+        const checks = checkPlacements(topology, satellites, options.samples);
+        if (options.json === true) console.log(JSON.stringify(checks, null, 2));
+        else process.stdout.write(formatChecks(checks, options.live === true ? "registered" : "declared"));
+        if (checks.some((check) => check.verdict !== "ok")) process.exitCode = 1;
+      },
+    );
+}
+
+async function liveSatellites(
+  file: string,
+  topology: ReturnType<typeof loadTopology>,
+): Promise<LiveSatellite[]> {
+  const control = topology.orchestrator.control;
+  if (control === undefined) throw new UsageError(`${file}: --live needs /orchestrator/control`);
+  const reply = (await controlRequest(
+    connectAddress(control),
+    "satellites",
+    3000,
+    curveFromEnv(topology),
+  ).catch((error: unknown) => {
+    throw new UsageError(`the orchestrator at ${control} did not answer: ${(error as Error).message}`);
+  })) as { satellites?: LiveSatellite[] };
+  return reply.satellites ?? [];
+}
+
+function formatChecks(checks: readonly TypePlacementCheck[], which: string): string {
+  const rows = [
+    ["type", "verdict", "satellites", "domains", "candidates", "why"],
+    ...checks.map((check) => [
+      check.type,
+      check.verdict.toUpperCase(),
+      String(check.satellites),
+      `${check.domains} ${check.domainLevel}`,
+      check.candidatesMin === check.candidatesMax
+        ? `${check.candidatesMin}/${check.replicas}`
+        : `${check.candidatesMin}-${check.candidatesMax}/${check.replicas}`,
+      check.why,
+    ]),
+  ];
+  const bad = checks.filter((check) => check.verdict !== "ok").length;
+  const summary =
+    bad === 0
+      ? `ok: every type's placement has its failure domains (${which} satellites)`
+      : `${bad} of ${checks.length} types degraded or impossible (${which} satellites)`;
+  return `${formatTable(rows, [false, false, true, false, true, false]).join("\n")}\n${summary}\n`;
 }

@@ -1,6 +1,13 @@
 export { type CandidateSample, sampleCandidates, whyNoCandidates } from "./candidates.ts";
 export { curveFromEnv } from "./curve.ts";
 export {
+  checkPlacements,
+  declaredSatellites,
+  type LiveSatellite,
+  type PlacementVerdict,
+  type TypePlacementCheck,
+} from "./placement-check.ts";
+export {
   type CheckProblem,
   type CheckReport,
   type CheckResult,
