@@ -8,6 +8,8 @@ import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
+import { raftCommand } from "./raft.ts";
+import { simulateCommand } from "./simulate.ts";
 import { checkCommand, topologyCommand } from "./topology.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   program.addCommand(topologyCommand());
   program.addCommand(checkCommand());
   program.addCommand(keysCommand());
+  program.addCommand(simulateCommand());
+  program.addCommand(raftCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;

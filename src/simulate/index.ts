@@ -1,0 +1,15 @@
+export { compareKind, formatComparison } from "./compare.ts";
+export { type Percentiles, percentiles, type TypeTotals } from "./metrics.ts";
+export { EventQueue } from "./queue.ts";
+export { type Distribution, draw, KeyPicker, Random } from "./random.ts";
+export { formatResult } from "./report.ts";
+export {
+  checkAgainst,
+  loadScenario,
+  parseScenario,
+  SCENARIO_SCHEMA_FILE,
+  type Scenario,
+  ScenarioError,
+  type ScenarioEvent,
+} from "./scenario.ts";
+export { type SatelliteLoad, type SimulationResult, simulate } from "./simulation.ts";

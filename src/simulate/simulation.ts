@@ -1,0 +1,1033 @@
+// A discrete-event simulation of a topology under a scenario. The orchestrator's decisions are the
+// REAL JobRouter (src/orchestrator/router), unmodified: this file plays the shell around it, as
+// test/orchestrator/router/script-env.ts does, under a virtual clock. Peers speak the protocol for
+// real: satellites and clients build their frames with src/protocol's builders and read the
+// router's with its parsers. Only the sockets (a latency model per link), the disk (a commit delay)
+// and time are simulated.
+import {
+  JobRouter,
+  type OrchestratorConfig,
+  type RouterEffect,
+  type RouterEvent,
+  resolveConfig,
+  tickPeriodMs,
+  WaitingRoom,
+} from "../orchestrator/index.ts";
+// The router and the waiting room are not in the orchestrator's index: the simulation plays the
+// shell, so it takes them where the shell (orchestrator.ts) does.
+import {
+  ackBatchFrames,
+  BATCH_ENTRIES_MAX,
+  BATCH_FLUSH_ENTRIES,
+  clientBatchFrames,
+  decode,
+  encode,
+  isJobEntry,
+  type JobReplyEntry,
+  jobReplyBatchFrames,
+  jobReplyFrames,
+  parseJobRequest,
+  type ReplyEntry,
+  type RequestEntry,
+  splitBatch,
+  WorkerCommand,
+  workerCommandFrames,
+  workerReadyFrames,
+} from "../protocol/index.ts";
+import {
+  orchestratorConfig,
+  type SatelliteInstance,
+  satelliteInstances,
+  type Topology,
+} from "../topology/index.ts";
+import { type Interval, Metrics, round, type TypeTotals } from "./metrics.ts";
+import { EventQueue } from "./queue.ts";
+import { type Distribution, draw, KeyPicker, Random } from "./random.ts";
+import {
+  checkAgainst,
+  DEFAULT_DRAIN_MS,
+  type LoadSpec,
+  type Scenario,
+  type ScenarioEvent,
+  type ServiceSpec,
+  type Target,
+} from "./scenario.ts";
+
+/** What a run gives: totals per type, a timeline, load per satellite and failure domain. */
+export interface SimulationResult {
+  topology: string;
+  scenario: string;
+  description: string;
+  seed: number;
+  /** Virtual time simulated, ms (the arrival window, then until every job is answered or drainMs). */
+  simulatedMs: number;
+  intervalMs: number;
+  /** Simulated steps of the router (events stepped). */
+  routerSteps: number;
+  types: Record<string, TypeTotals>;
+  timeline: Interval[];
+  satellites: SatelliteLoad[];
+  /** Per level of the hierarchy above satellite: bucket -> jobs completed there and their share. */
+  domains: Record<string, Record<string, { jobs: number; share: number; satellites: number }>>;
+  events: Array<{ atMs: number; action: string; what: string; satellites: number; note?: string }>;
+  /** Satellite events the router published (satellite.lost, satellite.registered, ...). */
+  satelliteEvents: Record<string, number>;
+}
+
+export interface SatelliteLoad {
+  id: string;
+  type: string;
+  host: string;
+  location: string;
+  jobs: number;
+  busyMs: number;
+  /** busyMs over capacity x simulated time. */
+  utilization: number;
+  /** At the end, in the router's view: jobs it counts as queued for this satellite. */
+  queuedAtEnd: number;
+}
+
+/** The default service time when a scenario names none for a type. */
+const DEFAULT_SERVICE: Distribution = { distribution: "exponential", meanMs: 10 };
+const DEFAULT_LATENCY = {
+  sameHostMs: 0.05,
+  sameRackMs: 0.2,
+  acrossRacksMs: 0.5,
+  acrossDatacentersMs: 10,
+  clientMs: 0.5,
+  jitter: 0.2,
+};
+
+interface RunningJob {
+  token: string;
+  id: string;
+  attempt: number;
+  type: string;
+  key: string | null;
+  /** Set for a job that came alone as a REQUEST (the reply goes back as a REPLY). */
+  address: Buffer | null;
+  started: boolean;
+  finished: boolean;
+  durationMs: number;
+}
+
+type SatelliteState = "up" | "dead" | "hung" | "draining" | "stopped";
+
+class SimSatellite {
+  state: SatelliteState = "stopped";
+  partitioned = false;
+  connection = 0;
+  route: Buffer = Buffer.alloc(0);
+  incarnations = 0;
+  /** Bumped when the process dies or restarts: its old timers stop. */
+  generation = 0;
+  readonly running = new Map<string, RunningJob>();
+  waiting: RunningJob[] = [];
+  lastHeard = 0;
+  slowdown = 1;
+  time: Distribution | undefined;
+  failureRate: number | undefined;
+  hangRate: number | undefined;
+  replies: JobReplyEntry[] = [];
+  replyPayloads: Buffer[] = [];
+  unacked: RunningJob[] = [];
+  flushScheduled = false;
+  deferred: Array<() => void> = [];
+  /** FIFO per direction: a message never overtakes the one before it on the same connection. */
+  lastUp = 0;
+  lastDown = 0;
+  /** After a drain: come back with this weight (set-weight restarts the process gracefully). */
+  restartWeight: number | null = null;
+  jobs = 0;
+  busyMs = 0;
+
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly host: string,
+    readonly location: Array<[string, string]>,
+    readonly capacity: number,
+    public weight: number,
+    readonly linkMs: number,
+  ) {}
+
+  in(target: Target): boolean {
+    if ("satellite" in target) return this.id === target.satellite;
+    if ("host" in target) return this.host === target.host;
+    return this.location.some(([, bucket]) => bucket === target.domain);
+  }
+}
+
+interface Pending {
+  type: string;
+  sentAt: number;
+}
+
+class SimClient {
+  nextCorrelation = 1;
+  readonly pending = new Map<number, Pending>();
+  entries: RequestEntry[] = [];
+  payloads: Buffer[] = [];
+  flushScheduled = false;
+  lastUp = 0;
+  constructor(readonly route: Buffer) {}
+}
+
+/** Runs `scenario` on `topology` with `seed`; deterministic: the same inputs give the same result. */
+export function simulate(topology: Topology, scenario: Scenario, seed: number): SimulationResult {
+  checkAgainst(
+    scenario,
+    topology,
+    instancesOf(topology).map((instance) => instance.id),
+  );
+  return new Simulation(topology, scenario, seed).run();
+}
+
+/** The topology's satellites; a type without a module still gets them (nothing is started). */
+function instancesOf(topology: Topology): SatelliteInstance[] {
+  return satelliteInstances({
+    ...topology,
+    types: Object.fromEntries(
+      Object.entries(topology.types).map(([name, type]) => [
+        name,
+        { ...type, module: type.module ?? "(simulated)" },
+      ]),
+    ),
+  });
+}
+
+class Simulation {
+  private readonly queue = new EventQueue();
+  private readonly random: Random;
+  private readonly router: JobRouter;
+  private readonly metrics: Metrics;
+  private readonly satellites: SimSatellite[] = [];
+  private readonly peers = new Map<
+    string,
+    { satellite?: SimSatellite; client?: SimClient; connection: number }
+  >();
+  private readonly clients = new Map<string, SimClient[]>();
+  private readonly hierarchy: string[];
+  private readonly heartbeatMs: number;
+  private readonly liveness: number;
+  private readonly latency: typeof DEFAULT_LATENCY;
+  private readonly orchestratorLocation: Array<[string, string]>;
+  private readonly costMs: number;
+  private readonly commitMs: number;
+  private readonly endOfArrivals: number;
+  private readonly endMs: number;
+  private readonly intervalMs: number;
+  private readonly timeouts = new Map<string, number | null>();
+  private readonly keyOwner = new Map<string, string>();
+  private readonly eventLog: SimulationResult["events"] = [];
+  // The orchestrator's inbox: events wait here while it is busy (costUs per event).
+  private inbox: RouterEvent[] = [];
+  private inboxHead = 0;
+  private busy = false;
+  private readonly raised: RouterEvent[] = [];
+  private readonly journal = { appended: 0 };
+  private routerSteps = 0;
+  private submitted = 0;
+  private answered = 0;
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly scenario: Scenario,
+    private readonly seed: number,
+  ) {
+    this.random = new Random(seed);
+    const config = simulatedConfig(topology, scenario);
+    const resolved = resolveConfig(config);
+    this.hierarchy = resolved.hierarchy;
+    this.heartbeatMs = resolved.limits.heartbeatMs;
+    this.liveness = resolved.limits.heartbeatLiveness;
+    const routerRandom = this.random.fork("router");
+    let counter = 0;
+    this.router = new JobRouter(resolved, {
+      random: () => routerRandom.next(),
+      randomBytes: (bytes) => {
+        const buffer = Buffer.alloc(bytes);
+        buffer.writeUIntBE(++counter % 2 ** 48, Math.max(0, bytes - 6), Math.min(6, bytes));
+        return buffer;
+      },
+      instance: "sim",
+      peerBacklogBytes: () => 0,
+      spill: new WaitingRoom(resolved.limits.waitingBytesMax),
+      curve: () => null,
+    });
+    this.latency = { ...DEFAULT_LATENCY, ...scenario.latency };
+    const orchestratorHost = scenario.orchestrator?.host ?? Object.keys(topology.hosts)[0];
+    this.orchestratorLocation = this.locationOf(orchestratorHost, topology.hosts[orchestratorHost] ?? {});
+    this.costMs = (scenario.orchestrator?.costUs ?? 0) / 1000;
+    this.commitMs = scenario.orchestrator?.commitMs ?? 2;
+    this.endOfArrivals = scenario.durationMs;
+    this.endMs = scenario.durationMs + (scenario.drainMs ?? DEFAULT_DRAIN_MS);
+    this.intervalMs = scenario.intervalMs ?? Math.max(100, niceInterval(scenario.durationMs / 30));
+    this.metrics = new Metrics(this.intervalMs, Object.keys(topology.types));
+  }
+
+  run(): SimulationResult {
+    this.startSatellites();
+    this.startTicks();
+    this.startLoad();
+    this.scheduleEvents();
+    this.scheduleSamples();
+    let steps = 0;
+    while (this.queue.peek() <= this.endMs) {
+      this.queue.runNext();
+      // Once arrivals are over and every job is answered, the rest is heartbeats: stop.
+      if ((++steps & 1023) === 0 && this.queue.now >= this.endOfArrivals && this.answered === this.submitted)
+        break;
+    }
+    const simulatedMs = Math.min(this.queue.now, this.endMs);
+    this.sample();
+    return this.result(simulatedMs);
+  }
+
+  // ---- the orchestrator: the router behind an inbox ----
+
+  private arrive(event: RouterEvent): void {
+    if (this.costMs === 0) {
+      // Free processing: the event is read and its turn ends at once (nothing else can arrive
+      // at this instant meanwhile: arrivals are queued actions).
+      this.step(event);
+      this.endOfTurn();
+      return;
+    }
+    this.inbox.push(event);
+    if (!this.busy) {
+      this.busy = true;
+      this.queue.after(0, this.processNext);
+    }
+  }
+
+  /**
+   * With costUs: one event every costUs, as a single server; the turn ends (batches are flushed)
+   * when the inbox is empty, as the shell's receive loop ends its turn when the socket is.
+   */
+  private readonly processNext = (): void => {
+    if (this.inboxHead >= this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+      this.endOfTurn();
+      if (this.inboxHead >= this.inbox.length) {
+        this.busy = false;
+        return;
+      }
+      this.queue.after(0, this.processNext);
+      return;
+    }
+    this.step(this.inbox[this.inboxHead++]);
+    this.queue.after(this.costMs, this.processNext);
+  };
+
+  private step(event: RouterEvent): void {
+    const now = Math.floor(this.queue.now);
+    this.router.step(event, now);
+    this.routerSteps++;
+    this.perform(this.router.takeEffects(false));
+    // What performing raised (a send to a peer that is gone) is stepped after, never within.
+    while (this.raised.length > 0) {
+      this.router.step(this.raised.shift() as RouterEvent, now);
+      this.routerSteps++;
+      this.perform(this.router.takeEffects(false));
+    }
+  }
+
+  private endOfTurn(): void {
+    for (let round = 0; round < 1000; round++) {
+      const flushed = this.router.takeEffects(true);
+      if (flushed.length === 0 && this.raised.length === 0) return;
+      this.perform(flushed);
+      const now = Math.floor(this.queue.now);
+      while (this.raised.length > 0) {
+        this.router.step(this.raised.shift() as RouterEvent, now);
+        this.routerSteps++;
+        this.perform(this.router.takeEffects(false));
+      }
+    }
+  }
+
+  private perform(effects: RouterEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "send":
+          this.send(effect.frames);
+          break;
+        case "publish":
+          this.metrics.published(effect.topic, this.queue.now);
+          break;
+        case "journal-append":
+          this.journal.appended = effect.seq;
+          break;
+        case "journal-commit": {
+          // A group commit lands commitMs later and covers what was appended when it started.
+          const seq = this.journal.appended;
+          this.queue.after(this.commitMs, () =>
+            this.arrive({ kind: "journal-committed", committedSeq: seq }),
+          );
+          break;
+        }
+        case "log":
+          break;
+      }
+    }
+  }
+
+  /** A frame set from the router: to a satellite's connection or a client, over its link. */
+  private send(frames: Buffer[]): void {
+    const peer = this.peers.get(frames[0].toString("latin1"));
+    if (peer === undefined) return;
+    if (peer.client !== undefined) {
+      const client = peer.client;
+      this.queue.after(this.linkDelay(this.latency.clientMs), () => this.clientReceive(client, frames));
+      return;
+    }
+    const satellite = peer.satellite as SimSatellite;
+    const live =
+      satellite.connection === peer.connection && satellite.state !== "dead" && satellite.state !== "stopped";
+    if (!live) {
+      // libzmq's mandatory ROUTER refuses a send to a closed connection: the shell raises both.
+      this.raised.push({ kind: "peer-gone", route: frames[0] }, { kind: "undelivered", frames });
+      return;
+    }
+    if (satellite.partitioned) return;
+    const command = frames[3]?.[0];
+    if (command === WorkerCommand.heartbeat) {
+      if (satellite.state !== "hung") satellite.lastHeard = this.queue.now + satellite.linkMs;
+      return;
+    }
+    const at = Math.max(this.queue.now + this.linkDelay(satellite.linkMs), satellite.lastDown);
+    satellite.lastDown = at;
+    const connection = peer.connection;
+    this.queue.at(at, () => this.satelliteReceive(satellite, connection, frames));
+  }
+
+  private linkDelay(ms: number): number {
+    return ms * (1 + this.latency.jitter * this.random.next());
+  }
+
+  // ---- satellites ----
+
+  private locationOf(host: string, placement: Record<string, string>): Array<[string, string]> {
+    return this.hierarchy.map((level): [string, string] => [
+      level,
+      level === "host" ? host : (placement[level] ?? ""),
+    ]);
+  }
+
+  /** Latency between the orchestrator and a host: by the innermost level they share. */
+  private linkMsTo(location: Array<[string, string]>): number {
+    const n = this.hierarchy.length;
+    const same = (i: number) => location[i]?.[1] === this.orchestratorLocation[i]?.[1];
+    if (same(n - 1)) return this.latency.sameHostMs;
+    if (n < 2 || same(n - 2)) return this.latency.sameRackMs;
+    if (n < 3 || same(n - 3)) return this.latency.acrossRacksMs;
+    return this.latency.acrossDatacentersMs;
+  }
+
+  private addSatellite(
+    id: string,
+    type: string,
+    host: string,
+    location: Array<[string, string]>,
+    capacity: number,
+    weight: number,
+  ): SimSatellite {
+    const satellite = new SimSatellite(id, type, host, location, capacity, weight, this.linkMsTo(location));
+    for (const override of this.scenario.satellites ?? []) {
+      if (!satellite.in(override.target)) continue;
+      if (override.time !== undefined) satellite.time = override.time;
+      if (override.slowdown !== undefined) satellite.slowdown = override.slowdown;
+      if (override.failureRate !== undefined) satellite.failureRate = override.failureRate;
+      if (override.hangRate !== undefined) satellite.hangRate = override.hangRate;
+    }
+    this.satellites.push(satellite);
+    return satellite;
+  }
+
+  private startSatellites(): void {
+    for (const instance of instancesOf(this.topology)) {
+      const satellite = this.addSatellite(
+        instance.id,
+        instance.type,
+        instance.host,
+        instance.location,
+        instance.concurrency,
+        instance.weight,
+      );
+      // Processes start within the first 50 ms, in no particular order.
+      this.queue.at(this.random.next() * 50, () => this.startProcess(satellite));
+    }
+  }
+
+  /** A new satellite process: a new incarnation on a new connection, READY, then its heartbeats. */
+  private startProcess(satellite: SimSatellite): void {
+    satellite.state = "up";
+    satellite.incarnations++;
+    satellite.generation++;
+    satellite.running.clear();
+    satellite.waiting = [];
+    satellite.deferred = [];
+    satellite.replies = [];
+    satellite.replyPayloads = [];
+    satellite.unacked = [];
+    this.connect(satellite);
+    const generation = satellite.generation;
+    const beat = () => {
+      if (satellite.generation !== generation || satellite.state === "dead" || satellite.state === "stopped")
+        return;
+      this.queue.after(this.heartbeatMs, beat);
+      if (satellite.state === "hung") return;
+      if (this.queue.now - satellite.lastHeard > this.heartbeatMs * this.liveness) {
+        // The orchestrator went silent: reconnect, same incarnation (its jobs may carry on).
+        this.connect(satellite);
+        return;
+      }
+      this.satelliteSend(satellite, workerCommandFrames(WorkerCommand.heartbeat));
+    };
+    this.queue.after(this.random.next() * this.heartbeatMs, beat);
+  }
+
+  private connect(satellite: SimSatellite): void {
+    satellite.connection++;
+    satellite.route = Buffer.from(`${satellite.id}~${satellite.connection}`);
+    this.peers.set(satellite.route.toString("latin1"), { satellite, connection: satellite.connection });
+    satellite.lastHeard = this.queue.now;
+    satellite.lastUp = 0;
+    satellite.lastDown = 0;
+    this.satelliteSend(
+      satellite,
+      workerReadyFrames(satellite.type, {
+        id: satellite.id,
+        types: [satellite.type],
+        location: satellite.location,
+        capacity: satellite.capacity,
+        weight: satellite.weight,
+        batch: true,
+        heartbeatMs: this.heartbeatMs,
+        incarnation: `${satellite.id}.${satellite.incarnations}`,
+      }),
+    );
+  }
+
+  private satelliteSend(satellite: SimSatellite, frames: Buffer[]): void {
+    if (satellite.partitioned || satellite.state === "dead" || satellite.state === "stopped") return;
+    const at = Math.max(this.queue.now + this.linkDelay(satellite.linkMs), satellite.lastUp);
+    satellite.lastUp = at;
+    const message = [satellite.route, ...frames];
+    this.queue.at(at, () => this.arrive({ kind: "frontend", frames: message }));
+  }
+
+  private satelliteReceive(satellite: SimSatellite, connection: number, frames: Buffer[]): void {
+    if (satellite.connection !== connection || satellite.state === "dead" || satellite.state === "stopped")
+      return;
+    if (satellite.state === "hung") {
+      satellite.deferred.push(() => this.satelliteReceive(satellite, connection, frames));
+      return;
+    }
+    satellite.lastHeard = this.queue.now;
+    const message = frames.slice(1);
+    switch (message[2]?.[0]) {
+      case WorkerCommand.request: {
+        const job = parseJobRequest(message);
+        if (job === null) return;
+        const [jobId, attempt] = splitToken(job.address.toString());
+        this.startJob(satellite, jobId, attempt, job.header.type, job.header.k ?? null, job.address);
+        return;
+      }
+      case WorkerCommand.requestBatch: {
+        const batch = splitBatch(message[3], message[4], isJobEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
+        if (typeof batch === "string") return;
+        for (const [id, attempt, type, , , , key] of batch.entries)
+          this.startJob(satellite, id, attempt, type, key, null);
+        this.flushSatellite(satellite);
+        return;
+      }
+      case WorkerCommand.cancel: {
+        const job = satellite.running.get(message[3]?.toString() ?? "");
+        if (job !== undefined) this.endJob(satellite, job);
+        else {
+          const token = message[3]?.toString();
+          satellite.waiting = satellite.waiting.filter((waiting) => waiting.token !== token);
+        }
+        return;
+      }
+      case WorkerCommand.disconnect:
+        this.connect(satellite);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private startJob(
+    satellite: SimSatellite,
+    id: string,
+    attempt: number,
+    type: string,
+    key: string | null,
+    address: Buffer | null,
+  ): void {
+    const token = `${id}#${attempt}`;
+    if (satellite.running.has(token)) return;
+    const job: RunningJob = {
+      token,
+      id,
+      attempt,
+      type,
+      key,
+      address,
+      started: false,
+      finished: false,
+      durationMs: 0,
+    };
+    if (address !== null) this.satelliteSend(satellite, workerCommandFrames(WorkerCommand.ack, address));
+    else {
+      // Acked when the message that brought it is done (the end of the satellite's turn).
+      satellite.unacked.push(job);
+    }
+    if (satellite.running.size < satellite.capacity) this.begin(satellite, job);
+    else satellite.waiting.push(job);
+  }
+
+  private begin(satellite: SimSatellite, job: RunningJob): void {
+    satellite.running.set(job.token, job);
+    job.started = true;
+    const service: ServiceSpec = this.scenario.service?.[job.type] ?? {};
+    const hangRate = satellite.hangRate ?? service.hangRate ?? 0;
+    if (hangRate > 0 && this.random.next() < hangRate) return; // this job never finishes
+    job.durationMs =
+      draw(this.random, satellite.time ?? service.time ?? DEFAULT_SERVICE) * satellite.slowdown;
+    const generation = satellite.generation;
+    this.queue.after(job.durationMs, () => {
+      if (satellite.generation === generation) this.complete(satellite, job);
+    });
+  }
+
+  private complete(satellite: SimSatellite, job: RunningJob): void {
+    if (satellite.running.get(job.token) !== job) return; // cancelled meanwhile
+    if (satellite.state === "hung") {
+      satellite.deferred.push(() => this.complete(satellite, job));
+      return;
+    }
+    const service: ServiceSpec = this.scenario.service?.[job.type] ?? {};
+    const failureRate = satellite.failureRate ?? service.failureRate ?? 0;
+    const ok = !(failureRate > 0 && this.random.next() < failureRate);
+    satellite.jobs++;
+    satellite.busyMs += job.durationMs;
+    const payload = encode(ok ? "done" : null);
+    if (job.address !== null) {
+      this.satelliteSend(
+        satellite,
+        jobReplyFrames(
+          job.address,
+          ok ? { s: "ok" } : { s: "error", e: "simulated failure", r: true },
+          payload,
+        ),
+      );
+    } else {
+      satellite.replies.push([
+        job.id,
+        job.attempt,
+        ok ? 0 : 1,
+        payload.length,
+        ok ? null : "simulated failure",
+        ok ? null : true,
+      ]);
+      satellite.replyPayloads.push(payload);
+      if (satellite.replies.length >= BATCH_FLUSH_ENTRIES) this.flushSatellite(satellite);
+      else this.scheduleFlush(satellite);
+    }
+    if (ok && job.key !== null) {
+      const owner = `${job.type}\u0000${job.key}`;
+      const before = this.keyOwner.get(owner);
+      if (before !== undefined && before !== satellite.id) this.metrics.keyMoved(job.type, this.queue.now);
+      this.keyOwner.set(owner, satellite.id);
+    }
+    this.endJob(satellite, job);
+  }
+
+  private endJob(satellite: SimSatellite, job: RunningJob): void {
+    job.finished = true;
+    satellite.running.delete(job.token);
+    const next = satellite.waiting.shift();
+    if (next !== undefined) this.begin(satellite, next);
+    if (satellite.state === "draining" && satellite.running.size === 0) this.stopDrained(satellite);
+  }
+
+  private scheduleFlush(satellite: SimSatellite): void {
+    if (satellite.flushScheduled) return;
+    satellite.flushScheduled = true;
+    const generation = satellite.generation;
+    this.queue.after(0, () => {
+      satellite.flushScheduled = false;
+      if (satellite.generation === generation) this.flushSatellite(satellite);
+    });
+  }
+
+  /** The end of the satellite's turn: one REPLY-BATCH, then one ACK-BATCH for jobs still running. */
+  private flushSatellite(satellite: SimSatellite): void {
+    if (satellite.state === "hung") {
+      satellite.deferred.push(() => this.flushSatellite(satellite));
+      return;
+    }
+    if (satellite.replies.length > 0) {
+      const frames = jobReplyBatchFrames(satellite.replies, satellite.replyPayloads);
+      satellite.replies = [];
+      satellite.replyPayloads = [];
+      this.satelliteSend(satellite, frames);
+    }
+    if (satellite.unacked.length > 0) {
+      const flat: Array<string | number> = [];
+      for (const job of satellite.unacked) if (!job.finished) flat.push(job.id, job.attempt);
+      satellite.unacked = [];
+      if (flat.length > 0) this.satelliteSend(satellite, ackBatchFrames(flat));
+    }
+  }
+
+  private stopDrained(satellite: SimSatellite): void {
+    this.flushSatellite(satellite);
+    this.satelliteSend(satellite, workerCommandFrames(WorkerCommand.disconnect));
+    satellite.state = "stopped";
+    satellite.generation++;
+    if (satellite.restartWeight !== null) {
+      satellite.weight = satellite.restartWeight;
+      satellite.restartWeight = null;
+      this.queue.after(0, () => this.startProcess(satellite));
+    }
+  }
+
+  // ---- clients and load ----
+
+  private startLoad(): void {
+    for (const [type, load] of Object.entries(this.scenario.load)) {
+      const clients: SimClient[] = [];
+      for (let i = 0; i < (load.clients ?? 1); i++) {
+        const client = new SimClient(Buffer.from(`client-${type}-${i}`));
+        this.peers.set(client.route.toString("latin1"), { client, connection: 0 });
+        clients.push(client);
+      }
+      this.clients.set(type, clients);
+      this.timeouts.set(type, load.timeoutMs ?? null);
+      this.generate(type, load, clients);
+    }
+  }
+
+  /** Arrivals for one type: Poisson (thinned by the curve) or bursts, until the window ends. */
+  private generate(type: string, load: LoadSpec, clients: SimClient[]): void {
+    const random = this.random.fork(`load:${type}`);
+    const keys =
+      load.keys === undefined
+        ? null
+        : new KeyPicker(
+            load.keys.count,
+            load.keys.distribution === "zipf" ? (load.keys.exponent ?? 1) : null,
+          );
+    const peak = Math.max(1, ...(load.curve ?? [[0, 1]]).map(([, factor]) => factor));
+    const payloads = new Map<number, Buffer>();
+    let next = 0;
+    const submit = () => {
+      const client = clients[next++ % clients.length];
+      const size =
+        typeof load.payloadBytes === "object"
+          ? load.payloadBytes.min + random.below(load.payloadBytes.max - load.payloadBytes.min + 1)
+          : (load.payloadBytes ?? 16);
+      let payload = payloads.get(size);
+      if (payload === undefined) {
+        payload = encode("x".repeat(size));
+        payloads.set(size, payload);
+      }
+      const key = keys === null ? null : `k${keys.pick(random)}`;
+      this.submit(client, type, key, payload);
+    };
+    if ((load.arrival ?? "poisson") === "bursts") {
+      const burst = load.burst as { size: number; everyMs: number };
+      const fire = () => {
+        const count = Math.round(burst.size * factorAt(load.curve, this.queue.now));
+        for (let i = 0; i < count; i++) submit();
+        if (this.queue.now + burst.everyMs < this.endOfArrivals) this.queue.after(burst.everyMs, fire);
+      };
+      this.queue.at(burst.everyMs, fire);
+      return;
+    }
+    const rate = load.rate ?? 0;
+    if (rate <= 0) return;
+    const meanGap = 1000 / (rate * peak);
+    const arrive = () => {
+      if (random.next() * peak < factorAt(load.curve, this.queue.now)) submit();
+      const gap = random.exponential(meanGap);
+      if (this.queue.now + gap < this.endOfArrivals) this.queue.after(gap, arrive);
+    };
+    this.queue.after(random.exponential(meanGap), arrive);
+  }
+
+  private submit(client: SimClient, type: string, key: string | null, payload: Buffer): void {
+    const correlation = client.nextCorrelation++;
+    client.pending.set(correlation, { type, sentAt: this.queue.now });
+    client.entries.push([type, correlation, payload.length, this.timeouts.get(type) ?? null, null, key]);
+    client.payloads.push(payload);
+    this.submitted++;
+    this.metrics.submitted(type, this.queue.now);
+    // A client sends what one turn produced as one batch (at most 64 entries each).
+    if (client.entries.length >= BATCH_FLUSH_ENTRIES) this.flushClient(client);
+    else if (!client.flushScheduled) {
+      client.flushScheduled = true;
+      this.queue.after(0, () => this.flushClient(client));
+    }
+  }
+
+  private flushClient(client: SimClient): void {
+    client.flushScheduled = false;
+    if (client.entries.length === 0) return;
+    const frames = [client.route, ...clientBatchFrames(client.entries, client.payloads)];
+    client.entries = [];
+    client.payloads = [];
+    const at = Math.max(this.queue.now + this.linkDelay(this.latency.clientMs), client.lastUp);
+    client.lastUp = at;
+    this.queue.at(at, () => this.arrive({ kind: "frontend", frames }));
+  }
+
+  private clientReceive(client: SimClient, frames: Buffer[]): void {
+    const message = frames.slice(1);
+    if (message.length < 6) return;
+    const entries = decode(message[4]) as ReplyEntry[];
+    for (const [correlation, , status] of entries) {
+      const pending = client.pending.get(correlation);
+      if (pending === undefined) continue;
+      client.pending.delete(correlation);
+      this.answered++;
+      this.metrics.answered(pending.type, this.queue.now, this.queue.now - pending.sentAt, status);
+    }
+  }
+
+  // ---- time: ticks, samples, scenario events ----
+
+  private startTicks(): void {
+    const period = tickPeriodMs(this.heartbeatMs);
+    const tick = () => {
+      this.arrive({ kind: "tick" });
+      if (this.router.isRecovering) this.arrive({ kind: "recovery-poll" });
+      this.queue.after(period, tick);
+    };
+    this.queue.at(period, tick);
+  }
+
+  private scheduleSamples(): void {
+    const sample = () => {
+      this.sample();
+      this.queue.after(this.intervalMs, sample);
+    };
+    this.queue.at(this.intervalMs, sample);
+  }
+
+  private sample(): void {
+    const status = this.router.status();
+    this.metrics.sample(this.queue.now, status.jobs.inFlight, status.jobs.waiting, status.waiting.jobs);
+  }
+
+  private scheduleEvents(): void {
+    for (const event of this.scenario.events ?? []) this.queue.at(event.atMs, () => this.apply(event));
+  }
+
+  private apply(event: ScenarioEvent): void {
+    let affected: SimSatellite[] = [];
+    let what = "";
+    if ("target" in event) {
+      affected = this.satellites.filter((satellite) => satellite.in(event.target));
+      what = Object.entries(event.target)
+        .map(([kind, name]) => `${kind} ${name}`)
+        .join("");
+    }
+    switch (event.action) {
+      case "kill":
+        for (const satellite of affected) {
+          if (satellite.state === "dead") continue;
+          satellite.state = "dead";
+          satellite.generation++;
+          satellite.running.clear();
+          satellite.waiting = [];
+        }
+        break;
+      case "hang":
+        for (const satellite of affected)
+          if (satellite.state === "up" || satellite.state === "draining") satellite.state = "hung";
+        break;
+      case "restore":
+        for (const satellite of affected) {
+          if (satellite.state === "hung") {
+            satellite.state = "up";
+            const deferred = satellite.deferred;
+            satellite.deferred = [];
+            for (const action of deferred) action();
+          } else if (satellite.state === "dead" || satellite.state === "stopped")
+            this.startProcess(satellite);
+        }
+        break;
+      case "partition":
+        for (const satellite of affected) satellite.partitioned = true;
+        break;
+      case "heal":
+        for (const satellite of affected) satellite.partitioned = false;
+        break;
+      case "drain":
+        for (const satellite of affected) this.drain(satellite);
+        break;
+      case "slow":
+        for (const satellite of affected) satellite.slowdown = event.slowdown;
+        what += ` x${event.slowdown}`;
+        break;
+      case "set-weight":
+        for (const satellite of affected) {
+          satellite.restartWeight = event.weight;
+          this.drain(satellite);
+        }
+        what += ` weight ${event.weight}`;
+        break;
+      case "add-host": {
+        what = `host ${event.host}`;
+        const location = this.hierarchy.map((level): [string, string] => [
+          level,
+          level === "host" ? event.host : event.location[level],
+        ]);
+        const types =
+          event.types ??
+          Object.entries(this.topology.types)
+            .filter(([, type]) => type.hosts === undefined && type.instances === undefined)
+            .map(([name]) => name);
+        for (const type of types) {
+          const config = this.topology.types[type];
+          const count = config.instancesPerHost ?? 1;
+          for (let i = 1; i <= count; i++) {
+            const id = count === 1 ? `${type}@${event.host}` : `${type}@${event.host}#${i}`;
+            const satellite = this.addSatellite(
+              id,
+              type,
+              event.host,
+              location,
+              config.concurrency ?? 1,
+              config.weight ?? 1,
+            );
+            affected.push(satellite);
+            this.startProcess(satellite);
+          }
+        }
+        break;
+      }
+      case "set-timeout":
+        this.timeouts.set(event.type, event.timeoutMs);
+        what = `${event.type} ${event.timeoutMs} ms`;
+        break;
+    }
+    this.eventLog.push({
+      atMs: event.atMs,
+      action: event.action,
+      what,
+      satellites: affected.length,
+      ...(event.note !== undefined ? { note: event.note } : {}),
+    });
+  }
+
+  private drain(satellite: SimSatellite): void {
+    if (satellite.state !== "up") return;
+    satellite.state = "draining";
+    this.satelliteSend(satellite, workerCommandFrames(WorkerCommand.drain));
+    if (satellite.running.size === 0) this.stopDrained(satellite);
+  }
+
+  // ---- the result ----
+
+  private result(simulatedMs: number): SimulationResult {
+    const lost = new Map<string, number>();
+    for (const clients of this.clients.values())
+      for (const client of clients)
+        for (const pending of client.pending.values())
+          lost.set(pending.type, (lost.get(pending.type) ?? 0) + 1);
+    const queuedAtEnd = new Map<string, number>();
+    for (const satellite of this.router.status().satellites)
+      queuedAtEnd.set(String(satellite.id), Number(satellite.queued));
+    const satellites: SatelliteLoad[] = this.satellites.map((s) => ({
+      id: s.id,
+      type: s.type,
+      host: s.host,
+      location: s.location.map(([level, name]) => `${level}=${name}`).join(","),
+      jobs: s.jobs,
+      busyMs: round(s.busyMs),
+      utilization: round(s.busyMs / (s.capacity * Math.max(1, simulatedMs))),
+      queuedAtEnd: queuedAtEnd.get(s.id) ?? 0,
+    }));
+    const total = this.satellites.reduce((sum, s) => sum + s.jobs, 0);
+    const domains: SimulationResult["domains"] = {};
+    for (const [index, level] of this.hierarchy.entries()) {
+      const buckets: Record<string, { jobs: number; share: number; satellites: number }> = {};
+      for (const s of this.satellites) {
+        const bucket = s.location[index][1];
+        buckets[bucket] ??= { jobs: 0, share: 0, satellites: 0 };
+        buckets[bucket].jobs += s.jobs;
+        buckets[bucket].satellites++;
+      }
+      for (const bucket of Object.values(buckets))
+        bucket.share = round(total === 0 ? 0 : bucket.jobs / total);
+      domains[level] = buckets;
+    }
+    return {
+      topology: baseName(this.topology.file),
+      scenario: baseName(this.scenario.file),
+      description: this.scenario.description,
+      seed: this.seed,
+      simulatedMs: round(simulatedMs),
+      intervalMs: this.intervalMs,
+      routerSteps: this.routerSteps,
+      types: this.metrics.typeTotals(lost, this.endOfArrivals),
+      timeline: this.metrics.timeline(simulatedMs),
+      satellites,
+      domains,
+      events: this.eventLog,
+      satelliteEvents: Object.fromEntries([...this.metrics.events].sort(([a], [b]) => (a < b ? -1 : 1))),
+    };
+  }
+}
+
+/** The orchestrator's config from the topology, as the simulation runs it (docs/simulate.md). */
+function simulatedConfig(topology: Topology, scenario: Scenario): OrchestratorConfig {
+  const config = orchestratorConfig(topology);
+  // No CURVE handshake, no files: security and the disk spill are left out (the waiting room
+  // holds what would spill); the journal is kept and its commits take commitMs.
+  const { security: _security, diskSpill: _spill, ...rest } = config;
+  return {
+    ...rest,
+    log: () => {},
+    tracker: { ...config.tracker, ...(scenario.orchestrator?.tracker ?? {}) },
+    limits: { ...config.limits, ...(scenario.orchestrator?.limits ?? {}) },
+  };
+}
+
+/** The curve's factor at `atMs` (linear between points; 1 without a curve). */
+function factorAt(curve: Array<[number, number]> | undefined, atMs: number): number {
+  if (curve === undefined || curve.length === 0) return 1;
+  if (atMs <= curve[0][0]) return curve[0][1];
+  for (let i = 1; i < curve.length; i++) {
+    const [t1, f1] = curve[i];
+    if (atMs <= t1) {
+      const [t0, f0] = curve[i - 1];
+      return t1 === t0 ? f1 : f0 + ((f1 - f0) * (atMs - t0)) / (t1 - t0);
+    }
+  }
+  return curve[curve.length - 1][1];
+}
+
+function splitToken(token: string): [string, number] {
+  const cut = token.lastIndexOf("#");
+  return [token.slice(0, cut), Number(token.slice(cut + 1))];
+}
+
+/** 1, 2 or 5 times a power of ten, at least `ms`. */
+function niceInterval(ms: number): number {
+  const power = 10 ** Math.floor(Math.log10(Math.max(1, ms)));
+  for (const step of [1, 2, 5, 10]) if (step * power >= ms) return step * power;
+  return 10 * power;
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf("/") + 1);
+}
