@@ -1,6 +1,7 @@
 // Control commands over the router's state: job listings (`dsat jobs`), retry, status.
 import { finishedState, type Job, type JobSummary } from "../job.ts";
 import { JOBS_PAGE_DEFAULT, type JobsPage, jobsPage } from "../jobs-page.ts";
+import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
 import { finishedJob, hold, jobFromRecord, submitStep } from "./clients.ts";
 import { acceptedRecord, requestCommit } from "./commit.ts";
@@ -99,8 +100,17 @@ export function retry(r: RouterState, id: string): { ok: boolean; id?: string; e
 
 /** A snapshot for `dsat status` and tests (the shell adds what only it knows: files, sockets). */
 export function status(r: RouterState): RouterStatus {
+  const queuedOn = new Map<SatelliteInfo, number>();
   let queued = 0;
-  for (const satellite of r.registry.all()) queued += satellite.queue.length - satellite.queueHead;
+  for (const satellite of r.registry.all()) {
+    // A queue keeps entries of jobs that left it (cancelled, expired, placed elsewhere) until it is
+    // next worked through: count the jobs still waiting there.
+    let count = 0;
+    for (let i = satellite.queueHead; i < satellite.queue.length; i++)
+      if (r.trackerJobs.get(satellite.queue[i])?.queuedOn === satellite) count++;
+    queuedOn.set(satellite, count);
+    queued += count;
+  }
   const trackerStats = r.tracker.stats();
   const spill = r.spill;
   return {
@@ -113,7 +123,7 @@ export function status(r: RouterState): RouterStatus {
       weight: satellite.weight,
       heartbeatMs: satellite.heartbeatMs,
       inFlight: satellite.inFlight,
-      queued: satellite.queue.length - satellite.queueHead,
+      queued: queuedOn.get(satellite) ?? 0,
       done: satellite.done,
       failed: satellite.failed,
       draining: satellite.draining,
