@@ -4,11 +4,11 @@ import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError, journalOpenExitCode } from "./errors.ts";
+import { drainCommand, undrainCommand } from "./fleet.ts";
 import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
-import { raftCommand } from "./raft.ts";
 import { simulateCommand } from "./simulate.ts";
 import { checkCommand, topologyCommand } from "./topology.ts";
 
@@ -36,9 +36,10 @@ export function buildProgram(): Command {
   program.addCommand(logsCommand());
   program.addCommand(topologyCommand());
   program.addCommand(checkCommand());
+  program.addCommand(drainCommand());
+  program.addCommand(undrainCommand());
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
-  program.addCommand(raftCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;

@@ -27,6 +27,8 @@ export const CONTROL_ROLES: Readonly<Record<ControlCommand, readonly ControlRole
   memory: ADMINS,
   jobs: ADMINS,
   retry: ADMINS,
+  drain: ADMINS,
+  undrain: ADMINS,
   "reload-keys": ADMINS,
 };
 

@@ -24,6 +24,8 @@ export interface ControlHandlers {
   /** A page of jobs (limit, after: see docs/protocol.md), or `{ ok: false, error }` for a bad page. */
   jobs(request: { state?: unknown; id?: unknown; limit?: unknown; after?: unknown }): object;
   retry(id: string): object;
+  /** `drain` / `undrain` TARGET: the satellites it names now. */
+  drain(target: string, drain: boolean): object;
   status(): { satellites: unknown; stats: unknown } & object;
   reloadKeys(): object;
   /** Jobs the orchestrator holds (for `memory`). */
@@ -37,6 +39,8 @@ export const CONTROL_COMMANDS = [
   "stats",
   "jobs",
   "retry",
+  "drain",
+  "undrain",
   "memory",
   "reload-keys",
 ] as const;
@@ -67,6 +71,9 @@ export function answerControl(handlers: ControlHandlers, { command, fields }: Co
       return handlers.jobs(fields);
     case "retry":
       return handlers.retry(typeof fields.id === "string" ? fields.id : "");
+    case "drain":
+    case "undrain":
+      return handlers.drain(typeof fields.target === "string" ? fields.target : "", command === "drain");
     case "ping":
       return { ok: true };
     case "status":

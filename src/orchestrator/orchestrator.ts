@@ -472,6 +472,8 @@ export class Orchestrator {
         : { ok: true, ...this.listJobs(request, page) };
     },
     retry: (id) => this.retry(id),
+    drain: (target, drain) =>
+      this.step({ kind: "drain", target, drain }) ?? { ok: false, error: "no answer" },
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
     jobsHeld: () => this.router.status().jobs.inFlight,
@@ -483,6 +485,16 @@ export class Orchestrator {
     page: JobsPage = { limit: JOBS_PAGE_DEFAULT, after: null },
   ): { jobs: JobSummary[]; total: number; next: string | null } {
     return this.router.listJobs(request, page);
+  }
+
+  /** `dsat drain TARGET`: the satellites it names take no new jobs (also later ones), until undrain. */
+  drain(target: string): { ok: boolean; satellites?: string[]; error?: string } {
+    return this.step({ kind: "drain", target, drain: true }) ?? { ok: false, error: "no answer" };
+  }
+
+  /** `dsat undrain TARGET`: they take new jobs again. */
+  undrain(target: string): { ok: boolean; satellites?: string[]; error?: string } {
+    return this.step({ kind: "drain", target, drain: false }) ?? { ok: false, error: "no answer" };
   }
 
   /** `dsat retry ID`: a failed job runs again from the step that failed. */

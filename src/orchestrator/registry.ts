@@ -38,6 +38,8 @@ export interface SatelliteInfo {
   connectionGoneAt: number;
   inFlight: number;
   draining: boolean;
+  /** Drained by an operator (`dsat drain`): no new jobs until `dsat undrain`; it stays registered. */
+  drained: boolean;
   /** Job ids waiting for this satellite (bounded FIFO). */
   readonly queue: string[];
   queueHead: number;
@@ -66,6 +68,7 @@ export type NewSatellite = Omit<
   | "failed"
   | "inFlight"
   | "draining"
+  | "drained"
   | "outEntries"
   | "outPayloads"
   | "outBytes"
@@ -163,6 +166,7 @@ export class SatelliteRegistry {
       connectionGoneAt: Number.NaN,
       inFlight: 0,
       draining: false,
+      drained: false,
       queue: [],
       queueHead: 0,
       done: 0,

@@ -34,6 +34,7 @@ export function isPlaceable(r: RouterState, satellite: SatelliteInfo | undefined
   return (
     satellite !== undefined &&
     !satellite.draining &&
+    !satellite.drained &&
     r.tracker.mayPlaceOn(satellite.id) &&
     // Its connection is gone: what is sent now would bounce. It may come back within its window.
     Number.isNaN(satellite.connectionGoneAt)

@@ -12,7 +12,10 @@ export interface FixedEvents {
   "satellite.resumed": { satellite: string; jobs: number };
   "satellite.refused": { satellite: string; reason: string; muted: number };
   "satellite.lost": { satellite: string; reason: string; jobs: number };
-  "satellite.draining": { satellite: string };
+  /** `by`: "satellite" (its own DRAIN, it is stopping) or "operator" (`dsat drain`). */
+  "satellite.draining": { satellite: string; by?: "satellite" | "operator"; target?: string };
+  /** `dsat undrain`: it takes new jobs again. */
+  "satellite.undrained": { satellite: string; target: string };
   /** A handshake, READY or control request refused; `muted`: refusals left out since the last. */
   "security.refused": {
     mechanism: string;

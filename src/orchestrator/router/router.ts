@@ -26,6 +26,7 @@ import {
   placeRecovered,
   recover,
 } from "./commit.ts";
+import { drain } from "./fleet.ts";
 import { onPeerGone, onUndelivered } from "./satellites.ts";
 import { listJobs, retry, status } from "./snapshots.ts";
 import { RouterState } from "./state.ts";
@@ -60,7 +61,10 @@ export class JobRouter {
    * One input, at `nowMs`. Its consequences are queued for takeEffects(); a `retry` command
    * returns its answer.
    */
-  step(event: RouterEvent, nowMs: number): { ok: boolean; id?: string; error?: string } | undefined {
+  step(
+    event: RouterEvent,
+    nowMs: number,
+  ): { ok: boolean; id?: string; satellites?: string[]; error?: string } | undefined {
     this.r.now = nowMs;
     // Before anything else: messages that waited in a socket while this process stalled are read
     // before the late tick, and must not see the stall as time the satellites had (clock.ts).
@@ -105,6 +109,8 @@ export class JobRouter {
         return;
       case "retry":
         return retry(this.r, event.id);
+      case "drain":
+        return drain(this.r, event.target, event.drain);
     }
   }
 

@@ -14,7 +14,8 @@ import { type Job, NULL_PAYLOAD } from "../job.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import { resolveType } from "../type-config.ts";
 import { hasCurrentAttempt } from "./clock.ts";
-import { place, pumpQueue, releaseSlot, updatePlaceable } from "./dispatch.ts";
+import { isPlaceable, place, pumpQueue, releaseSlot, updatePlaceable } from "./dispatch.ts";
+import { drainedTarget } from "./fleet.ts";
 import { runEffects } from "./outcomes.ts";
 import { decodeJobEntries, FINAL_PLAIN_ERRORS, isPlainError, sameProcess } from "./shared.ts";
 import type { RouterState } from "./state.ts";
@@ -79,11 +80,13 @@ export function onWorkerReady(
     registeredAt: now,
     lastHeardAt: now,
   });
+  // On a drained host (rack...): it registers, but takes no jobs until undrained (fleet.ts).
+  satellite.drained = drainedTarget(r, satellite) !== undefined;
   for (const type of info.types) if (!r.config.types.has(type)) learnType(r, type);
   // New members change the type's map; a returning one only comes back in.
   for (const type of info.types) {
     if (changedTypes.includes(type)) r.placements.delete(type);
-    else r.placements.get(type)?.setPlaceable(satellite.device, true);
+    else r.placements.get(type)?.setPlaceable(satellite.device, isPlaceable(r, satellite));
   }
   r.publishEvent("satellite.registered", {
     satellite: satellite.id,

@@ -126,7 +126,8 @@ export function status(r: RouterState): RouterStatus {
       queued: queuedOn.get(satellite) ?? 0,
       done: satellite.done,
       failed: satellite.failed,
-      draining: satellite.draining,
+      draining: satellite.draining || satellite.drained,
+      drained: satellite.drained,
       protocol: satellite.dsat ? "dsat/1" : "MDP/0.1",
     })),
     stats: Object.fromEntries(

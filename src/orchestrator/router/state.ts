@@ -130,6 +130,8 @@ export class RouterState {
 
   /** Client session tokens -> job owners. */
   readonly owners = new SessionOwners();
+  /** Targets an operator drained (`dsat drain`), until undrained (fleet.ts). */
+  readonly drainedTargets = new Set<string>();
 
   constructor(
     config: ResolvedConfig,

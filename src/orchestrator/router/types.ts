@@ -37,6 +37,12 @@ export type RouterEvent =
   | { kind: "journal-failed"; error: string }
   /** probe() wrote every kept record: the journal works again. */
   | { kind: "journal-resumed"; committedSeq: number; downMs: number }
+  /**
+   * `dsat drain TARGET` / `dsat undrain TARGET` (control, admin): the satellites TARGET names (an
+   * id, or a location: "r1", "rack=r1") take no new jobs, also those that register later, until
+   * undrained. step() returns the satellites it names now.
+   */
+  | { kind: "drain"; target: string; drain: boolean }
   /** `dsat retry ID` (control, admin): step() returns the answer. */
   | { kind: "retry"; id: string };
 
