@@ -5,10 +5,23 @@ export * from "./crush/index.ts";
 export {
   ConfigError,
   type JobTypeConfig,
+  JobRouter,
   Orchestrator,
   type OrchestratorConfig,
+  type RouterEffect,
+  type RouterEvent,
+  type RouterPorts,
   resolveConfig,
 } from "./orchestrator/index.ts";
-export { DEFAULT_LIMITS, ErrorCode, type ErrorCodeName, type Limits } from "./protocol/index.ts";
+export {
+  DEFAULT_LIMITS,
+  ERROR_CATALOGUE,
+  ErrorCode,
+  type ErrorCodeName,
+  isRetryableError,
+  type Limits,
+} from "./protocol/index.ts";
+/** The pure Raft core (docs/raft.md): not wired into the orchestrator yet. */
+export * as raft from "./raft/index.ts";
 export * from "./satellite/index.ts";
 export * from "./topology/index.ts";
