@@ -3,11 +3,8 @@
 // syntax error), the JSON Schema (scenarios/scenario.schema.json), then the names the schema cannot
 // check (types, hosts, buckets of the topology: checkAgainst). Every error names the file, the JSON
 // Pointer, what was expected and what was found.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ErrorObject, ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import type { Topology } from "../topology/index.ts";
+import { escapePointer, readJsonFile, schemaChecker, type Topology } from "../topology/index.ts";
 import type { Distribution } from "./random.ts";
 
 export const SCENARIO_SCHEMA_FILE = new URL("../../scenarios/scenario.schema.json", import.meta.url);
@@ -92,36 +89,10 @@ export class ScenarioError extends Error {
 
 /** Reads and checks a scenario file. Errors name `file` as given. */
 export function loadScenario(file: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(resolve(file), "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ScenarioError(
-      file,
-      "/",
-      `expected a readable file, found ${code === "ENOENT" ? "no such file" : (code ?? (error as Error).message)}`,
-    );
-  }
-  return parseScenario(parseJson(text, file), file);
-}
-
-function parseJson(text: string, file: string): unknown {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const match = /at position (\d+)/.exec(message);
-    const position = match === null ? text.length : Number(match[1]);
-    const before = text.slice(0, position).split("\n");
-    const reason = message.replace(/\s*in JSON at position \d+.*$/s, "").replace(/^JSON\.parse: /, "");
-    throw new ScenarioError(
-      file,
-      "/",
-      `not valid JSON at line ${before.length}, column ${before[before.length - 1].length + 1}: ${reason}`,
-    );
-  }
+  return parseScenario(
+    readJsonFile(file, (path, message) => new ScenarioError(file, path, message)),
+    file,
+  );
 }
 
 /** Checks parsed JSON as a scenario (the schema, then ranges the schema cannot relate). */
@@ -130,7 +101,7 @@ export function parseScenario(json: unknown, file: string): Scenario {
   if (problem !== undefined) throw new ScenarioError(file, problem.path, problem.message);
   const scenario = { ...(json as Omit<Scenario, "file">), file: resolve(file) };
   for (const [type, load] of Object.entries(scenario.load)) {
-    const at = `/load/${pointer(type)}`;
+    const at = `/load/${escapePointer(type)}`;
     const arrival = load.arrival ?? "poisson";
     if (arrival === "poisson" && load.rate === undefined)
       throw new ScenarioError(
@@ -179,13 +150,13 @@ export function checkAgainst(scenario: Scenario, topology: Topology, satelliteId
   for (const type of Object.keys(scenario.load))
     if (!types.includes(type))
       fail(
-        `/load/${pointer(type)}`,
+        `/load/${escapePointer(type)}`,
         `expected a type of the topology (${types.join(", ")}), found "${type}"`,
       );
   for (const type of Object.keys(scenario.service ?? {}))
     if (!types.includes(type))
       fail(
-        `/service/${pointer(type)}`,
+        `/service/${escapePointer(type)}`,
         `expected a type of the topology (${types.join(", ")}), found "${type}"`,
       );
   const host = scenario.orchestrator?.host;
@@ -232,7 +203,7 @@ export function checkAgainst(scenario: Scenario, topology: Topology, satelliteId
       for (const level of Object.keys(event.location))
         if (!above.includes(level))
           fail(
-            `${path}/location/${pointer(level)}`,
+            `${path}/location/${escapePointer(level)}`,
             `expected a level above host (${above.join(", ")}), found "${level}"`,
           );
       (event.types ?? []).forEach((type, t) => {
@@ -253,108 +224,5 @@ const JOBS_MAX = 50_000_000;
 /** Timeline intervals in one run. */
 const INTERVALS_MAX = 100_000;
 
-function pointer(key: string): string {
-  return key.replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
-// ---- the schema, and ajv's errors as one sentence ----
-
-type Schema = Record<string, unknown>;
-let validator: ValidateFunction | undefined;
-let root: Schema = {};
-
-function compile(): ValidateFunction {
-  if (validator === undefined) {
-    const ajv = new Ajv2020({
-      allErrors: false,
-      verbose: true,
-      strict: true,
-      strictTypes: false,
-      strictRequired: false,
-    });
-    ajv.addVocabulary(["x-expected"]);
-    root = JSON.parse(readFileSync(SCENARIO_SCHEMA_FILE, "utf8")) as Schema;
-    validator = ajv.compile(root);
-  }
-  return validator;
-}
-
-function schemaProblem(json: unknown): { path: string; message: string } | undefined {
-  const validate = compile();
-  if (validate(json)) return undefined;
-  const errors = (validate.errors ?? []).filter((error) => error.keyword !== "if");
-  // oneOf's branches report first; the oneOf itself says it best when it has words.
-  const oneOf = errors.find((error) => error.keyword === "oneOf");
-  const error = oneOf ?? errors[0];
-  return error === undefined ? { path: "/", message: "does not match the schema" } : explain(error);
-}
-
-function explain(error: ErrorObject): { path: string; message: string } {
-  const parent = (error.parentSchema ?? {}) as Schema;
-  const at = error.instancePath;
-  switch (error.keyword) {
-    case "required": {
-      const missing = (error.params as { missingProperty: string }).missingProperty;
-      const properties = (parent.properties ?? {}) as Record<string, Schema>;
-      return {
-        path: `${at}/${pointer(missing)}`,
-        message: `expected ${expected(properties[missing] ?? {})}, found nothing`,
-      };
-    }
-    case "additionalProperties": {
-      const extra = (error.params as { additionalProperty: string }).additionalProperty;
-      const known = Object.keys((parent.properties ?? {}) as Schema);
-      return {
-        path: `${at}/${pointer(extra)}`,
-        message: `expected one of the keys ${known.join(", ")}, found an unknown key`,
-      };
-    }
-    default:
-      return { path: at || "/", message: `expected ${expected(parent)}, found ${describe(error.data)}` };
-  }
-}
-
-function deref(schema: Schema): Schema {
-  const ref = schema.$ref;
-  if (typeof ref !== "string" || !ref.startsWith("#/$defs/")) return schema;
-  const defs = (root.$defs ?? {}) as Record<string, Schema>;
-  const { $ref: _, ...own } = schema;
-  return { ...deref(defs[ref.slice("#/$defs/".length)] ?? {}), ...own };
-}
-
-const ARTICLE: Record<string, string> = {
-  string: "a string",
-  integer: "an integer",
-  number: "a number",
-  boolean: "a boolean",
-  object: "an object",
-  array: "an array",
-};
-
-function expected(schema: Schema): string {
-  schema = deref(schema);
-  if (typeof schema["x-expected"] === "string") return schema["x-expected"];
-  if (Array.isArray(schema.enum)) return `one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`;
-  if (schema.const !== undefined) return JSON.stringify(schema.const);
-  const type = schema.type as string | undefined;
-  if (type === "integer" || type === "number") {
-    const min = schema.minimum as number | undefined;
-    const max = schema.maximum as number | undefined;
-    if (schema.exclusiveMinimum === 0) return `a positive ${type}`;
-    if (min !== undefined && max !== undefined) return `${ARTICLE[type]} in ${min}..${max}`;
-    if (min !== undefined) return `${ARTICLE[type]} of at least ${min}`;
-    return ARTICLE[type];
-  }
-  if (type === "string" && schema.minLength === 1) return "a non-empty string";
-  if (type === "array" && typeof schema.minItems === "number" && schema.minItems > 0)
-    return `an array of at least ${schema.minItems}`;
-  return type !== undefined && ARTICLE[type] !== undefined ? ARTICLE[type] : "a valid value";
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
+/** The scenario schema (scenarios/scenario.schema.json), its errors as one sentence. */
+const schemaProblem = schemaChecker(SCENARIO_SCHEMA_FILE, { preferOneOf: true });

@@ -1,5 +1,6 @@
 export { type CandidateSample, sampleCandidates, whyNoCandidates } from "./candidates.ts";
 export { curveFromEnv } from "./curve.ts";
+export { type JsonFileError, parseJsonText, readJsonFile } from "./json-file.ts";
 export {
   checkPlacements,
   declaredSatellites,
@@ -20,7 +21,14 @@ export {
   typeReport,
 } from "./report.ts";
 export { parseRuleText, RuleTextError } from "./rule-text.ts";
-export { SCHEMA_FILE, schemaProblem } from "./schema.ts";
+export {
+  escapePointer,
+  SCHEMA_FILE,
+  type SchemaCheck,
+  type SchemaProblem,
+  schemaChecker,
+  schemaProblem,
+} from "./schema.ts";
 export {
   hostLocation,
   loadTopology,

@@ -12,98 +12,117 @@ export const SCHEMA_FILE = new URL("../../topologies/topology.schema.json", impo
 
 type Schema = Record<string, unknown>;
 
-let validator: ValidateFunction | undefined;
-let root: Schema = {};
-
-function compile(): ValidateFunction {
-  if (validator === undefined) {
-    const ajv = new Ajv2020({
-      allErrors: false,
-      verbose: true,
-      strict: true,
-      strictTypes: false,
-      strictRequired: false,
-    });
-    ajv.addVocabulary(["x-expected"]);
-    root = JSON.parse(readFileSync(SCHEMA_FILE, "utf8")) as Schema;
-    validator = ajv.compile(root);
-  }
-  return validator;
-}
-
-/** A local "$ref" ("#/$defs/name") followed, with the referring schema's own keywords on top. */
-function deref(schema: Schema): Schema {
-  const ref = schema.$ref;
-  if (typeof ref !== "string" || !ref.startsWith("#/$defs/")) return schema;
-  const defs = (root.$defs ?? {}) as Record<string, Schema>;
-  const { $ref: _, ...own } = schema;
-  return { ...deref(defs[ref.slice("#/$defs/".length)] ?? {}), ...own };
-}
-
-/** A problem the schema found: a JSON Pointer and a sentence. */
+/** A problem a schema found: a JSON Pointer and a sentence. */
 export interface SchemaProblem {
   path: string;
   message: string;
 }
 
-/** Checks `json` against the schema; returns the first problem, or undefined when it conforms. */
-export function schemaProblem(json: unknown): SchemaProblem | undefined {
-  const validate = compile();
-  if (validate(json)) return undefined;
-  // "if" errors only say which branch failed; the branch's own error comes first.
-  const errors = (validate.errors ?? []).filter((error) => error.keyword !== "if");
-  const error = errors[0];
-  return error === undefined ? { path: "/", message: "does not match the schema" } : explain(error);
+/** Checks JSON against one schema; the first problem, or undefined when it conforms. */
+export type SchemaCheck = (json: unknown) => SchemaProblem | undefined;
+
+/**
+ * A checker for the JSON Schema in `schemaFile` (compiled on first use). `preferOneOf`: report a
+ * failed oneOf itself rather than its first branch's error (when its alternatives have words).
+ */
+export function schemaChecker(schemaFile: URL, options: { preferOneOf?: boolean } = {}): SchemaCheck {
+  let validator: ValidateFunction | undefined;
+  const words = new SchemaWords({});
+  return (json) => {
+    if (validator === undefined) {
+      const ajv = new Ajv2020({
+        allErrors: false,
+        verbose: true,
+        strict: true,
+        strictTypes: false,
+        strictRequired: false,
+      });
+      ajv.addVocabulary(["x-expected"]);
+      words.root = JSON.parse(readFileSync(schemaFile, "utf8")) as Schema;
+      validator = ajv.compile(words.root);
+    }
+    if (validator(json)) return undefined;
+    // "if" errors only say which branch failed; the branch's own error comes first.
+    const errors = (validator.errors ?? []).filter((error) => error.keyword !== "if");
+    const error =
+      (options.preferOneOf === true ? errors.find((e) => e.keyword === "oneOf") : undefined) ?? errors[0];
+    return error === undefined ? { path: "/", message: "does not match the schema" } : words.explain(error);
+  };
 }
 
-function explain(error: ErrorObject): SchemaProblem {
-  const parent = (error.parentSchema ?? {}) as Schema;
-  const at = error.instancePath === "" ? "" : error.instancePath;
-  const child = (name: string) => `${at}/${escapePointer(name)}`;
-  if (error.propertyName !== undefined) {
-    // A bad key (propertyNames): the inner error is about the name, reported at the key's path.
-    return {
-      path: child(error.propertyName),
-      message: `expected a key that is ${expected(parent)}, found ${describe(error.propertyName)}`,
-    };
+
+/** ajv's errors as one sentence, with the schema's own words (x-expected) where it has them. */
+class SchemaWords {
+  constructor(public root: Schema) {}
+
+  /** A local "$ref" ("#/$defs/name") followed, with the referring schema's own keywords on top. */
+  deref(schema: Schema): Schema {
+    const ref = schema.$ref;
+    if (typeof ref !== "string" || !ref.startsWith("#/$defs/")) return schema;
+    const defs = (this.root.$defs ?? {}) as Record<string, Schema>;
+    const { $ref: _, ...own } = schema;
+    return { ...this.deref(defs[ref.slice("#/$defs/".length)] ?? {}), ...own };
   }
-  switch (error.keyword) {
-    case "required": {
-      const missing = (error.params as { missingProperty: string }).missingProperty;
-      const properties = (parent.properties ?? {}) as Record<string, Schema>;
+
+  expected(schema: Schema): string {
+    return expectedOf(this.deref(schema));
+  }
+
+  explain(error: ErrorObject): SchemaProblem {
+    const parent = (error.parentSchema ?? {}) as Schema;
+    const at = error.instancePath === "" ? "" : error.instancePath;
+    const child = (name: string) => `${at}/${escapePointer(name)}`;
+    if (error.propertyName !== undefined) {
+      // A bad key (propertyNames): the inner error is about the name, reported at the key's path.
       return {
-        path: child(missing),
-        message: `expected ${expected(properties[missing] ?? {})}, found nothing`,
+        path: child(error.propertyName),
+        message: `expected a key that is ${this.expected(parent)}, found ${describe(error.propertyName)}`,
       };
     }
-    case "additionalProperties": {
-      const extra = (error.params as { additionalProperty: string }).additionalProperty;
-      const known = Object.keys((parent.properties ?? {}) as Schema);
-      return {
-        path: child(extra),
-        message: `expected one of the keys ${known.join(", ")}, found an unknown key`,
-      };
-    }
-    case "uniqueItems": {
-      const { i, j } = error.params as { i: number; j: number };
-      const items = error.data as unknown[];
-      return {
-        path: `${at}/${Math.max(i, j)}`,
-        message: `expected each item once, found ${describe(items[Math.max(i, j)])} again`,
-      };
-    }
-    case "not": {
-      const negated = (error.schema ?? {}) as Schema;
-      if (Array.isArray(negated.required) && typeof negated["x-expected"] === "string") {
+    switch (error.keyword) {
+      case "required": {
+        const missing = (error.params as { missingProperty: string }).missingProperty;
+        const properties = (parent.properties ?? {}) as Record<string, Schema>;
         return {
-          path: child(String(negated.required[0])),
-          message: `expected ${negated["x-expected"]}, found both`,
+          path: child(missing),
+          message: `expected ${this.expected(properties[missing] ?? {})}, found nothing`,
         };
       }
-      return { path: at || "/", message: `expected ${expected(parent)}, found ${describe(error.data)}` };
+      case "additionalProperties": {
+        const extra = (error.params as { additionalProperty: string }).additionalProperty;
+        const known = Object.keys((parent.properties ?? {}) as Schema);
+        return {
+          path: child(extra),
+          message: `expected one of the keys ${known.join(", ")}, found an unknown key`,
+        };
+      }
+      case "uniqueItems": {
+        const { i, j } = error.params as { i: number; j: number };
+        const items = error.data as unknown[];
+        return {
+          path: `${at}/${Math.max(i, j)}`,
+          message: `expected each item once, found ${describe(items[Math.max(i, j)])} again`,
+        };
+      }
+      case "not": {
+        const negated = (error.schema ?? {}) as Schema;
+        if (Array.isArray(negated.required) && typeof negated["x-expected"] === "string") {
+          return {
+            path: child(String(negated.required[0])),
+            message: `expected ${negated["x-expected"]}, found both`,
+          };
+        }
+        return {
+          path: at || "/",
+          message: `expected ${this.expected(parent)}, found ${describe(error.data)}`,
+        };
+      }
+      default:
+        return {
+          path: at || "/",
+          message: `expected ${this.expected(parent)}, found ${describe(error.data)}`,
+        };
     }
-    default:
-      return { path: at || "/", message: `expected ${expected(parent)}, found ${describe(error.data)}` };
   }
 }
 
@@ -122,9 +141,8 @@ const ARTICLE: Record<string, string> = {
   null: "null",
 };
 
-/** What a schema asks for, in words. */
-export function expected(schema: Schema): string {
-  schema = deref(schema);
+/** What a schema (its $ref already followed) asks for, in words. */
+function expectedOf(schema: Schema): string {
   if (typeof schema["x-expected"] === "string") return schema["x-expected"];
   if (Array.isArray(schema.enum)) {
     const values = schema.enum.map((value) => JSON.stringify(value));
@@ -145,6 +163,8 @@ export function expected(schema: Schema): string {
     return noun;
   }
   if (type === "string" && schema.minLength === 1) return "a non-empty string";
+  if (type === "array" && typeof schema.minItems === "number" && schema.minItems > 0)
+    return `an array of at least ${schema.minItems}`;
   if (type === "object" && schema.additionalProperties !== undefined) {
     const values = schema.additionalProperties as Schema | boolean;
     if (typeof values === "object" && values.type === "string") return "an object of strings";
@@ -168,3 +188,6 @@ export function describe(value: unknown): string {
   if (typeof value === "object") return "an object";
   return `${typeof value} ${JSON.stringify(value)}`;
 }
+
+/** Checks `json` against the topology schema. */
+export const schemaProblem: SchemaCheck = schemaChecker(SCHEMA_FILE);

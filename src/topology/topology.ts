@@ -36,6 +36,7 @@ import { buildMap, type PlacementMember, TypePlacement } from "../orchestrator/i
 import type { Limits } from "../protocol/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { sampleCandidates, whyNoCandidates } from "./candidates.ts";
+import { readJsonFile } from "./json-file.ts";
 import { parseRuleText, RuleTextError } from "./rule-text.ts";
 import { describe, escapePointer, schemaProblem } from "./schema.ts";
 
@@ -141,36 +142,8 @@ const LOAD_SAMPLES = 64;
 
 /** Reads and checks a topology file. Errors name `file` as given. */
 export function loadTopology(file: string): Topology {
-  const path = resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new TopologyError(
-      file,
-      "/",
-      `expected a readable file, found ${code === "ENOENT" ? "no such file" : (code ?? (error as Error).message)}`,
-    );
-  }
-  return parseTopology(parseJson(text, file), file);
-}
-
-/** JSON.parse with the line and column of a syntax error. */
-function parseJson(text: string, file: string): unknown {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const match = /at position (\d+)/.exec(message);
-    const position = match === null ? text.length : Number(match[1]);
-    const before = text.slice(0, position).split("\n");
-    const line = before.length;
-    const column = before[before.length - 1].length + 1;
-    const reason = message.replace(/\s*in JSON at position \d+.*$/s, "").replace(/^JSON\.parse: /, "");
-    throw new TopologyError(file, "/", `not valid JSON at line ${line}, column ${column}: ${reason}`);
-  }
+  const json = readJsonFile(file, (path, message) => new TopologyError(file, path, message));
+  return parseTopology(json, file);
 }
 
 /** Checks parsed JSON as a topology; `file` is where it came from (module paths are relative to it). */
