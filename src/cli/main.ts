@@ -9,6 +9,7 @@ import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
+import { raftCommand } from "./raft.ts";
 import { simulateCommand } from "./simulate.ts";
 import { checkCommand, topologyCommand } from "./topology.ts";
 
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   program.addCommand(undrainCommand());
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
+  program.addCommand(raftCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;
