@@ -5,17 +5,7 @@
 /** A source of uniform numbers in [0, 1). */
 export type Random = () => number;
 
-/** mulberry32: 32 bits of state, good enough spread for timeouts and simulations. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../util/index.ts";
 
 /** An integer in [low, high). */
 export function randomInt(random: Random, low: number, high: number): number {

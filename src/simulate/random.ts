@@ -1,26 +1,20 @@
 // The simulation's only source of randomness: a seeded generator (mulberry32) and the
 // distributions scenarios name. No Math.random: the same seed draws the same numbers.
 
+import { seededRandom } from "../util/index.ts";
+
 /** A seeded generator of numbers in [0, 1), and draws from the distributions scenarios use. */
 export class Random {
-  private state: number;
+  /** mulberry32 (src/util): small, fast, and good enough for arrival times and service times. */
+  readonly next: () => number;
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** mulberry32: small, fast, and good enough for arrival times and service times. */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  constructor(private readonly seed: number) {
+    this.next = seededRandom(seed);
   }
 
   /** A new generator whose stream depends only on this one's seed and `label` (one per concern). */
   fork(label: string): Random {
-    let hash = this.state ^ 0x811c9dc5;
+    let hash = (this.seed >>> 0) ^ 0x811c9dc5;
     for (let i = 0; i < label.length; i++) hash = Math.imul(hash ^ label.charCodeAt(i), 0x01000193);
     return new Random(hash >>> 0);
   }

@@ -14,10 +14,12 @@
 // - restart-to-first-answer: from the restarted orchestrator's first moment on the wire (the first
 //   of: its "frontend" log line, read here, and this client's reconnection) to the first answer
 //   of a job that ran after that moment.
+
 import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Client, connect } from "../../src/client/index.ts";
+import { seededRandom } from "../../src/util/index.ts";
 import { Cluster, exited, waitUntil } from "./harness.ts";
 
 export interface RestartRunOptions {
@@ -55,18 +57,6 @@ export interface RestartRun {
   unexplainedReExecutions: string[];
   /** NaN when nothing ran after the restart (the run's stream had ended). */
   restartToFirstAnswerMs: number;
-}
-
-/** Same seed, same kill points: a failing run can be replayed (RESTART_SEED). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** No answer for this long ends a run: what still waits is lost (restarts take about a second). */
@@ -316,3 +306,5 @@ export function describeRun(result: RestartRun): string {
     `restart-to-first-answer ${Number.isNaN(result.restartToFirstAnswerMs) ? "-" : `${Math.round(result.restartToFirstAnswerMs)} ms`}`
   );
 }
+
+export { seededRandom };

@@ -2,6 +2,7 @@
 // that send frames built with src/protocol's builders, and the shell's part played by hand: the
 // journal (appends kept, commits answered when the script says `commit`), undeliverable sends
 // (a peer marked `gone` bounces them, as libzmq's mandatory ROUTER does) and the tick timer.
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import type { RouterEffect, RouterEvent } from "../../../src/orchestrator/router
 import { DiskSpill } from "../../../src/orchestrator/spill.ts";
 import { WaitingRoom } from "../../../src/orchestrator/waiting-room.ts";
 import { encode, MDP_WORKER, WorkerCommand, workerCommandFrames } from "../../../src/protocol/index.ts";
+import { seededRandom } from "../../../src/util/index.ts";
 import { Args, jsonOrString, words } from "./script-args.ts";
 import { formatEffect, type Shown } from "./script-format.ts";
 import {
@@ -43,18 +45,6 @@ interface Satellite {
   /** Registered and sending heartbeats by itself on `tick` (not after DISCONNECT, `mute`, `gone`). */
   up: boolean;
   muted: boolean;
-}
-
-/** A seeded generator in [0, 1) (mulberry32): the tracker's jitter. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** "Random" bytes that count up (a Titanic uuid is then 000...01, 000...02, ...): easy to type. */
@@ -609,3 +599,5 @@ function duration(text: string): number {
 function isDisconnect(frames: Buffer[]): boolean {
   return frames.length === 4 && frames[2].equals(MDP_WORKER) && frames[3][0] === WorkerCommand.disconnect;
 }
+
+export { seededRandom };
