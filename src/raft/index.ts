@@ -21,7 +21,7 @@ export type { Random } from "./random.ts";
 export { randomInt, seededRandom } from "./random.ts";
 export type { Ready, SoftState } from "./ready.ts";
 export type { Storage } from "./storage.ts";
-export { MemoryStorage, StorageError } from "./storage.ts";
+export { MemoryStorage, StorageError, StoredLog } from "./storage.ts";
 export type {
   AppendMessage,
   AppendResponseMessage,

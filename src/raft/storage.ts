@@ -36,27 +36,18 @@ const EMPTY_DATA = new Uint8Array(0);
  * is always known. Compaction is bounded by the snapshot: an entry is only dropped once a snapshot covers
  * it, so a follower that needs it can always be sent that snapshot instead (no node is ever stranded).
  */
-export class MemoryStorage implements Storage {
-  private hard: HardState = { term: 0, vote: null, commit: 0 };
-  private snap: Snapshot = { index: 0, term: 0, config: EMPTY_CONFIG, data: EMPTY_DATA };
+/**
+ * The read side every storage shares: the hard state, the snapshot and the entries kept after it,
+ * in memory (the disk storage keeps them in memory too, as etcd does; log reduction bounds them).
+ */
+export abstract class StoredLog implements Storage {
+  protected hard: HardState = { term: 0, vote: null, commit: 0 };
+  protected snap: Snapshot = { index: 0, term: 0, config: EMPTY_CONFIG, data: EMPTY_DATA };
   // slots[0] is a placeholder at snap.index; slots[i] holds the entry at snap-relative offset i.
-  private slots: Entry[] = [{ index: 0, term: 0, kind: "noop" }];
+  protected slots: Entry[] = [{ index: 0, term: 0, kind: "noop" }];
   /** Index below which entries were dropped (slots[0].index). */
-  private get offset(): number {
+  protected get offset(): number {
     return this.slots[0].index;
-  }
-
-  /**
-   * A new cluster's founding members all start from this state: a snapshot at index 1, term 1, holding
-   * `config` and an empty state machine. A node joining later starts empty and receives it by
-   * InstallSnapshot, so it learns the founding configuration like everything else.
-   */
-  static bootstrap(config: ConfigState, data: Uint8Array = EMPTY_DATA): MemoryStorage {
-    assert(config.voters.length > 0, "a cluster needs at least one voter");
-    const storage = new MemoryStorage();
-    storage.applySnapshot({ index: 1, term: 1, config, data });
-    storage.setHardState({ term: 1, vote: null, commit: 1 });
-    return storage;
   }
 
   hardState(): HardState {
@@ -98,6 +89,21 @@ export class MemoryStorage implements Storage {
       result.push(entry);
     }
     return result;
+  }
+}
+
+export class MemoryStorage extends StoredLog {
+  /**
+   * A new cluster's founding members all start from this state: a snapshot at index 1, term 1, holding
+   * `config` and an empty state machine. A node joining later starts empty and receives it by
+   * InstallSnapshot, so it learns the founding configuration like everything else.
+   */
+  static bootstrap(config: ConfigState, data: Uint8Array = EMPTY_DATA): MemoryStorage {
+    assert(config.voters.length > 0, "a cluster needs at least one voter");
+    const storage = new MemoryStorage();
+    storage.applySnapshot({ index: 1, term: 1, config, data });
+    storage.setHardState({ term: 1, vote: null, commit: 1 });
+    return storage;
   }
 
   setHardState(hardState: HardState): void {

@@ -22,7 +22,7 @@
 import path from "node:path";
 import { type DirectoryLock, lockDirectory, SegmentLog } from "../../journal/index.ts";
 import type { ConfigState, Entry, HardState, Snapshot, Storage } from "../index.ts";
-import { EMPTY_CONFIG, entryBytes, StorageError } from "../index.ts";
+import { EMPTY_CONFIG, entryBytes, StorageError, StoredLog } from "../index.ts";
 import {
   decodeLogRecord,
   encodeEntryRecord,
@@ -88,13 +88,9 @@ function replayLog(log: SegmentLog, where: string): Replayed {
   return { start, startTerm, entries, records };
 }
 
-export class DiskStorage implements Storage {
-  private hard: HardState;
+export class DiskStorage extends StoredLog {
   /** The hard state as last written to the file. */
   private written: HardState;
-  private snap: Snapshot;
-  // As in MemoryStorage: slots[0] stands for the entry before the first kept (index and term only).
-  private slots: Entry[];
   /** Records in the segment log since it was last rewritten. */
   private logRecords: number;
   private syncing: Promise<void> = Promise.resolve();
@@ -108,6 +104,7 @@ export class DiskStorage implements Storage {
     private readonly rewriteAfter: number,
     state: { hard: HardState; written: HardState; snap: Snapshot; slots: Entry[]; logRecords: number },
   ) {
+    super();
     this.hard = state.hard;
     this.written = state.written;
     this.snap = state.snap;
@@ -202,51 +199,6 @@ export class DiskStorage implements Storage {
   }
 
   // ---- Storage (what the core reads) ---------------------------------------------------------------
-
-  private get offset(): number {
-    return this.slots[0].index;
-  }
-
-  hardState(): HardState {
-    return this.hard;
-  }
-
-  snapshot(): Snapshot {
-    return this.snap;
-  }
-
-  firstIndex(): number {
-    return this.offset + 1;
-  }
-
-  lastIndex(): number {
-    return this.offset + this.slots.length - 1;
-  }
-
-  term(index: number): number {
-    if (index < this.offset)
-      throw new StorageError(`entry ${index} was compacted (first kept: ${this.offset})`);
-    if (index > this.lastIndex())
-      throw new StorageError(`entry ${index} is past the last (${this.lastIndex()})`);
-    return this.slots[index - this.offset].term;
-  }
-
-  entries(low: number, high: number, bytesMax: number): Entry[] {
-    if (low <= this.offset)
-      throw new StorageError(`entry ${low} was compacted (first kept: ${this.offset + 1})`);
-    if (high > this.lastIndex() + 1 || low > high) {
-      throw new StorageError(`entries [${low}, ${high}) are out of range (last: ${this.lastIndex()})`);
-    }
-    const result: Entry[] = [];
-    let bytes = 0;
-    for (let index = low; index < high; index += 1) {
-      const entry = this.slots[index - this.offset];
-      bytes += entryBytes(entry);
-      if (result.length > 0 && bytes > bytesMax) break;
-      result.push(entry);
-    }
-    return result;
-  }
 
   // ---- Writes (from a Ready, and compaction) -------------------------------------------------------
 
