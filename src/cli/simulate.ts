@@ -8,6 +8,7 @@ import {
   compareKind,
   formatComparison,
   formatResult,
+  htmlReport,
   loadScenario,
   ScenarioError,
   type SimulationResult,
@@ -57,7 +58,10 @@ export function simulateCommand(): Command {
     .argument("<topology>", "topology JSON file")
     .argument("<scenario>", "scenario JSON file (scenarios/scenario.schema.json)")
     .option("--seed <n>", "random seed (default: the scenario's seed, else 1)", seedOption)
-    .option("--out <dir>", "write the result as JSON to DIR/<scenario>.seed<N>.json")
+    .option(
+      "--out <dir>",
+      "write the result as JSON to DIR/<scenario>.seed<N>.json and charts to DIR/report.html",
+    )
     .option("--json", "print the result as JSON instead of tables")
     .option(
       "--compare <other>",
@@ -86,7 +90,9 @@ export function simulateCommand(): Command {
         const suffix = other === null ? "" : `.vs-${basename(options.compare as string, ".json")}`;
         const file = join(options.out, `${basename(scenarioFile, ".json")}.seed${seed}${suffix}.json`);
         writeFileSync(file, json);
-        process.stderr.write(`dsat: wrote ${file}\n`);
+        const report = join(options.out, "report.html");
+        writeFileSync(report, htmlReport(other === null ? [result] : [result, other]));
+        process.stderr.write(`dsat: wrote ${file} and ${report}\n`);
       }
       // Wall time varies run to run: stderr only, so stdout and the file are byte-identical per seed.
       const jobs = [result, ...(other === null ? [] : [other])]

@@ -7,7 +7,8 @@ export function compareKind(json: unknown): "scenario" | "topology" {
   return typeof json === "object" && json !== null && "load" in json ? "scenario" : "topology";
 }
 
-const ROWS: Array<[string, (t: SimulationResult["types"][string]) => number]> = [
+/** The figures compared, per type (the text and the HTML report show the same). */
+export const COMPARE_ROWS: Array<[string, (t: SimulationResult["types"][string]) => number]> = [
   ["submitted", (t) => t.submitted],
   ["done", (t) => t.completed],
   ["failed", (t) => t.failed],
@@ -32,7 +33,7 @@ export function formatComparison(a: SimulationResult, b: SimulationResult): stri
     (type) => (a.types[type]?.submitted ?? 0) + (b.types[type]?.submitted ?? 0) > 0,
   );
   for (const type of types) {
-    const rows = ROWS.map(([label, pick]) => {
+    const rows = COMPARE_ROWS.map(([label, pick]) => {
       const x = a.types[type] === undefined ? 0 : pick(a.types[type]);
       const y = b.types[type] === undefined ? 0 : pick(b.types[type]);
       const delta = Math.round((y - x) * 1000) / 1000;

@@ -1,4 +1,5 @@
 export { compareKind, formatComparison } from "./compare.ts";
+export { htmlReport, type ReportData, reportData } from "./html.ts";
 export { type Percentiles, percentiles, type TypeTotals } from "./metrics.ts";
 export { EventQueue } from "./queue.ts";
 export { type Distribution, draw, KeyPicker, Random } from "./random.ts";
