@@ -4,8 +4,8 @@ export * from "./client/index.ts";
 export * from "./crush/index.ts";
 export {
   ConfigError,
-  type JobTypeConfig,
   JobRouter,
+  type JobTypeConfig,
   Orchestrator,
   type OrchestratorConfig,
   type RouterEffect,

@@ -50,7 +50,6 @@ export function schemaChecker(schemaFile: URL, options: { preferOneOf?: boolean 
   };
 }
 
-
 /** ajv's errors as one sentence, with the schema's own words (x-expected) where it has them. */
 class SchemaWords {
   constructor(public root: Schema) {}

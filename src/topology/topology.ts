@@ -17,7 +17,6 @@
 // its type's satellites candidates at all; fewer than replicas is only `check`'s "degraded"). Files
 // the topology names (keys, modules) are not opened here: `check` looks for them (report.ts).
 // Every error names the file, the JSON Pointer, what was expected and what was found.
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
   type CrushMap,

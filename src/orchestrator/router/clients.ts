@@ -26,7 +26,7 @@ import { acceptedRecord, attachToUnwrittenReply, jobFromJournal, requestCommit }
 import { placementFor } from "./dispatch.ts";
 import { runEffects } from "./outcomes.ts";
 import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
-import { answerService, onMmi, onTitanic } from "./services.ts";
+import { answerService } from "./services.ts";
 import { CANCEL_SERVICE, NO_CANDIDATES, SLOW_READER_BYTES } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 

@@ -1,7 +1,6 @@
 // Time: heartbeats, liveness, the tracker's timers, this process's own stalls, idle learnt types.
 import { expireFinished } from "../../journal/core.ts";
 import { WorkerCommand, workerCommandFrames } from "../../protocol/index.ts";
-import type { Job } from "../job.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import { runEffects } from "./outcomes.ts";
 import { loseSatellite } from "./satellites.ts";

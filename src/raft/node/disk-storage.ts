@@ -21,8 +21,8 @@
 // change, a snapshot, or at close.
 import path from "node:path";
 import { type DirectoryLock, lockDirectory, SegmentLog } from "../../journal/index.ts";
-import type { ConfigState, Entry, HardState, Snapshot, Storage } from "../index.ts";
-import { EMPTY_CONFIG, entryBytes, StorageError, StoredLog } from "../index.ts";
+import type { ConfigState, Entry, HardState, Snapshot } from "../index.ts";
+import { EMPTY_CONFIG, StorageError, StoredLog } from "../index.ts";
 import {
   decodeLogRecord,
   encodeEntryRecord,
