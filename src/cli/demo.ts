@@ -1,6 +1,7 @@
 // `dsat demo` (what `npm start` runs): the demo topology under pm2 end to end. It brings the
 // orchestrator and every satellite up (a project-local PM2_HOME), sends 1,000 jobs with a progress
-// bar, kill -9s one satellite halfway (pm2 restarts it; the tracker reroutes its jobs), prints the
+// bar, kill -9s one satellite halfway (pm2 restarts it; the tracker reroutes its jobs), drains one
+// host at three quarters (its jobs finish, no new one goes there: docs/operations.md), prints the
 // results and per-type stats, and takes everything down. Exit code 1 if any job was lost.
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -22,6 +23,9 @@ function positiveInteger(value: string): number {
     throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return parsed;
 }
+
+/** The host the demo drains at three quarters (and undrains at the end). */
+const DRAINED_HOST = "r1h1";
 
 const WORDS = ["orbit", "satellite", "rack", "host", "crush", "placement", "failure", "domain", "job"];
 
@@ -112,7 +116,21 @@ async function sendJobs(
     if (process.stdout.isTTY) process.stdout.write(`\n  ${message}\n`);
     else console.log(`  ${message}`);
   };
+  // At three quarters: `dsat drain` one host; its jobs finish there, new ones go elsewhere.
+  const drainAt = async () => {
+    if (control === undefined) return;
+    const reply = (await controlRequest(
+      connectAddress(control),
+      { cmd: "drain", target: DRAINED_HOST },
+      3000,
+      curve,
+    ).catch(() => null)) as { satellites?: string[] } | null;
+    const message = `dsat drain ${DRAINED_HOST} (${(reply?.satellites ?? []).join(", ")}) at ${done}/${options.jobs}`;
+    if (process.stdout.isTTY) process.stdout.write(`\n  ${message}\n`);
+    else console.log(`  ${message}`);
+  };
   let killing: Promise<void> | null = null;
+  let draining: Promise<void> | null = null;
   const worker = async () => {
     while (issued < options.jobs) {
       const index = issued++;
@@ -128,11 +146,13 @@ async function sendJobs(
       }
       done++;
       if (killing === null && done >= options.jobs / 2) killing = killHalfway();
+      if (draining === null && done >= (options.jobs * 3) / 4) draining = drainAt();
       draw();
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   await killing;
+  await draining;
   draw(true);
   const seconds = (Date.now() - startedAt) / 1000;
   latencies.sort((a, b) => a - b);
@@ -171,6 +191,10 @@ async function reportStats(
     }
   }
   if (control === undefined) return;
+  await controlRequest(connectAddress(control), { cmd: "undrain", target: DRAINED_HOST }, 3000, curve).catch(
+    () => {},
+  );
+  console.log(`  dsat undrain ${DRAINED_HOST}: it takes jobs again`);
   const status = (await controlRequest(connectAddress(control), "status", 3000, curve).catch(() => null)) as {
     stats?: Record<string, Record<string, number>>;
     satellites?: Array<{ id: string; done: number }>;
