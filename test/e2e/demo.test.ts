@@ -41,8 +41,10 @@ describe("the demo (npm start)", () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/12 satellites registered/);
     expect(output).toMatch(/kill -9 dsat-sat-echo-\S+ \(pid \d+\) at \d+\/400/);
+    expect(output).toMatch(/dsat drain r1h1 \(echo@r1h1, wordcount@r1h1\) at \d+\/400/);
     expect(output).toMatch(/400\/400 ok/);
     expect(output).toMatch(/pm2 restarted dsat-sat-echo-\S+: \d+ restart/);
+    expect(output).toMatch(/dsat undrain r1h1/);
     expect(output).toMatch(/no job lost: 400\/400 answered/);
     expect(output).toMatch(/everything is down/);
   }, 120_000);
