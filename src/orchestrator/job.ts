@@ -53,6 +53,8 @@ export interface Job {
   spilled: readonly string[] | null;
   readonly deadlineAt: number;
   readonly receivedAt: number;
+  /** The client (routing id, hex) its bytes are charged to while held, or null (published, Titanic). */
+  chargedTo?: string | null;
   /** Its place in the order jobs entered the book (hold()): oldest first among equal receivedAt. */
   arrival?: number;
   /** Pipeline steps still to run after the current one. */

@@ -114,12 +114,18 @@ export class TypePlacement {
     if (device < this.reweights.length && this.reweights[device] !== weight) {
       this.reweights[device] = weight;
       this.cache.clear();
+      this.lastIds = null;
       this.resultMax = this.countResultMax();
     }
   }
 
-  /** Candidate satellite ids for x, best first (cached until membership changes). */
-  candidates(x: number): readonly string[] {
+  /**
+   * Candidate satellite ids for x, best first. `keep`: remember them until membership changes (keyed
+   * jobs share an x; an unkeyed job's x is its own, and caching it would only churn the cache).
+   * The last answer is always remembered: a job asks twice in a row (submit, then place).
+   */
+  candidates(x: number, keep = true): readonly string[] {
+    if (x === this.lastX && this.lastIds !== null) return this.lastIds;
     const cached = this.cache.get(x);
     if (cached !== undefined) return cached;
     const length =
@@ -130,10 +136,16 @@ export class TypePlacement {
       const id = this.result[i] >= 0 ? this.satelliteOf[this.result[i]] : undefined;
       if (id !== undefined) ids.push(id);
     }
+    this.lastX = x;
+    this.lastIds = ids;
+    if (!keep) return ids;
     if (this.cache.size >= this.cacheMax) this.cache.clear();
     this.cache.set(x, ids);
     return ids;
   }
+
+  private lastX = Number.NaN;
+  private lastIds: readonly string[] | null = null;
 
   /** The map (for `topology show`, status, explain). */
   get crushMap(): CrushMap {

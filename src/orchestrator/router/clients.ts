@@ -181,20 +181,21 @@ export function submit(
 ): string | null {
   const { origin, type } = request;
   if (request.id !== undefined && resubmission(r, origin, request.owner, request.id, type)) return null;
-  const refuse = (code: ErrorCodeName, message: string): string => {
-    r.outbox.replyError(origin, request.id ?? "", code, message, type);
-    return message;
-  };
-  if (r.journalError !== null) return refuse(ErrorCode.overloaded, `the journal failed: ${r.journalError}`);
+  if (r.journalError !== null)
+    return refuse(r, request, ErrorCode.overloaded, `the journal failed: ${r.journalError}`);
   const typeConfig = r.typeConfig(type);
   if (typeConfig === undefined)
     return refuse(
+      r,
+      request,
       ErrorCode.unknownType,
       `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
     );
   const heldBytes = bytesOf(request.payload);
-  const overloaded = overload(r, origin, heldBytes);
-  if (overloaded !== null) return refuse(ErrorCode.overloaded, overloaded);
+  // Once per job: the budgets are per client (routing id).
+  const client = "route" in origin ? origin.route.toString("hex") : null;
+  const overloaded = overload(r, origin, heldBytes, client);
+  if (overloaded !== null) return refuse(r, request, ErrorCode.overloaded, overloaded);
   const id = request.id ?? `${r.ports.instance}-${(r.nextJobNumber++).toString(36)}`;
   const now = r.now;
   const job: Job = {
@@ -224,6 +225,7 @@ export function submit(
     placementFailure: null,
     errorCode: null,
     cancelRequested: false,
+    chargedTo: client,
   };
   hold(r, job);
   if (!r.durable) {
@@ -237,20 +239,35 @@ export function submit(
   return null;
 }
 
+/** Answers a request that cannot be taken, and returns why. */
+function refuse(
+  r: RouterState,
+  request: { origin: Origin; type: string; id?: string },
+  code: ErrorCodeName,
+  message: string,
+): string {
+  r.outbox.replyError(request.origin, request.id ?? "", code, message, request.type);
+  return message;
+}
+
 /**
  * Why a new job cannot be taken now (DSAT_ERR_OVERLOADED, retryable), or null. Budgets count
  * jobs and bytes, per client and in all (docs/security.md "Threats"): a client that is not
  * reading its replies gets nothing more to read until it does.
  */
-export function overload(r: RouterState, origin: Origin, bytes: number): string | null {
+export function overload(
+  r: RouterState,
+  origin: Origin,
+  bytes: number,
+  client: string | null,
+): string | null {
   const limits = r.config.limits;
   if (r.jobs.size >= limits.jobsMax) return `the orchestrator holds ${r.jobs.size} jobs, its limit`;
   if (r.heldBytes + bytes > limits.jobsBytesMax) {
     r.counters.bytesRefused++;
     return `the orchestrator holds ${r.heldBytes} bytes of jobs (limits.jobsBytesMax ${limits.jobsBytesMax})`;
   }
-  if (!("route" in origin)) return null;
-  const client = origin.route.toString("hex");
+  if (client === null || !("route" in origin)) return null;
   if (r.guard.inFlightOf(client) >= limits.inFlightPerClientMax) {
     r.counters.security.clientInFlightRefused++;
     return `this client has ${limits.inFlightPerClientMax} jobs in flight, its limit`;
@@ -272,7 +289,10 @@ export function hold(r: RouterState, job: Job): void {
   r.jobs.set(job.id, job);
   job.arrival = r.nextArrival++;
   r.heldBytes += job.heldBytes;
-  if ("route" in job.origin) r.guard.addInFlight(job.origin.route.toString("hex"), job.heldBytes);
+  // Charged to the client it came from; its origin may change later (a resend from a new connection).
+  if (job.chargedTo === undefined)
+    job.chargedTo = "route" in job.origin ? job.origin.route.toString("hex") : null;
+  if (job.chargedTo !== null) r.guard.addInFlight(job.chargedTo, job.heldBytes);
 }
 
 /** A job leaves the book (the one place that does `jobs.delete`): its budget charges go. */
@@ -280,7 +300,8 @@ export function release(r: RouterState, job: Job): boolean {
   if (r.jobs.get(job.id) !== job) return false;
   r.jobs.delete(job.id);
   r.heldBytes -= job.heldBytes;
-  if ("route" in job.origin) r.guard.removeInFlight(job.origin.route.toString("hex"), job.heldBytes);
+  if (job.chargedTo !== undefined && job.chargedTo !== null)
+    r.guard.removeInFlight(job.chargedTo, job.heldBytes);
   return true;
 }
 
@@ -364,7 +385,7 @@ export function submitStep(r: RouterState, job: Job, now: number): void {
   job.result = null;
   job.placementFailure = null;
   r.trackerJobs.set(job.trackerId, job);
-  const candidates = placementFor(r, job.type)?.candidates(job.x) ?? NO_CANDIDATES;
+  const candidates = placementFor(r, job.type)?.candidates(job.x, job.key !== undefined) ?? NO_CANDIDATES;
   const submit: SubmitEvent = {
     kind: "submit",
     jobId: job.trackerId,

@@ -68,7 +68,7 @@ export function place(
   job.queuedOn = null;
   const placement = placementFor(r, job.type);
   const typeConfig = r.typeConfig(job.type) as ResolvedTypeConfig;
-  const candidates = placement?.candidates(job.x) ?? [];
+  const candidates = placement?.candidates(job.x, job.key !== undefined) ?? [];
   // Jobs of its type wait in the spill: it must not overtake them (FIFO), so it goes there too.
   const behindSpilled = !fromSpill && r.spill.size(job.type) > 0;
   const queueLimit = queueMax(r);
