@@ -81,7 +81,12 @@ export function benchCrush(quick: boolean): BenchResult[] {
       value: theirs,
       unit: "mappings/s",
     });
-    results.push({ name: "crush: dsat / crushtool", value: ours / theirs, unit: "ratio (target >= 1)" });
+    results.push({
+      name: "crush: dsat / crushtool",
+      value: ours / theirs,
+      unit: "ratio",
+      target: { atLeast: 1 },
+    });
   } else {
     results.push({
       name: "crush: crushtool not installed (apt-get install ceph-base): no ratio",

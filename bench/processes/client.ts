@@ -1,10 +1,13 @@
-// A dsat client keeping `window` requests in flight for `seconds`; prints JSON stats. With mode
-// "hold", it sends `count` hold jobs and waits to be told to finish.
+// A dsat client keeping `window` requests in flight for `seconds`; prints JSON stats. A warm-up of
+// `warmSeconds` at 64 or more in flight comes first, not counted (the JIT compiles the hot paths:
+// a fresh process runs its first seconds at half speed, docs/performance.md). With mode "hold", it
+// sends `count` hold jobs and waits to be told to finish.
 import { connect } from "../../src/client/index.ts";
 
-const [endpoint, mode, windowText, secondsText] = process.argv.slice(2);
+const [endpoint, mode, windowText, secondsText, warmText = "0"] = process.argv.slice(2);
 const window = Number(windowText);
-const client = await connect(endpoint, { inFlightMax: window + 1, timeoutMs: 600_000 });
+const warmWindow = Math.max(window, 64);
+const client = await connect(endpoint, { inFlightMax: warmWindow + 1, timeoutMs: 600_000 });
 const payload = Buffer.alloc(64, 7);
 await new Promise((resolve) => setTimeout(resolve, 300));
 if (mode === "hold") {
@@ -15,25 +18,30 @@ if (mode === "hold") {
   await client.close();
   process.exit(0);
 }
-const seconds = Number(secondsText);
-const latencies: number[] = [];
-let completed = 0;
 let failed = 0;
-const started = performance.now();
-const deadline = started + seconds * 1000;
-const worker = async () => {
-  while (performance.now() < deadline) {
-    const sent = performance.now();
-    try {
-      await client.request("echo", payload);
-      latencies.push(performance.now() - sent);
-      completed++;
-    } catch {
-      failed++;
+/** Keeps `inFlight` requests going until `deadline`; each latency (ms) goes to `latencies`. */
+async function load(inFlight: number, deadline: number, latencies: number[] | null): Promise<number> {
+  let completed = 0;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const sent = performance.now();
+      try {
+        await client.request("echo", payload);
+        latencies?.push(performance.now() - sent);
+        completed++;
+      } catch {
+        failed++;
+      }
     }
-  }
-};
-await Promise.all(Array.from({ length: window }, worker));
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return completed;
+}
+const warmSeconds = Number(warmText);
+if (warmSeconds > 0) await load(warmWindow, performance.now() + warmSeconds * 1000, null);
+const latencies: number[] = [];
+const started = performance.now();
+const completed = await load(window, started + Number(secondsText) * 1000, latencies);
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const q = (f: number) => latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))] ?? 0;

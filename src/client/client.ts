@@ -26,7 +26,7 @@ import {
   withinDepth,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
-import { EndOfTurn, SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
 import {
   CancelledError,
@@ -240,14 +240,31 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   }
 
   /** Sends a job and resolves with its (final pipeline step's) result. */
-  async request<Result = unknown>(
+  request<Result = unknown>(type: string, payload: unknown, options: RequestOptions = {}): Promise<Result> {
+    if (this.closed) return Promise.reject(new DsatError("DSAT_ERR_CLOSED", "the client is closed"));
+    if (this.pending.size >= this.inFlightMax) return this.requestWhenRoom(type, payload, options);
+    // Not an async function: the caller's `await` resumes one promise hop after the reply, in time
+    // for the flush that follows the reply (receiveLoop), so a closed loop's next request leaves at once.
+    try {
+      return this.queueRequest<Result>(type, payload, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** request() once fewer than inFlightMax requests wait. */
+  private async requestWhenRoom<Result>(
     type: string,
     payload: unknown,
-    options: RequestOptions = {},
+    options: RequestOptions,
   ): Promise<Result> {
-    if (this.closed) throw new DsatError("DSAT_ERR_CLOSED", "the client is closed");
     while (this.pending.size >= this.inFlightMax)
       await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.queueRequest<Result>(type, payload, options);
+  }
+
+  /** Queues one request for the next batch; throws what request() rejects with. */
+  private queueRequest<Result>(type: string, payload: unknown, options: RequestOptions): Promise<Result> {
     const correlation = this.nextCorrelation++;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     // Every job gets an id: cancelling and resending after a reconnect both name it.
@@ -284,7 +301,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.outboxBytes += body.length;
     // A batch stays well under the orchestrator's message limit.
     if (this.outboxEntries.length >= BATCH_FLUSH_ENTRIES || this.outboxBytes >= BATCH_BYTES_MAX) this.flush();
-    else this.endOfTurn.schedule();
+    // Made on a reply's result: the receive loop sends it (receiveLoop). Otherwise: end of turn.
+    else if (!this.replyTurn) this.endOfTurn.schedule();
   }
 
   /** The connection came back: whatever the orchestrator may have lost is sent again, same ids. */
@@ -307,8 +325,14 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private outboxPayloads: Buffer[] = [];
   private outboxBytes = 0;
   private readonly endOfTurn = new EndOfTurn(() => this.flush());
+  /**
+   * A reply was handled and the receive loop has not flushed since: it will (at once when its
+   * socket is drained, else at the end of the turn), so requests made meanwhile need no setImmediate.
+   */
+  private replyTurn = false;
 
   private flush(): void {
+    this.replyTurn = false;
     if (this.outboxEntries.length === 0 || this.closed) return;
     const entries = this.outboxEntries;
     const payloads = this.outboxPayloads;
@@ -377,10 +401,20 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
 
   private async receiveLoop(): Promise<void> {
     try {
-      for await (const frames of this.dealer) this.onReply(frames);
+      // Drained: the requests made on these results (their callers resume first) leave at once;
+      // while more replies wait, they leave at the end of the turn (docs/performance.md).
+      await receiveEach(
+        this.dealer,
+        (frames) => {
+          this.replyTurn = true;
+          this.onReply(frames);
+        },
+        { drained: () => this.flush(), pending: () => this.endOfTurn.schedule() },
+      );
     } catch {
       // closed
     }
+    this.replyTurn = false; // no flush will come from here any more
   }
 
   private onReply(frames: Buffer[]): void {
@@ -389,9 +423,10 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     if (frames[3].equals(DSAT_BATCH_MARK)) {
       const batch = splitBatch(frames[4], frames[5], isReplyEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
       if (typeof batch === "string") return;
-      batch.entries.forEach(([correlation, id, status, , message], index) => {
+      for (let index = 0; index < batch.entries.length; index++) {
+        const [correlation, id, status, , message] = batch.entries[index];
         this.resolveReply(correlation, id, status, message ?? status, batch.payloads[index]);
-      });
+      }
       return;
     }
     if (!frames[3].equals(DSAT_MARK)) return;

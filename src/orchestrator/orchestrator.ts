@@ -9,7 +9,7 @@ import { chmodSync } from "node:fs";
 import { Router, XPublisher, XSubscriber } from "zeromq";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { ControlProofVerifier, RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/index.ts";
-import { EndOfTurn, SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import type { AdmissionContext } from "./admission.ts";
 import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { answerControl, type ControlHandlers, controlReplyFrames, parseControlRequest } from "./control.ts";
@@ -89,11 +89,14 @@ export class Orchestrator {
 
   // ---- the loop: events in, effects out ----
 
-  /** Steps the router with one event; its effects go now, its batches at the end of this turn. */
-  private step(event: RouterEvent): ReturnType<JobRouter["step"]> {
+  /**
+   * Steps the router with one event; its effects go now, its batches at the end of this turn (or,
+   * with `batchesByCaller`, when the receive loop that called finds its socket drained).
+   */
+  private step(event: RouterEvent, batchesByCaller = false): ReturnType<JobRouter["step"]> {
     const answer = this.router.step(event, Date.now());
     this.performEffects(false);
-    this.endOfTurn.schedule();
+    if (!batchesByCaller) this.endOfTurn.schedule();
     return answer;
   }
 
@@ -361,9 +364,19 @@ export class Orchestrator {
     // Damage recovery set aside (docs/journal.md, "Damage"): logged at open, announced once bound.
     for (const damage of this.journal?.damage ?? []) this.publishEvent("journal.damaged", { ...damage });
     this.step({ kind: "bound" });
-    void this.receiveLoop(this.frontend, "frontend", (frames) => this.step({ kind: "frontend", frames }));
+    void this.receiveLoop(
+      this.frontend,
+      "frontend",
+      (frames) => this.step({ kind: "frontend", frames }, true),
+      true,
+    );
     if (this.intake !== null)
-      void this.receiveLoop(this.intake, "intake", (frames) => this.step({ kind: "intake", frames }));
+      void this.receiveLoop(
+        this.intake,
+        "intake",
+        (frames) => this.step({ kind: "intake", frames }, true),
+        true,
+      );
     // The events socket receives subscriptions (libzmq applies them); anything else is counted and dropped.
     // Its own loop: it reads on through the resets that drop every subscriber (event-subscriptions.ts).
     if (subscriptions !== null) void subscriptions.run(() => this.router.counters.malformed.events++);
@@ -414,22 +427,37 @@ export class Orchestrator {
 
   /**
    * Feeds every message of `socket` to `handle`. A bug in a handler must not take the orchestrator
-   * down: it is logged and counted as malformed input of that socket, and the loop goes on.
+   * down: it is logged and counted as malformed input of that socket, and the loop goes on. With
+   * `flushWhenDrained` (its handler steps with batchesByCaller), batches leave as soon as the
+   * socket has nothing more to read, and at the end of the turn while more messages wait: a lone
+   * job does not wait for a setImmediate (docs/performance.md).
    */
   private async receiveLoop(
     socket: Router | XSubscriber | XPublisher,
     name: "frontend" | "intake" | "control" | "events",
     handle: (frames: Buffer[]) => void,
+    flushWhenDrained = false,
   ): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        try {
-          handle(frames);
-        } catch (error) {
-          this.router.counters.malformed[name]++;
-          this.config.log(`orchestrator: error handling a ${name} message: ${(error as Error).stack}`);
-        }
+    const guarded = (frames: Buffer[]) => {
+      try {
+        handle(frames);
+      } catch (error) {
+        this.router.counters.malformed[name]++;
+        this.config.log(`orchestrator: error handling a ${name} message: ${(error as Error).stack}`);
       }
+    };
+    const after = {
+      drained: () => {
+        try {
+          this.performEffects(true);
+        } catch (error) {
+          this.config.log(`orchestrator: error sending after a ${name} message: ${(error as Error).stack}`);
+        }
+      },
+      pending: () => this.endOfTurn.schedule(),
+    };
+    try {
+      await receiveEach(socket, guarded, flushWhenDrained ? after : undefined);
     } catch (error) {
       if (this.running) this.config.log(`orchestrator: ${name} receive failed: ${(error as Error).message}`);
     }

@@ -31,7 +31,7 @@ import {
   workerReadyFrames,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
-import { EndOfTurn, SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
@@ -285,6 +285,7 @@ export class SatelliteRuntime {
 
   private closeSocket(): void {
     this.registered = false;
+    this.receiveTurn = false; // its receive loop ends: no flush will come from it
     this.writer?.close();
     this.writer = null;
     if (this.socket !== null && !this.socket.closed) this.socket.close();
@@ -293,12 +294,25 @@ export class SatelliteRuntime {
 
   private async receiveLoop(socket: Dealer): Promise<void> {
     try {
-      for await (const frames of socket) {
-        if (socket !== this.socket) break;
-        this.lastHeard = Date.now();
-        this.reconnectDelay = this.options.reconnectMs;
-        this.onMessage(frames);
-      }
+      await receiveEach(
+        socket,
+        (frames) => {
+          if (socket !== this.socket) return; // replaced: closed, its loop ends
+          this.lastHeard = Date.now();
+          this.reconnectDelay = this.options.reconnectMs;
+          this.receiveTurn = true;
+          this.onMessage(frames);
+        },
+        // Nothing more to read: acks and replies leave once the handlers that finished at once
+        // have, instead of at the end of the turn (docs/performance.md). More to read: at the
+        // end of the turn, as they would without this.
+        {
+          drained: () => {
+            if (socket === this.socket) this.flush();
+          },
+          pending: () => this.endOfTurn.schedule(),
+        },
+      );
     } catch (error) {
       if (socket === this.socket && !this.stopped)
         this.reconnect(`receive failed: ${(error as Error).message}`);
@@ -384,6 +398,11 @@ export class SatelliteRuntime {
   }
 
   private held: Buffer[][] = [];
+  /** What a job's context may do (one object for all jobs, RunningJobContext). */
+  private readonly contextPort: ContextPort = {
+    send: (frames) => this.send(frames),
+    log: (line) => this.options.log(line),
+  };
   /** READY that registers this connection has been sent. */
   private registered = false;
   /** Tells this process from a restarted one with the same id (hello.incarnation). */
@@ -404,11 +423,9 @@ export class SatelliteRuntime {
     const job: RunningJob = { controller: null, abortReason: null, address, id: header.id, attempt, header };
     this.running.set(key, job);
     this.counters.jobs++;
+    // A job that came alone is acked at once; batch jobs are acked in the next ACK-BATCH, and only
+    // if still running then (see the end of this method).
     if (address !== null) this.send(workerCommandFrames(WorkerCommand.ack, address));
-    else {
-      this.unacked.push(job);
-      this.endOfTurn.schedule();
-    }
     let payload: unknown;
     const encoded = payloadFrames[0];
     if (header.raw === undefined && encoded !== undefined && !withinDepth(encoded, PAYLOAD_DEPTH_MAX)) {
@@ -427,23 +444,7 @@ export class SatelliteRuntime {
       this.finishJob(key, job, { s: "error", e: `payload: ${(error as Error).message}`, r: false }, null);
       return;
     }
-    const context: JobContext = {
-      id: header.id,
-      satelliteId: this.options.id,
-      type: header.type,
-      key: header.k,
-      attempt: header.a,
-      deadline: header.d,
-      get signal() {
-        return signalOf(job);
-      },
-      progress: (value?: unknown) => {
-        if (job.abortReason === null) {
-          this.send(workerCommandFrames(WorkerCommand.progress, Buffer.from(key), encode(value ?? null)));
-        }
-      },
-      log: (message: string) => this.options.log(`[job ${header.id}#${header.a}] ${message}`),
-    };
+    const context = new RunningJobContext(job, header, key, this.options.id, this.contextPort);
     let outcome: unknown;
     try {
       outcome = this.definition.handle(payload, context);
@@ -452,6 +453,12 @@ export class SatelliteRuntime {
       return;
     }
     if (outcome instanceof Promise) {
+      // Still running: an ACK tells the orchestrator it started (a reply that comes first makes it
+      // needless, flush() skips it then). Jobs finished by now need none.
+      if (address === null) {
+        this.unacked.push(job);
+        this.flushLater();
+      }
       outcome.then(
         (result) => this.finishJob(key, job, { s: "ok" }, result),
         (error) => this.failJob(key, job, error),
@@ -520,7 +527,7 @@ export class SatelliteRuntime {
       // A batch stays well under the orchestrator's message limit.
       if (this.replyEntries.length >= BATCH_FLUSH_ENTRIES || this.replyBytes >= REPLY_BATCH_BYTES_MAX)
         this.flush();
-      else this.endOfTurn.schedule();
+      else this.flushLater();
     }
     if (this.draining && this.running.size === 0) this.drainResolve?.();
   }
@@ -531,8 +538,20 @@ export class SatelliteRuntime {
   private replyPayloads: Buffer[] = [];
   private unacked: RunningJob[] = [];
   private readonly endOfTurn = new EndOfTurn(() => this.flush());
+  /**
+   * A message was handled and the receive loop has not flushed since: it will (at once when its
+   * socket is drained, else at the end of the turn), so what jobs produce meanwhile needs no
+   * setImmediate of its own.
+   */
+  private receiveTurn = false;
+
+  /** Acks and replies leave with the receive loop's flush, or at the end of this turn. */
+  private flushLater(): void {
+    if (!this.receiveTurn) this.endOfTurn.schedule();
+  }
 
   private flush(): void {
+    this.receiveTurn = false;
     if (this.replyEntries.length > 0) {
       const entries = this.replyEntries;
       const payloads = this.replyPayloads;
@@ -603,6 +622,58 @@ export class SatelliteRuntime {
     for (const job of this.running.values()) abortJob(job, new Error("satellite stopped"));
     this.running.clear();
     this.closeSocket();
+  }
+}
+
+/** How a job's context reaches its runtime. */
+interface ContextPort {
+  send(frames: Buffer[]): void;
+  log(line: string): void;
+}
+
+/**
+ * A job's JobContext. A class: an object literal with a getter (signal) is built through V8's
+ * runtime, ~1 µs per job, where a class instance takes the fast path (docs/performance.md).
+ */
+class RunningJobContext implements JobContext {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string | undefined;
+  readonly attempt: number;
+  readonly deadline: number | undefined;
+
+  constructor(
+    private readonly job: RunningJob,
+    header: JobHeader,
+    /** The runtime's name of this attempt (the address of its PROGRESS messages). */
+    private readonly runningKey: string,
+    readonly satelliteId: string,
+    private readonly port: ContextPort,
+  ) {
+    this.id = header.id;
+    this.type = header.type;
+    this.key = header.k;
+    this.attempt = header.a;
+    this.deadline = header.d;
+    // Handlers may call these detached (const { progress } = context).
+    this.progress = this.progress.bind(this);
+    this.log = this.log.bind(this);
+  }
+
+  get signal(): AbortSignal {
+    return signalOf(this.job);
+  }
+
+  progress(value?: unknown): void {
+    if (this.job.abortReason === null) {
+      this.port.send(
+        workerCommandFrames(WorkerCommand.progress, Buffer.from(this.runningKey), encode(value ?? null)),
+      );
+    }
+  }
+
+  log(message: string): void {
+    this.port.log(`[job ${this.id}#${this.attempt}] ${message}`);
   }
 }
 
