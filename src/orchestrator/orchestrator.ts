@@ -5,17 +5,17 @@
 // socket, events published, journal appends and group commits) -> batches flushed once per
 // event-loop turn. Every decision is the router's; this file only does I/O.
 import { randomBytes } from "node:crypto";
-import { chmodSync } from "node:fs";
-import { Router, XPublisher, XSubscriber } from "zeromq";
+import type { Router, XPublisher, XSubscriber } from "zeromq";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
-import { ControlProofVerifier, RefusalLimiter, ZAP_DOMAIN, ZapHandler } from "../security/index.ts";
+import { ControlProofVerifier, RefusalLimiter, ZapHandler } from "../security/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import type { AdmissionContext } from "./admission.ts";
 import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
-import { answerControl, type ControlHandlers, controlReplyFrames, parseControlRequest } from "./control.ts";
-import { authorizeControl, type ControlKeys, forbiddenReply } from "./control-auth.ts";
+import type { ControlHandlers } from "./control.ts";
+import type { ControlKeys } from "./control-auth.ts";
+import { controlPort } from "./control-port.ts";
 import { JobJournal } from "./durable.ts";
-import { EVENTS_UPSTREAM_BYTES_MAX, EVENTS_UPSTREAM_HWM, EventSubscriptions } from "./event-subscriptions.ts";
+import { EventSubscriptions } from "./event-subscriptions.ts";
 import type { JobSummary } from "./job.ts";
 import type { JobSpill } from "./job-spill.ts";
 import { JOBS_PAGE_DEFAULT, type JobsPage, parseJobsPage } from "./jobs-page.ts";
@@ -23,6 +23,7 @@ import { RECOVERY_POLL_MS } from "./recovery.ts";
 import type { SatelliteRegistry } from "./registry.ts";
 import { JobRouter, tickPeriodMs } from "./router/router.ts";
 import type { RouterCounters, RouterEffect, RouterEvent } from "./router/types.ts";
+import { bindEndpoint, createSockets, WRITER_OPTIONS } from "./sockets.ts";
 import { DiskSpill } from "./spill.ts";
 import { WaitingRoom } from "./waiting-room.ts";
 
@@ -46,9 +47,9 @@ export class Orchestrator {
   private readonly spill: JobSpill;
   /** ZAP handler and allow-lists (null without security). */
   zap: ZapHandler | null = null;
+  /** At most one security.refused event per peer per second (counters count them all). */
   /** Allow-lists and proof checker for control requests (null without security: all are admins). */
   private controlKeys: ControlKeys | null = null;
-  /** At most one security.refused event per peer per second (counters count them all). */
   private readonly refusalEvents = new RefusalLimiter();
   /** Events raised while effects are performed (a send that found no peer), stepped after them. */
   private readonly raised: RouterEvent[] = [];
@@ -219,20 +220,9 @@ export class Orchestrator {
     };
   }
 
-  /** CURVE server options for every bound socket when security is on. */
-  private serverOptions(): { curveServer?: boolean; curveSecretKey?: string; zapDomain?: string } {
-    const security = this.config.security;
-    if (security === null) return {};
-    return { curveServer: true, curveSecretKey: security.serverKey.secretKey, zapDomain: ZAP_DOMAIN };
-  }
-
+  /** Binds a socket's endpoints; a peer without CURVE is counted as a refused handshake. */
   private async bindAll(socket: Router | XSubscriber | XPublisher, endpoints: string[]): Promise<void> {
-    for (const endpoint of endpoints) {
-      await bindRetrying(socket, endpoint);
-      // ipc: only this user may connect (the socket file's mode; abstract sockets have none).
-      if (endpoint.startsWith("ipc://") && !endpoint.startsWith("ipc://@"))
-        chmodSync(endpoint.slice("ipc://".length), 0o600);
-    }
+    for (const endpoint of endpoints) await bindEndpoint(socket, endpoint);
     if (this.config.security !== null) {
       // A peer without CURVE never reaches ZAP: count it from the socket's handshake errors.
       socket.events.on("handshake:error:protocol", (event) =>
@@ -261,10 +251,7 @@ export class Orchestrator {
   }
 
   async start(): Promise<void> {
-    const limits = this.config.limits;
     if (this.config.journal !== null) this.recover(this.config.journal);
-    // libzmq drops (and disconnects) beyond twice our limit; between the two we answer TOO_LARGE.
-    const maxMessageSize = limits.messageBytesMax * 2 + 4096;
     const security = this.config.security;
     if (security !== null) {
       this.zap = new ZapHandler({
@@ -276,26 +263,11 @@ export class Orchestrator {
       });
       await this.zap.start();
     }
-    const curve = this.serverOptions();
-    this.frontend = new Router({
-      ...curve,
-      mandatory: true,
-      sendTimeout: 0,
-      linger: 0,
-      maxMessageSize,
-      // Per peer pipe, in messages: what a peer that stops reading can make libzmq hold. Batches
-      // are bounded in entries and bytes, so this bounds its bytes (docs/security.md "Threats").
-      sendHighWaterMark: FRONTEND_SEND_HWM,
-      receiveHighWaterMark: 100_000,
-    });
-    await this.bindAll(this.frontend, this.config.frontend);
-    this.frontendWriter = new SocketWriter(this.frontend, {
-      // Per peer: a client or satellite that stops reading loses its own messages, nobody else's.
-      backlogMax: 50_000,
-      backlogBytesMax: PEER_BACKLOG_BYTES_MAX,
-      backlogBytesTotalMax: BACKLOG_BYTES_TOTAL_MAX,
-      perPeer: true,
-      retryMs: 1,
+    const sockets = createSockets(this.config);
+    this.frontend = sockets.frontend;
+    await this.bindAll(sockets.frontend, this.config.frontend);
+    this.frontendWriter = new SocketWriter(sockets.frontend, {
+      ...WRITER_OPTIONS.frontend,
       onDrop: (frames, reason) => {
         this.router.counters.dropped++;
         // Stepped after the effects being performed (the router is never re-entered).
@@ -303,69 +275,22 @@ export class Orchestrator {
           this.raised.push({ kind: "peer-gone", route: frames[0] }, { kind: "undelivered", frames });
       },
     });
-    if (this.config.intake.length > 0) {
-      this.intake = new XSubscriber({ ...curve, linger: 0, maxMessageSize, receiveHighWaterMark: 100_000 });
+    this.intake = sockets.intake;
+    if (this.intake !== null) {
       await this.bindAll(this.intake, this.config.intake);
       // Subscribe to every topic on every connected publisher.
       await this.intake.send(Buffer.from([1]));
     }
-    let subscriptions: EventSubscriptions | null = null;
-    if (this.config.events.length > 0) {
-      // Subscribers only send (un)subscriptions, a topic each: maxMessageSize refuses any longer than
-      // the longest topic, and EventSubscriptions caps them all together (event-subscriptions.ts).
-      const events = new XPublisher({
-        ...curve,
-        linger: 0,
-        sendTimeout: 0,
-        sendHighWaterMark: 100_000,
-        maxMessageSize: EVENTS_UPSTREAM_BYTES_MAX,
-        // Few subscriptions at a time reach libzmq's trie between two of our reads (the caps' lag).
-        receiveHighWaterMark: EVENTS_UPSTREAM_HWM,
-      });
-      this.events = events;
-      await this.bindAll(events, this.config.events);
-      this.eventsWriter = new SocketWriter(events, { backlogMax: 10_000, retryMs: 5, onDrop: () => {} });
-      subscriptions = new EventSubscriptions({
-        socket: events,
-        endpoints: this.config.events,
-        rebind: async (endpoint) => {
-          await bindRetrying(events, endpoint);
-          if (endpoint.startsWith("ipc://") && !endpoint.startsWith("ipc://@"))
-            chmodSync(endpoint.slice("ipc://".length), 0o600);
-        },
-        subscriptionsMax: limits.eventSubscriptionsMax,
-        subscriptionBytesMax: limits.eventSubscriptionBytesMax,
-        onDrop: (reason, muted) => {
-          this.router.counters.security.eventSubscribersDropped++;
-          if (muted !== null) this.publishEvent("security.subscriptions-capped", { reason, muted });
-        },
-        log: this.config.log,
-      });
-    }
-    if (this.config.control.length > 0) {
-      this.control = new Router({ ...curve, linger: 0, sendTimeout: 0, maxMessageSize: 65536 });
-      await this.bindAll(this.control, this.config.control);
-      this.controlWriter = new SocketWriter(this.control, {
-        backlogMax: 100,
-        perPeer: true,
-        retryMs: 5,
-        onDrop: () => {},
-      });
-      if (this.config.controlWarning !== null) this.config.log(`warning: ${this.config.controlWarning}`);
-      if (security !== null && this.zap !== null) {
-        this.controlKeys = { zap: this.zap, verifier: new ControlProofVerifier(security.serverKey) };
-        if (security.adminKeysDir === undefined)
-          this.config.log(
-            "security: no admin keys (security.admins): control commands jobs, retry, reload-keys and memory are refused",
-          );
-      }
-    }
+    this.events = sockets.events;
+    const subscriptions = this.events === null ? null : await this.startEvents(this.events);
+    this.control = sockets.control;
+    if (this.control !== null) await this.startControl(this.control);
     this.running = true;
     // Damage recovery set aside (docs/journal.md, "Damage"): logged at open, announced once bound.
     for (const damage of this.journal?.damage ?? []) this.publishEvent("journal.damaged", { ...damage });
     this.step({ kind: "bound" });
     void this.receiveLoop(
-      this.frontend,
+      sockets.frontend,
       "frontend",
       (frames) => this.step({ kind: "frontend", frames }, true),
       true,
@@ -380,19 +305,65 @@ export class Orchestrator {
     // The events socket receives subscriptions (libzmq applies them); anything else is counted and dropped.
     // Its own loop: it reads on through the resets that drop every subscriber (event-subscriptions.ts).
     if (subscriptions !== null) void subscriptions.run(() => this.router.counters.malformed.events++);
-    if (this.control !== null)
-      void this.receiveLoop(this.control, "control", (frames) => this.onControl(frames));
-    this.tickTimer = setInterval(() => this.onTick(), tickPeriodMs(limits.heartbeatMs));
-    if (this.router.isRecovering) {
-      // The window is open: held jobs go as their types' satellites come back (recovery.ts).
-      this.recoveryTimer = setInterval(() => {
-        this.step({ kind: "recovery-poll" });
-        if (!this.router.isRecovering && this.recoveryTimer !== null) {
-          clearInterval(this.recoveryTimer);
-          this.recoveryTimer = null;
-        }
-      }, RECOVERY_POLL_MS);
+    if (this.control !== null) {
+      const onControl = controlPort({
+        limits: this.config.limits,
+        handlers: this.controlHandlers,
+        keys: () => this.controlKeys,
+        counters: this.router.counters,
+        refusals: this.refusalEvents,
+        publish: (topic, fields) => this.publishEvent(topic, fields),
+        send: (frames) => this.controlWriter?.send(frames),
+      });
+      void this.receiveLoop(this.control, "control", onControl);
     }
+    this.startTimers();
+  }
+
+  /** The events XPUB bound, its writer, and the caps on its subscriptions (event-subscriptions.ts). */
+  private async startEvents(events: XPublisher): Promise<EventSubscriptions> {
+    await this.bindAll(events, this.config.events);
+    this.eventsWriter = new SocketWriter(events, { ...WRITER_OPTIONS.events, onDrop: () => {} });
+    const limits = this.config.limits;
+    return new EventSubscriptions({
+      socket: events,
+      endpoints: this.config.events,
+      rebind: (endpoint) => bindEndpoint(events, endpoint),
+      subscriptionsMax: limits.eventSubscriptionsMax,
+      subscriptionBytesMax: limits.eventSubscriptionBytesMax,
+      onDrop: (reason, muted) => {
+        this.router.counters.security.eventSubscribersDropped++;
+        if (muted !== null) this.publishEvent("security.subscriptions-capped", { reason, muted });
+      },
+      log: this.config.log,
+    });
+  }
+
+  /** The control ROUTER bound, its writer, and who may run what (control-auth.ts). */
+  private async startControl(control: Router): Promise<void> {
+    await this.bindAll(control, this.config.control);
+    this.controlWriter = new SocketWriter(control, { ...WRITER_OPTIONS.control, onDrop: () => {} });
+    if (this.config.controlWarning !== null) this.config.log(`warning: ${this.config.controlWarning}`);
+    const security = this.config.security;
+    if (security === null || this.zap === null) return;
+    this.controlKeys = { zap: this.zap, verifier: new ControlProofVerifier(security.serverKey) };
+    if (security.adminKeysDir === undefined)
+      this.config.log(
+        "security: no admin keys (security.admins): control commands jobs, retry, drain, reload-keys and memory are refused",
+      );
+  }
+
+  /** The tick, and while the recovery window is open, its poll (recovery.ts). */
+  private startTimers(): void {
+    this.tickTimer = setInterval(() => this.onTick(), tickPeriodMs(this.config.limits.heartbeatMs));
+    if (!this.router.isRecovering) return;
+    this.recoveryTimer = setInterval(() => {
+      this.step({ kind: "recovery-poll" });
+      if (!this.router.isRecovering && this.recoveryTimer !== null) {
+        clearInterval(this.recoveryTimer);
+        this.recoveryTimer = null;
+      }
+    }, RECOVERY_POLL_MS);
   }
 
   async stop(): Promise<void> {
@@ -463,35 +434,7 @@ export class Orchestrator {
     }
   }
 
-  // ---- control (read-only snapshots, and retry through the router) ----
-
-  private onControl(frames: Buffer[]): void {
-    const request = parseControlRequest(frames, this.config.limits);
-    if (request === null) {
-      this.router.counters.malformed.control++;
-      return;
-    }
-    const refusal = authorizeControl(this.controlKeys, request);
-    if (refusal !== null) {
-      this.router.counters.security.controlRefused++;
-      // Rate-limited like handshake refusals, per key (or role when the request named none).
-      const muted = this.refusalEvents.allow(`control ${refusal.keyName ?? refusal.role}`);
-      if (muted !== null)
-        this.publishEvent("security.refused", {
-          mechanism: "CURVE",
-          address: "control",
-          reason: refusal.reason,
-          command: request.command,
-          role: refusal.role,
-          key: refusal.keyName,
-          muted,
-        });
-      this.controlWriter?.send(controlReplyFrames(request, forbiddenReply(refusal)));
-      return;
-    }
-    this.controlWriter?.send(controlReplyFrames(request, answerControl(this.controlHandlers, request)));
-  }
-
+  /** What control commands answer (control-port.ts): snapshots, and retry and drain through the router. */
   private readonly controlHandlers: ControlHandlers = {
     jobs: (request) => {
       const page = parseJobsPage(request);
@@ -572,27 +515,5 @@ export class Orchestrator {
   }
 }
 
-/**
- * Binds, retrying "Address already in use" for up to 3 s: the previous orchestrator on this
- * endpoint (stopped in this process, or just restarted) may still be releasing it.
- */
-async function bindRetrying(socket: Router | XSubscriber | XPublisher, endpoint: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    try {
-      await socket.bind(endpoint);
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EADDRINUSE" || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-/** Messages libzmq queues per frontend peer before sends to it wait in the writer's backlog. */
-const FRONTEND_SEND_HWM = 200;
-/** Bytes the frontend writer holds for one peer at its high-water mark, and for all peers. */
-const PEER_BACKLOG_BYTES_MAX = 16 * 1024 * 1024;
-const BACKLOG_BYTES_TOTAL_MAX = 256 * 1024 * 1024;
 /** While the journal is failed, how often probe() tries the disk (each try writes the kept records). */
 const JOURNAL_PROBE_EVERY_MS = 1000;
