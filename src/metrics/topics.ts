@@ -24,6 +24,7 @@ export const BASE_TOPICS: ReadonlySet<string> = new Set([
   "satellite.resumed",
   "satellite.lost",
   "satellite.draining",
+  "satellite.undrained",
   "satellite.breaker-open",
   "satellite.breaker-half-open",
   "satellite.breaker-closed",
