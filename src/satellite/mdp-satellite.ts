@@ -8,7 +8,7 @@ import { ErrorCode, parseJobAddress } from "../protocol/index.ts";
 import { errorBody, requestPayload, resultBody } from "./mdp-body.ts";
 import { MdpWorker } from "./mdp-worker.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
-import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./satellite.ts";
+import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 
 /** Most worker connections per job type (`concurrency` in mdp mode): each is a socket. */
 export const MDP_WORKERS_PER_TYPE_MAX = 256;

@@ -33,96 +33,26 @@ import {
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
+import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
+import {
+  abortJob,
+  type ContextPort,
+  type RunningJob,
+  RunningJobContext,
+  resultFrame,
+  resultFrames,
+  signalOf,
+} from "./running-job.ts";
 
-export interface JobContext {
-  id: string;
-  /** The id of the satellite running it. */
-  satelliteId: string;
-  type: string;
-  key: string | undefined;
-  /** 1 for the first attempt; retries elsewhere count up. */
-  attempt: number;
-  /** Unix epoch ms by which the client wants the result, if it said. */
-  deadline: number | undefined;
-  /** Aborted when the job is cancelled or the satellite shuts down hard. */
-  signal: AbortSignal;
-  /** Reports progress (also proves the handler is alive to the tracker). */
-  progress(value?: unknown): void;
-  log(message: string): void;
-}
-
-export interface SatelliteDefinition<Payload = unknown, Result = unknown> {
-  /** Job type(s) served. */
-  type: string | string[];
-  /** Jobs run at once (the capacity announced to the orchestrator). Default 1. */
-  concurrency?: number;
-  handle(payload: Payload, context: JobContext): Result | Promise<Result>;
-}
-
-/** Throw this (or any error with `retryable: false`) to fail a job without retries elsewhere. */
-export class NonRetryableError extends Error {
-  override name = "NonRetryableError";
-  readonly retryable = false;
-}
-
-export function defineSatellite<Payload = unknown, Result = unknown>(
-  definition: SatelliteDefinition<Payload, Result>,
-): SatelliteDefinition<Payload, Result> {
-  const types = Array.isArray(definition.type) ? definition.type : [definition.type];
-  if (types.length === 0 || types.some((type) => typeof type !== "string" || type.length === 0)) {
-    throw new TypeError("defineSatellite: type must be a job type name or a non-empty list of them");
-  }
-  if (typeof definition.handle !== "function")
-    throw new TypeError("defineSatellite: handle must be a function");
-  return definition;
-}
-
-export interface SatelliteOptions {
-  /** The orchestrator's frontend endpoint, e.g. tcp://127.0.0.1:5555. */
-  endpoint: string;
-  /** This satellite's id (unique in the topology). */
-  id: string;
-  /** Path in the failure-domain hierarchy, outermost first. */
-  location?: Array<[string, string]>;
-  weight?: number;
-  heartbeatMs?: number;
-  heartbeatLiveness?: number;
-  /**
-   * Largest result sent, bytes (the orchestrator's limits.messageBytesMax; default 1 MiB): a larger
-   * one fails its job at once (not retried) instead of being refused on the way.
-   */
-  messageBytesMax?: number;
-  /** First reconnect delay; doubles up to reconnectMaxMs. */
-  reconnectMs?: number;
-  reconnectMaxMs?: number;
-  /** Handle SIGTERM/SIGINT by draining (default true when run by the CLI). */
-  handleSignals?: boolean;
-  log?: (message: string) => void;
-  /** CURVE keys, when the orchestrator's topology turns security on; READY then proves the key. */
-  curve?: CurveOptions;
-  /**
-   * "dsat" (default): dsat's extensions (hello, batches, ACK, PROGRESS, CANCEL, DRAIN); needs the
-   * dsat orchestrator. "mdp": plain 7/MDP workers, one per type and unit of concurrency, one request
-   * at a time each, for any Majordomo broker (docs/protocol.md, "Foreign Majordomo brokers");
-   * `location` and `weight` are not sent then.
-   */
-  protocol?: "dsat" | "mdp";
-}
-
-interface RunningJob {
-  /** Created on first use of context.signal (most handlers never look at it). */
-  controller: AbortController | null;
-  abortReason: Error | null;
-  /** MDP reply address for jobs that came alone; null for batch jobs. */
-  address: Buffer | null;
-  id: string;
-  /** The orchestrator's fencing token for this attempt. */
-  attempt: number;
-  header: JobHeader;
-  finished?: boolean;
-}
+export {
+  defineSatellite,
+  type JobContext,
+  NonRetryableError,
+  type SatelliteDefinition,
+  type SatelliteOptions,
+} from "./definition.ts";
 
 export class SatelliteRuntime {
   private socket: Dealer | null = null;
@@ -625,66 +555,6 @@ export class SatelliteRuntime {
   }
 }
 
-/** How a job's context reaches its runtime. */
-interface ContextPort {
-  send(frames: Buffer[]): void;
-  log(line: string): void;
-}
-
-/**
- * A job's JobContext. A class: an object literal with a getter (signal) is built through V8's
- * runtime, ~1 µs per job, where a class instance takes the fast path (docs/performance.md).
- */
-class RunningJobContext implements JobContext {
-  readonly id: string;
-  readonly type: string;
-  readonly key: string | undefined;
-  readonly attempt: number;
-  readonly deadline: number | undefined;
-
-  constructor(
-    private readonly job: RunningJob,
-    header: JobHeader,
-    /** The runtime's name of this attempt (the address of its PROGRESS messages). */
-    private readonly runningKey: string,
-    readonly satelliteId: string,
-    private readonly port: ContextPort,
-  ) {
-    this.id = header.id;
-    this.type = header.type;
-    this.key = header.k;
-    this.attempt = header.a;
-    this.deadline = header.d;
-    // Handlers may call these detached (const { progress } = context).
-    this.progress = this.progress.bind(this);
-    this.log = this.log.bind(this);
-  }
-
-  get signal(): AbortSignal {
-    return signalOf(this.job);
-  }
-
-  progress(value?: unknown): void {
-    if (this.job.abortReason === null) {
-      this.port.send(
-        workerCommandFrames(WorkerCommand.progress, Buffer.from(this.runningKey), encode(value ?? null)),
-      );
-    }
-  }
-
-  log(message: string): void {
-    this.port.log(`[job ${this.id}#${this.attempt}] ${message}`);
-  }
-}
-
-function signalOf(job: RunningJob): AbortSignal {
-  if (job.controller === null) {
-    job.controller = new AbortController();
-    if (job.abortReason !== null) job.controller.abort(job.abortReason);
-  }
-  return job.controller.signal;
-}
-
 /** Longest error message sent with a failed job, characters. */
 const ERROR_TEXT_MAX = 8 * 1024;
 
@@ -693,32 +563,6 @@ const REPLY_BATCH_BYTES_MAX = 256 * 1024;
 
 /** Messages of running jobs held between two connections (beyond, they are dropped). */
 const HELD_MAX = 100_000;
-
-function abortJob(job: RunningJob, reason: Error): void {
-  if (job.abortReason !== null) return;
-  job.abortReason = reason;
-  job.controller?.abort(reason);
-}
-
-/** The reply payload frame: MessagePack, or bytes for jobs that came as raw MDP frames. */
-function resultFrame(result: unknown, header: JobHeader): Buffer {
-  if (header.raw !== undefined) {
-    if (Buffer.isBuffer(result)) return result;
-    if (result instanceof Uint8Array) return Buffer.from(result);
-    if (typeof result === "string") return Buffer.from(result);
-  }
-  return encode(result ?? null);
-}
-
-/** For raw jobs answered alone: a list of byte strings goes back as that many frames (7/MDP). */
-function resultFrames(result: unknown, header: JobHeader): Buffer[] {
-  if (header.raw !== undefined && Array.isArray(result) && result.length > 0) {
-    if (result.every((part) => part instanceof Uint8Array || typeof part === "string")) {
-      return result.map((part) => resultFrame(part, header));
-    }
-  }
-  return [resultFrame(result, header)];
-}
 
 /** Starts a satellite: a SatelliteRuntime, or an MdpSatelliteRuntime for `protocol: "mdp"`. */
 export function runSatellite(
