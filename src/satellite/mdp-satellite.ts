@@ -5,10 +5,10 @@
 // connection (DEALER) per job type and unit of `concurrency`: type ["a", "b"] with concurrency 2
 // is four MDP workers. Nothing is queued here: a broker only sends to an idle worker.
 import { ErrorCode, parseJobAddress } from "../protocol/index.ts";
+import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { errorBody, requestPayload, resultBody } from "./mdp-body.ts";
 import { MdpWorker } from "./mdp-worker.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
-import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 
 /** Most worker connections per job type (`concurrency` in mdp mode): each is a socket. */
 export const MDP_WORKERS_PER_TYPE_MAX = 256;

@@ -6,15 +6,12 @@
 // and time are simulated.
 import {
   JobRouter,
-  type OrchestratorConfig,
   type RouterEffect,
   type RouterEvent,
   resolveConfig,
   tickPeriodMs,
   WaitingRoom,
 } from "../orchestrator/index.ts";
-// The router and the waiting room are not in the orchestrator's index: the simulation plays the
-// shell, so it takes them where the shell (orchestrator.ts) does.
 import {
   ackBatchFrames,
   BATCH_ENTRIES_MAX,
@@ -23,26 +20,28 @@ import {
   decode,
   encode,
   isJobEntry,
-  type JobReplyEntry,
   jobReplyBatchFrames,
   jobReplyFrames,
   parseJobRequest,
   type ReplyEntry,
-  type RequestEntry,
   splitBatch,
   WorkerCommand,
   workerCommandFrames,
   workerReadyFrames,
 } from "../protocol/index.ts";
+import { type SatelliteInstance, satelliteInstances, type Topology } from "../topology/index.ts";
 import {
-  orchestratorConfig,
-  type SatelliteInstance,
-  satelliteInstances,
-  type Topology,
-} from "../topology/index.ts";
-import { type Interval, Metrics, round, type TypeTotals } from "./metrics.ts";
+  DEFAULT_LATENCY,
+  DEFAULT_SERVICE,
+  type RunningJob,
+  type SatelliteLoad,
+  SimClient,
+  SimSatellite,
+  type SimulationResult,
+} from "./actors.ts";
+import { Metrics, round } from "./metrics.ts";
 import { EventQueue } from "./queue.ts";
-import { type Distribution, draw, KeyPicker, Random } from "./random.ts";
+import { draw, KeyPicker, Random } from "./random.ts";
 import {
   checkAgainst,
   DEFAULT_DRAIN_MS,
@@ -50,128 +49,10 @@ import {
   type Scenario,
   type ScenarioEvent,
   type ServiceSpec,
-  type Target,
 } from "./scenario.ts";
+import { baseName, factorAt, niceInterval, simulatedConfig, splitToken } from "./support.ts";
 
-/** What a run gives: totals per type, a timeline, load per satellite and failure domain. */
-export interface SimulationResult {
-  topology: string;
-  scenario: string;
-  description: string;
-  seed: number;
-  /** Virtual time simulated, ms (the arrival window, then until every job is answered or drainMs). */
-  simulatedMs: number;
-  intervalMs: number;
-  /** Simulated steps of the router (events stepped). */
-  routerSteps: number;
-  types: Record<string, TypeTotals>;
-  timeline: Interval[];
-  satellites: SatelliteLoad[];
-  /** Per level of the hierarchy above satellite: bucket -> jobs completed there and their share. */
-  domains: Record<string, Record<string, { jobs: number; share: number; satellites: number }>>;
-  events: Array<{ atMs: number; action: string; what: string; satellites: number; note?: string }>;
-  /** Satellite events the router published (satellite.lost, satellite.registered, ...). */
-  satelliteEvents: Record<string, number>;
-}
-
-export interface SatelliteLoad {
-  id: string;
-  type: string;
-  host: string;
-  location: string;
-  jobs: number;
-  busyMs: number;
-  /** busyMs over capacity x simulated time. */
-  utilization: number;
-  /** At the end, in the router's view: jobs it counts as queued for this satellite. */
-  queuedAtEnd: number;
-}
-
-/** The default service time when a scenario names none for a type. */
-const DEFAULT_SERVICE: Distribution = { distribution: "exponential", meanMs: 10 };
-const DEFAULT_LATENCY = {
-  sameHostMs: 0.05,
-  sameRackMs: 0.2,
-  acrossRacksMs: 0.5,
-  acrossDatacentersMs: 10,
-  clientMs: 0.5,
-  jitter: 0.2,
-};
-
-interface RunningJob {
-  token: string;
-  id: string;
-  attempt: number;
-  type: string;
-  key: string | null;
-  /** Set for a job that came alone as a REQUEST (the reply goes back as a REPLY). */
-  address: Buffer | null;
-  started: boolean;
-  finished: boolean;
-  durationMs: number;
-}
-
-type SatelliteState = "up" | "dead" | "hung" | "draining" | "stopped";
-
-class SimSatellite {
-  state: SatelliteState = "stopped";
-  partitioned = false;
-  connection = 0;
-  route: Buffer = Buffer.alloc(0);
-  incarnations = 0;
-  /** Bumped when the process dies or restarts: its old timers stop. */
-  generation = 0;
-  readonly running = new Map<string, RunningJob>();
-  waiting: RunningJob[] = [];
-  lastHeard = 0;
-  slowdown = 1;
-  time: Distribution | undefined;
-  failureRate: number | undefined;
-  hangRate: number | undefined;
-  replies: JobReplyEntry[] = [];
-  replyPayloads: Buffer[] = [];
-  unacked: RunningJob[] = [];
-  flushScheduled = false;
-  deferred: Array<() => void> = [];
-  /** FIFO per direction: a message never overtakes the one before it on the same connection. */
-  lastUp = 0;
-  lastDown = 0;
-  /** After a drain: come back with this weight (set-weight restarts the process gracefully). */
-  restartWeight: number | null = null;
-  jobs = 0;
-  busyMs = 0;
-
-  constructor(
-    readonly id: string,
-    readonly type: string,
-    readonly host: string,
-    readonly location: Array<[string, string]>,
-    readonly capacity: number,
-    public weight: number,
-    readonly linkMs: number,
-  ) {}
-
-  in(target: Target): boolean {
-    if ("satellite" in target) return this.id === target.satellite;
-    if ("host" in target) return this.host === target.host;
-    return this.location.some(([, bucket]) => bucket === target.domain);
-  }
-}
-
-interface Pending {
-  type: string;
-  sentAt: number;
-}
-
-class SimClient {
-  nextCorrelation = 1;
-  readonly pending = new Map<number, Pending>();
-  entries: RequestEntry[] = [];
-  payloads: Buffer[] = [];
-  flushScheduled = false;
-  lastUp = 0;
-  constructor(readonly route: Buffer) {}
-}
+export type { SatelliteLoad, SimulationResult };
 
 /** Runs `scenario` on `topology` with `seed`; deterministic: the same inputs give the same result. */
 export function simulate(topology: Topology, scenario: Scenario, seed: number): SimulationResult {
@@ -986,48 +867,4 @@ class Simulation {
       satelliteEvents: Object.fromEntries([...this.metrics.events].sort(([a], [b]) => (a < b ? -1 : 1))),
     };
   }
-}
-
-/** The orchestrator's config from the topology, as the simulation runs it (docs/simulate.md). */
-function simulatedConfig(topology: Topology, scenario: Scenario): OrchestratorConfig {
-  const config = orchestratorConfig(topology);
-  // No CURVE handshake, no files: security and the disk spill are left out (the waiting room
-  // holds what would spill); the journal is kept and its commits take commitMs.
-  const { security: _security, diskSpill: _spill, ...rest } = config;
-  return {
-    ...rest,
-    log: () => {},
-    tracker: { ...config.tracker, ...(scenario.orchestrator?.tracker ?? {}) },
-    limits: { ...config.limits, ...(scenario.orchestrator?.limits ?? {}) },
-  };
-}
-
-/** The curve's factor at `atMs` (linear between points; 1 without a curve). */
-function factorAt(curve: Array<[number, number]> | undefined, atMs: number): number {
-  if (curve === undefined || curve.length === 0) return 1;
-  if (atMs <= curve[0][0]) return curve[0][1];
-  for (let i = 1; i < curve.length; i++) {
-    const [t1, f1] = curve[i];
-    if (atMs <= t1) {
-      const [t0, f0] = curve[i - 1];
-      return t1 === t0 ? f1 : f0 + ((f1 - f0) * (atMs - t0)) / (t1 - t0);
-    }
-  }
-  return curve[curve.length - 1][1];
-}
-
-function splitToken(token: string): [string, number] {
-  const cut = token.lastIndexOf("#");
-  return [token.slice(0, cut), Number(token.slice(cut + 1))];
-}
-
-/** 1, 2 or 5 times a power of ten, at least `ms`. */
-function niceInterval(ms: number): number {
-  const power = 10 ** Math.floor(Math.log10(Math.max(1, ms)));
-  for (const step of [1, 2, 5, 10]) if (step * power >= ms) return step * power;
-  return 10 * power;
-}
-
-function baseName(file: string): string {
-  return file.slice(file.lastIndexOf("/") + 1);
 }
