@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { COMPARE_ROWS } from "./compare.ts";
 import { round } from "./metrics.ts";
+import { failedByText, TYPE_COLUMNS, typeRow } from "./report.ts";
 import type { SimulationResult } from "./simulation.ts";
 
 /** What the page script (report-page.js) reads: time in seconds, rates per second, columns. */
@@ -133,48 +134,13 @@ ${columns}
 function runSummary(result: SimulationResult): string {
   const types = Object.entries(result.types);
   const summary = table(
-    [
-      "type",
-      "submitted",
-      "done",
-      "failed",
-      "lost",
-      "retries",
-      "reroutes",
-      "timeouts",
-      "moved",
-      "jobs/s",
-      "p50 ms",
-      "p95 ms",
-      "p99 ms",
-    ],
-    types.map(([type, t]) => [
-      type,
-      t.submitted,
-      t.completed,
-      t.failed,
-      t.lost,
-      t.retries,
-      t.reroutes,
-      t.timeouts,
-      t.keyMoves,
-      t.throughputPerS,
-      t.latencyMs.p50,
-      t.latencyMs.p95,
-      t.latencyMs.p99,
-    ]),
+    TYPE_COLUMNS,
+    types.map(([type, t]) => typeRow(type, t)),
     "summary",
   );
   const failures = types
     .filter(([, t]) => t.failed > 0)
-    .map(
-      ([type, t]) =>
-        `<p>${escapeHtml(type)} failed by code: ${escapeHtml(
-          Object.entries(t.failedBy)
-            .map(([code, n]) => `${code} ${n}`)
-            .join(", "),
-        )}</p>`,
-    )
+    .map(([type, t]) => `<p>${escapeHtml(type)} failed by code: ${escapeHtml(failedByText(t))}</p>`)
     .join("\n");
   const events =
     result.events.length === 0

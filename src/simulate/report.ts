@@ -2,6 +2,51 @@
 // scenario's events, load per failure domain, and the busiest and idlest satellites.
 import type { SimulationResult } from "./simulation.ts";
 
+/** The per-type table's columns, in the text report and the HTML one. */
+export const TYPE_COLUMNS = [
+  "type",
+  "submitted",
+  "done",
+  "failed",
+  "lost",
+  "retries",
+  "reroutes",
+  "timeouts",
+  "moved",
+  "jobs/s",
+  "p50 ms",
+  "p95 ms",
+  "p99 ms",
+];
+
+type TypeResult = SimulationResult["types"][string];
+
+/** One type's row of that table. */
+export function typeRow(type: string, t: TypeResult): Array<string | number> {
+  return [
+    type,
+    t.submitted,
+    t.completed,
+    t.failed,
+    t.lost,
+    t.retries,
+    t.reroutes,
+    t.timeouts,
+    t.keyMoves,
+    t.throughputPerS,
+    t.latencyMs.p50,
+    t.latencyMs.p95,
+    t.latencyMs.p99,
+  ];
+}
+
+/** "DSAT_ERR_TIMEOUT 3, DSAT_ERR_FAILED 1" */
+export function failedByText(t: TypeResult): string {
+  return Object.entries(t.failedBy)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(", ");
+}
+
 export function formatResult(result: SimulationResult): string {
   const out: string[] = [];
   out.push(`${result.scenario} on ${result.topology}, seed ${result.seed}: ${result.description}`);
@@ -10,45 +55,12 @@ export function formatResult(result: SimulationResult): string {
   out.push("per type");
   out.push(
     table(
-      [
-        "type",
-        "submitted",
-        "done",
-        "failed",
-        "lost",
-        "retries",
-        "reroutes",
-        "timeouts",
-        "moved",
-        "jobs/s",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-      ],
-      Object.entries(result.types).map(([type, t]) => [
-        type,
-        t.submitted,
-        t.completed,
-        t.failed,
-        t.lost,
-        t.retries,
-        t.reroutes,
-        t.timeouts,
-        t.keyMoves,
-        t.throughputPerS,
-        t.latencyMs.p50,
-        t.latencyMs.p95,
-        t.latencyMs.p99,
-      ]),
+      TYPE_COLUMNS,
+      Object.entries(result.types).map(([type, t]) => typeRow(type, t)),
     ),
   );
   const failures = Object.entries(result.types).filter(([, t]) => t.failed > 0);
-  for (const [type, t] of failures)
-    out.push(
-      `  ${type} failed by code: ${Object.entries(t.failedBy)
-        .map(([code, n]) => `${code} ${n}`)
-        .join(", ")}`,
-    );
+  for (const [type, t] of failures) out.push(`  ${type} failed by code: ${failedByText(t)}`);
   out.push("");
   out.push(`over time (every ${result.intervalMs} ms, all types)`);
   const marks = new Map<number, string[]>();
