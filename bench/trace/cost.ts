@@ -2,9 +2,6 @@
 // (client batch -> job batch; reply batch -> reply batch), and the protocol work the client and
 // satellite do per job. node --import tsx bench/trace/cost.ts
 import { randomBytes } from "node:crypto";
-import { resolveConfig } from "../../src/orchestrator/config.ts";
-import { JobRouter } from "../../src/orchestrator/router/router.ts";
-import { WaitingRoom } from "../../src/orchestrator/waiting-room.ts";
 import {
   BATCH_ENTRIES_MAX,
   clientBatchFrames,
@@ -20,22 +17,9 @@ import {
   withinDepth,
   workerReadyFrames,
 } from "../../src/protocol/index.ts";
+import { inProcessRouter } from "./in-process-router.ts";
 
-const config = resolveConfig({
-  frontend: "tcp://127.0.0.1:1",
-  hierarchy: ["rack", "host"],
-  types: { echo: { replicas: 3, failureDomain: "host" } },
-  limits: { heartbeatMs: 1000, jobsMax: 500_000, satelliteQueueMax: 200_000, inFlightPerClientMax: 500_000 },
-  log: () => {},
-});
-const router = new JobRouter(config, {
-  random: Math.random,
-  randomBytes,
-  instance: "bench",
-  peerBacklogBytes: () => 0,
-  spill: new WaitingRoom(config.limits.waitingBytesMax),
-  curve: () => null,
-});
+const router = inProcessRouter({ echo: { replicas: 3, failureDomain: "host" } });
 let now = Date.now();
 router.step({ kind: "bound" }, now);
 const satRoute = Buffer.from("sat-1");

@@ -4,26 +4,13 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { writeHeapSnapshot } from "node:v8";
-import { resolveConfig } from "../../src/orchestrator/config.ts";
-import { JobRouter } from "../../src/orchestrator/router/router.ts";
-import { WaitingRoom } from "../../src/orchestrator/waiting-room.ts";
 import { clientBatchFrames, encode, type RequestEntry, workerReadyFrames } from "../../src/protocol/index.ts";
+import { inProcessRouter } from "./in-process-router.ts";
 
 const N = 20_000;
-const config = resolveConfig({
-  frontend: "tcp://127.0.0.1:1",
-  hierarchy: ["rack", "host"],
-  types: { echo: { replicas: 3, failureDomain: "host" }, hold: { replicas: 1, timeoutMs: 600_000 } },
-  limits: { heartbeatMs: 1000, jobsMax: 500_000, satelliteQueueMax: 200_000, inFlightPerClientMax: 500_000 },
-  log: () => {},
-});
-const router = new JobRouter(config, {
-  random: Math.random,
-  randomBytes,
-  instance: "bench",
-  peerBacklogBytes: () => 0,
-  spill: new WaitingRoom(config.limits.waitingBytesMax),
-  curve: () => null,
+const router = inProcessRouter({
+  echo: { replicas: 3, failureDomain: "host" },
+  hold: { replicas: 1, timeoutMs: 600_000 },
 });
 const now = Date.now();
 router.step({ kind: "bound" }, now);
