@@ -22,7 +22,7 @@ import {
   routeOwner,
   sameOrigin,
 } from "../job.ts";
-import { acceptedRecord, attachToUnwrittenReply, jobFromJournal, requestCommit } from "./commit.ts";
+import { acceptedRecord, attachToUnwrittenReply, jobFromJournal } from "./commit.ts";
 import { placementFor } from "./dispatch.ts";
 import { runEffects } from "./outcomes.ts";
 import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
@@ -234,8 +234,7 @@ export function submit(
   }
   // Durable: the job runs (and titanic says 200) once its record is on disk.
   job.journalSeq = r.append(acceptedRecord(r, job));
-  r.awaitingCommit.push(job);
-  requestCommit(r);
+  r.awaitingCommit.push(job); // append() asked for the commit
   return null;
 }
 

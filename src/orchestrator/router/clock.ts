@@ -8,7 +8,6 @@ import { STATS_EVERY_MS } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 
 export function tick(r: RouterState, now: number): void {
-  noticeOwnStall(r, now);
   const limits = r.config.limits;
   const heartbeatDue = now - r.lastHeartbeatAt >= limits.heartbeatMs;
   if (heartbeatDue) r.lastHeartbeatAt = now;

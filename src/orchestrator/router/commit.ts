@@ -128,11 +128,6 @@ export function typeBack(r: RouterState, type: string, now: number): boolean {
   return satellitesBack(r.registry.serving(type), now);
 }
 
-/** Asks the shell for a group commit unless one is under way; what waits on it proceeds then. */
-export function requestCommit(r: RouterState): void {
-  r.requestCommit();
-}
-
 /** Records up to `committedSeq` are on disk: the jobs and replies that waited for them go. */
 export function onCommitted(r: RouterState, committedSeq: number): void {
   r.commitRequested = false;
@@ -160,7 +155,8 @@ export function onCommitted(r: RouterState, committedSeq: number): void {
     r.repliesAwaitingCommit = r.repliesAwaitingCommit.slice(replies);
     for (const reply of ready) deliver(r, reply.job, reply.status, reply.message, reply.result);
   }
-  if (r.appendedSeq > r.committedSeq) requestCommit(r);
+  // Records appended while this commit ran asked for none (one at a time): ask now.
+  if (r.appendedSeq > r.committedSeq) r.requestCommit();
 }
 
 /**

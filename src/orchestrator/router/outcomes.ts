@@ -11,7 +11,7 @@ import {
 import type { Outcome, TrackerEffect } from "../../tracker/index.ts";
 import { type Job, NULL_PAYLOAD, originToJournal, singleFrame } from "../job.ts";
 import { release, submitStep } from "./clients.ts";
-import { acceptedRecord, requestCommit } from "./commit.ts";
+import { acceptedRecord } from "./commit.ts";
 import { place, pumpQueue, releaseSlot, updatePlaceable } from "./dispatch.ts";
 import { trackerTopic } from "./events.ts";
 import { findRunning, requeueQueued } from "./satellites.ts";
@@ -176,8 +176,7 @@ export function finish(
   }
   // The reply leaves once the record is on disk: a client that got a result finds it again.
   const seq = r.append(record);
-  r.repliesAwaitingCommit.push({ seq, job, status, message, result });
-  requestCommit(r);
+  r.repliesAwaitingCommit.push({ seq, job, status, message, result }); // append() asked for the commit
 }
 
 /** The job's reply, to its requester and to anyone who resubmitted it meanwhile. */

@@ -4,7 +4,7 @@ import { JOBS_PAGE_DEFAULT, type JobsPage, jobsPage } from "../jobs-page.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
 import { finishedJob, hold, jobFromRecord, submitStep } from "./clients.ts";
-import { acceptedRecord, requestCommit } from "./commit.ts";
+import { acceptedRecord } from "./commit.ts";
 import type { RouterState } from "./state.ts";
 import type { RouterStatus } from "./types.ts";
 
@@ -92,8 +92,7 @@ export function retry(r: RouterState, id: string): { ok: boolean; id?: string; e
   if (!r.durable) submitStep(r, job, now);
   else {
     job.journalSeq = r.append(acceptedRecord(r, job));
-    r.awaitingCommit.push(job);
-    requestCommit(r);
+    r.awaitingCommit.push(job); // append() asked for the commit
   }
   return { ok: true, id };
 }
