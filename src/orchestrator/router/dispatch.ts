@@ -191,7 +191,7 @@ export function pumpQueue(r: RouterState, satellite: SatelliteInfo, now: number)
     isPlaceable(r, satellite)
   ) {
     const trackerId = satellite.queue[satellite.queueHead++];
-    const job = r.trackerJobs.get(trackerId);
+    const job = r.trackedJob(trackerId);
     if (job !== undefined && job.queuedOn === satellite) send(r, job, satellite, now);
   }
   if (satellite.queueHead === satellite.queue.length) {

@@ -30,7 +30,7 @@ export function runEffects(r: RouterState, now: number): void {
 export function perform(r: RouterState, effect: TrackerEffect, now: number): void {
   switch (effect.kind) {
     case "place": {
-      const job = r.trackerJobs.get(effect.jobId);
+      const job = r.trackedJob(effect.jobId);
       // A job cancelled before the tracker had it is cancelled right after its submit: not placed.
       if (job !== undefined && !job.cancelRequested) place(r, job, effect.attempt, effect.exclude, now);
       return;
@@ -50,7 +50,7 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
       return;
     }
     case "complete": {
-      const job = r.trackerJobs.get(effect.jobId);
+      const job = r.trackedJob(effect.jobId);
       if (job !== undefined) onStepComplete(r, job, effect.outcome, effect.message ?? "", now);
       return;
     }
@@ -75,7 +75,7 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
       ) {
         // An ack timeout freed its slot already (unacked cancel): the queue moves on by itself.
         const stuck = r.registry.byId(effect.satelliteId);
-        const timedOut = effect.jobId === undefined ? undefined : r.trackerJobs.get(effect.jobId);
+        const timedOut = effect.jobId === undefined ? undefined : r.trackedJob(effect.jobId);
         if (
           stuck !== undefined &&
           stuck.queue.length > stuck.queueHead &&
@@ -84,7 +84,7 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
         )
           requeueQueued(r, stuck, now);
       }
-      const job = effect.jobId === undefined ? undefined : r.trackerJobs.get(effect.jobId);
+      const job = effect.jobId === undefined ? undefined : r.trackedJob(effect.jobId);
       r.publishEvent(trackerTopic(effect.name, job?.type), {
         ...(job !== undefined ? { id: job.id } : effect.jobId !== undefined ? { id: effect.jobId } : {}),
         ...(effect.satelliteId !== undefined ? { satellite: effect.satelliteId } : {}),
@@ -103,7 +103,7 @@ export function onStepComplete(
   message: string,
   now: number,
 ): void {
-  r.trackerJobs.delete(job.trackerId);
+  job.tracked = false;
   if (job.queuedOn !== null) job.queuedOn = null;
   // Ended while on the disk spill (cancelled, expired): its payload comes back, its entry goes.
   if (job.spilled !== null) unspill(r, job);
@@ -144,7 +144,7 @@ export function finish(
   result?: Buffer[],
 ): void {
   if (!release(r, job)) return;
-  r.trackerJobs.delete(job.trackerId);
+  job.tracked = false;
   if (job.spilled !== null) unspill(r, job);
   // Also while the journal is failed: the record waits in memory and the reply waits for it.
   const keep = r.durable || job.origin.kind === "titanic";

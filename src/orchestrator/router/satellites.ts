@@ -153,7 +153,7 @@ export function onUndelivered(r: RouterState, frames: Buffer[]): void {
   } else return;
   const now = r.now;
   for (const { jobId, attempt } of tokens) {
-    const job = r.trackerJobs.get(jobId);
+    const job = r.trackedJob(jobId);
     const satellite = job?.satellite;
     if (job === undefined || satellite == null || job.attempt !== attempt) continue;
     job.satellite = null;
@@ -287,7 +287,7 @@ function onWorkerProgress(
     now,
   );
   // Only the current attempt's progress is news; the tracker drops a stale one.
-  const job = r.trackerJobs.get(token.jobId);
+  const job = r.trackedJob(token.jobId);
   if (job !== undefined && job.attempt === token.attempt && job.satellite === satellite)
     r.publishEvent(`job.progress.${job.type}`, { id: job.id, attempt: token.attempt, progress });
 }
@@ -301,7 +301,7 @@ export function onWorkerReply(
   body: Buffer[],
   now: number,
 ): void {
-  const job = r.trackerJobs.get(trackerId);
+  const job = r.trackedJob(trackerId);
   const current = job !== undefined && job.attempt === attempt && job.satellite === satellite;
   if (job?.satellite === satellite && job.attempt === attempt) job.satellite = null;
   releaseSlot(r, satellite, current ? job : findRunning(r, satellite, trackerId, attempt), now);
@@ -382,7 +382,7 @@ export function requeueQueued(r: RouterState, satellite: SatelliteInfo, now: num
   satellite.queue.length = 0;
   satellite.queueHead = 0;
   for (const trackerId of queued) {
-    const job = r.trackerJobs.get(trackerId);
+    const job = r.trackedJob(trackerId);
     if (job !== undefined && job.queuedOn === satellite) place(r, job, job.attempt, [satellite.id], now);
   }
   // Jobs of its types waiting on disk may fit elsewhere now (new candidates, other queues).

@@ -28,7 +28,7 @@ export function listJobs(
     all.push(summary);
   };
   for (const job of r.jobs.values()) {
-    const tracked = r.trackerJobs.get(job.trackerId) === job ? r.tracker.jobInfo(job.trackerId) : undefined;
+    const tracked = job.tracked ? r.tracker.jobInfo(job.trackerId) : undefined;
     consider({
       id: job.id,
       type: job.type,
@@ -106,7 +106,7 @@ export function status(r: RouterState): RouterStatus {
     // next worked through: count the jobs still waiting there.
     let count = 0;
     for (let i = satellite.queueHead; i < satellite.queue.length; i++)
-      if (r.trackerJobs.get(satellite.queue[i])?.queuedOn === satellite) count++;
+      if (r.trackedJob(satellite.queue[i])?.queuedOn === satellite) count++;
     queuedOn.set(satellite, count);
     queued += count;
   }

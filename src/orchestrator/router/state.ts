@@ -33,8 +33,18 @@ export class RouterState {
 
   readonly jobs = new Map<string, Job>();
 
-  /** Tracker job id -> job (the same object as in `jobs`; pipeline steps have ids of their own). */
-  readonly trackerJobs = new Map<string, Job>();
+  /**
+   * The job the tracker follows under `trackerId` (its id at step 0, "<id>/<step>" after), found in
+   * the job book itself: the book is the one table keyed by job (a second map cost ~60 bytes a job).
+   */
+  trackedJob(trackerId: string): Job | undefined {
+    let job = this.jobs.get(trackerId);
+    if (job === undefined || job.trackerId !== trackerId) {
+      const slash = trackerId.lastIndexOf("/");
+      job = slash < 0 ? undefined : this.jobs.get(trackerId.slice(0, slash));
+    }
+    return job !== undefined && job.tracked && job.trackerId === trackerId ? job : undefined;
+  }
 
   readonly placements = new Map<string, TypePlacement>();
 
@@ -250,13 +260,25 @@ export class RouterState {
   /** Payload bytes of the jobs held (as accepted). */
   heldBytes = 0;
 
-  readonly pipelines = new Map<string, readonly string[]>();
+  /** Per type: its name as first seen (jobs share that string) and the pipeline steps after it. */
+  readonly pipelines = new Map<string, { readonly name: string; readonly steps: readonly string[] }>();
+
+  private pipeline(type: string): { readonly name: string; readonly steps: readonly string[] } {
+    let entry = this.pipelines.get(type);
+    if (entry === undefined)
+      this.pipelines.set(type, (entry = { name: type, steps: pipelineOf(this.config.types, type) }));
+    return entry;
+  }
 
   /** The pipeline steps after `type`: a fresh array only when there are steps. */
   pipelineFor(type: string): string[] {
-    let steps = this.pipelines.get(type);
-    if (steps === undefined) this.pipelines.set(type, (steps = pipelineOf(this.config.types, type)));
+    const { steps } = this.pipeline(type);
     return steps.length === 0 ? NO_STEPS : [...steps];
+  }
+
+  /** The type's name as one shared string: a job keeps it, not its own decoded copy. */
+  typeName(type: string): string {
+    return this.pipeline(type).name;
   }
 
   typeConfig(type: string): ResolvedTypeConfig | undefined {

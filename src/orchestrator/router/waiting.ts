@@ -67,7 +67,7 @@ export function drainTo(
     for (const type of types) {
       if (r.spill.size(type) === 0) continue;
       const jobId = r.spill.first(type, WAITING_SCAN_MAX, (id) => mayRun(r, satellite, id));
-      const job = jobId === undefined ? undefined : r.trackerJobs.get(jobId);
+      const job = jobId === undefined ? undefined : r.trackedJob(jobId);
       if (job !== undefined && (oldest === undefined || older(job, oldest))) oldest = job;
     }
     if (oldest === undefined) return;
@@ -78,14 +78,14 @@ export function drainTo(
 
 /** A spilled job whose candidates include `satellite` (not excluded for this attempt). */
 export function mayRun(r: RouterState, satellite: SatelliteInfo, trackerId: string): boolean {
-  const job = r.trackerJobs.get(trackerId);
+  const job = r.trackedJob(trackerId);
   if (job === undefined || job.spilled === null || job.spilled.includes(satellite.id)) return false;
   return (placementFor(r, job.type)?.candidates(job.x) ?? NO_CANDIDATES).includes(satellite.id);
 }
 
 /** Takes a job out of the spill with its payload back (undefined if it cannot be read). */
 export function takeSpilled(r: RouterState, trackerId: string, now: number): Job | undefined {
-  const job = r.trackerJobs.get(trackerId);
+  const job = r.trackedJob(trackerId);
   let frames: Buffer[] | undefined;
   try {
     frames = r.spill.read(trackerId);
@@ -162,7 +162,7 @@ function older(a: Job, b: Job): boolean {
 /** The oldest waiting job of `type` (entries of jobs that ended meanwhile are dropped). */
 function headOf(r: RouterState, type: string): Job | undefined {
   for (let jobId = r.spill.peek(type); jobId !== undefined; jobId = r.spill.peek(type)) {
-    const job = r.trackerJobs.get(jobId);
+    const job = r.trackedJob(jobId);
     if (job !== undefined && job.spilled !== null) return job;
     r.spill.remove(jobId); // ended while spilled (its entry is normally removed then)
   }
@@ -217,7 +217,7 @@ export function spilledPayload(r: RouterState, job: Job): Buffer[] {
 
 /** A spilled job whose payload could not be read back fails (nothing is left to run). */
 export function failSpilled(r: RouterState, trackerId: string, message: string, now: number): void {
-  const job = r.trackerJobs.get(trackerId);
+  const job = r.trackedJob(trackerId);
   if (job === undefined || job.spilled === null) return;
   job.spilled = null;
   finish(r, job, ErrorCode.failed, `the disk spill lost the payload: ${message}`);
