@@ -14,11 +14,12 @@ import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./c
 import type { ControlHandlers } from "./control.ts";
 import type { ControlKeys } from "./control-auth.ts";
 import { controlPort } from "./control-port.ts";
-import { JobJournal } from "./durable.ts";
+import type { JobJournal } from "./durable.ts";
 import { EventSubscriptions } from "./event-subscriptions.ts";
 import type { JobSummary } from "./job.ts";
 import type { JobSpill } from "./job-spill.ts";
 import { JOBS_PAGE_DEFAULT, type JobsPage, parseJobsPage } from "./jobs-page.ts";
+import { JournalDriver } from "./journal-driver.ts";
 import { RECOVERY_POLL_MS } from "./recovery.ts";
 import type { SatelliteRegistry } from "./registry.ts";
 import { JobRouter, tickPeriodMs } from "./router/router.ts";
@@ -41,8 +42,12 @@ export class Orchestrator {
   private tickTimer: NodeJS.Timeout | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
   private running = false;
+  private journalDriver: JournalDriver | null = null;
+
   /** The durable journal (null when the topology has none): docs/journal.md. */
-  journal: JobJournal | null = null;
+  get journal(): JobJournal | null {
+    return this.journalDriver?.journal ?? null;
+  }
   /** Where jobs wait for a slot: the disk spill, or the waiting room in memory. */
   private readonly spill: JobSpill;
   /** ZAP handler and allow-lists (null without security). */
@@ -55,10 +60,6 @@ export class Orchestrator {
   private readonly raised: RouterEvent[] = [];
   /** Batches leave once per event-loop turn, however many messages the turn brought. */
   private readonly endOfTurn = new EndOfTurn(() => this.performEffects(true));
-  private commitRunning = false;
-  private probing = false;
-  private lastProbeAt = 0;
-  private lastMaintainAt = 0;
 
   constructor(config: OrchestratorConfig) {
     this.config = resolveConfig(config);
@@ -119,16 +120,11 @@ export class Orchestrator {
       case "publish":
         this.publishEvent(effect.topic, effect.fields);
         return;
-      case "journal-append": {
-        const journal = this.journal;
-        if (journal === null) return;
-        // The router numbers records as the journal does; a record the journal cannot take breaks that.
-        if (journal.append(effect.record) !== effect.seq)
-          this.raised.push({ kind: "journal-failed", error: journal.failure ?? "journal record refused" });
+      case "journal-append":
+        this.journalDriver?.append(effect.record, effect.seq);
         return;
-      }
       case "journal-commit":
-        this.commit();
+        this.journalDriver?.commit();
         return;
       case "log":
         this.config.log(effect.line);
@@ -136,75 +132,9 @@ export class Orchestrator {
     }
   }
 
-  /** A group commit; the router hears when it lands or fails. */
-  private commit(): void {
-    const journal = this.journal;
-    if (journal === null || this.commitRunning || !this.running) return;
-    if (journal.failure !== null) {
-      this.raised.push({ kind: "journal-failed", error: journal.failure });
-      return;
-    }
-    this.commitRunning = true;
-    journal.commit().then(
-      () => {
-        this.commitRunning = false;
-        if (this.running) this.step({ kind: "journal-committed", committedSeq: journal.committedSeq });
-      },
-      (error: unknown) => {
-        this.commitRunning = false;
-        if (this.running) this.step({ kind: "journal-failed", error: (error as Error).message });
-      },
-    );
-  }
-
   private onTick(): void {
-    const now = Date.now();
     this.step({ kind: "tick" });
-    const journal = this.journal;
-    if (journal === null) return;
-    if (now - this.lastMaintainAt >= 1000) {
-      this.lastMaintainAt = now;
-      // A compaction starts at once and numbers the records it rewrites after the last one.
-      const appendedBefore = journal.appendedSeq;
-      journal
-        .maintain(() => this.router.liveRecords())
-        .catch((error: unknown) => this.step({ kind: "journal-failed", error: (error as Error).message }));
-      const rewritten = journal.appendedSeq - appendedBefore;
-      if (rewritten > 0) this.step({ kind: "journal-compacted", records: rewritten });
-    }
-    // While failed: one probe() about once a second; on success everything that waited proceeds.
-    if (
-      this.router.journalFailure === null ||
-      this.probing ||
-      now - this.lastProbeAt < JOURNAL_PROBE_EVERY_MS
-    )
-      return;
-    this.lastProbeAt = now;
-    this.probing = true;
-    const failedSince = journal.failedSince ?? now;
-    void journal.probe().then((resumed) => {
-      this.probing = false;
-      if (!this.running || !resumed) return;
-      this.step({
-        kind: "journal-resumed",
-        committedSeq: journal.committedSeq,
-        downMs: Date.now() - failedSince,
-      });
-    });
-  }
-
-  /** Opens the journal (repairing what a crash left) and hands its replay to the router. */
-  private recover(config: NonNullable<ResolvedConfig["journal"]>): void {
-    const [journal, recovery] = JobJournal.open(config, this.config.log, Date.now());
-    this.journal = journal;
-    this.step({
-      kind: "recovered",
-      unfinished: recovery.unfinished,
-      finished: recovery.finished,
-      appendedSeq: journal.appendedSeq,
-      records: recovery.records,
-      badRecords: recovery.badRecords,
-    });
+    this.journalDriver?.tick(Date.now(), this.router.journalFailure, () => this.router.liveRecords());
   }
 
   /** The CURVE side of admission (null without security). */
@@ -251,7 +181,12 @@ export class Orchestrator {
   }
 
   async start(): Promise<void> {
-    if (this.config.journal !== null) this.recover(this.config.journal);
+    if (this.config.journal !== null)
+      this.journalDriver = JournalDriver.open(this.config.journal, this.config.log, {
+        step: (event) => this.step(event),
+        raise: (event) => this.raised.push(event),
+        running: () => this.running,
+      });
     const security = this.config.security;
     if (security !== null) {
       this.zap = new ZapHandler({
@@ -514,6 +449,3 @@ export class Orchestrator {
     return () => this.listeners.delete(listener);
   }
 }
-
-/** While the journal is failed, how often probe() tries the disk (each try writes the kept records). */
-const JOURNAL_PROBE_EVERY_MS = 1000;

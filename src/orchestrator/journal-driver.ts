@@ -1,0 +1,105 @@
+// The journal's I/O beside the router: appends in the router's numbering, one group commit at a
+// time, maintenance (compaction) once a second and, while the disk is failed, a probe about once a
+// second. Every outcome goes back to the router as an event; nothing here decides.
+import type { ResolvedConfig } from "./config.ts";
+import { JobJournal } from "./durable.ts";
+import type { RouterEvent } from "./router/types.ts";
+
+/** While the journal is failed, how often probe() tries the disk (each try writes the kept records). */
+const PROBE_EVERY_MS = 1000;
+/** How often maintain() may compact. */
+const MAINTAIN_EVERY_MS = 1000;
+
+export interface JournalDriverPorts {
+  /** Steps the router now (from a callback: a commit landed, a probe succeeded). */
+  step(event: RouterEvent): void;
+  /** Steps the router once the effects being performed are done (from inside perform). */
+  raise(event: RouterEvent): void;
+  /** False once the orchestrator stops: late callbacks are dropped. */
+  running(): boolean;
+}
+
+export class JournalDriver {
+  private commitRunning = false;
+  private probing = false;
+  private lastProbeAt = 0;
+  private lastMaintainAt = 0;
+
+  private constructor(
+    readonly journal: JobJournal,
+    private readonly ports: JournalDriverPorts,
+  ) {}
+
+  /** Opens the journal (repairing what a crash left) and hands its replay to the router. */
+  static open(
+    config: NonNullable<ResolvedConfig["journal"]>,
+    log: (line: string) => void,
+    ports: JournalDriverPorts,
+  ): JournalDriver {
+    const [journal, recovery] = JobJournal.open(config, log, Date.now());
+    ports.step({
+      kind: "recovered",
+      unfinished: recovery.unfinished,
+      finished: recovery.finished,
+      appendedSeq: journal.appendedSeq,
+      records: recovery.records,
+      badRecords: recovery.badRecords,
+    });
+    return new JournalDriver(journal, ports);
+  }
+
+  /** The router numbers records as the journal does; a record the journal cannot take breaks that. */
+  append(record: Parameters<JobJournal["append"]>[0], seq: number): void {
+    if (this.journal.append(record) !== seq)
+      this.ports.raise({ kind: "journal-failed", error: this.journal.failure ?? "journal record refused" });
+  }
+
+  /** A group commit; the router hears when it lands or fails. */
+  commit(): void {
+    const { journal, ports } = this;
+    if (this.commitRunning || !ports.running()) return;
+    if (journal.failure !== null) {
+      ports.raise({ kind: "journal-failed", error: journal.failure });
+      return;
+    }
+    this.commitRunning = true;
+    journal.commit().then(
+      () => {
+        this.commitRunning = false;
+        if (ports.running()) ports.step({ kind: "journal-committed", committedSeq: journal.committedSeq });
+      },
+      (error: unknown) => {
+        this.commitRunning = false;
+        if (ports.running()) ports.step({ kind: "journal-failed", error: (error as Error).message });
+      },
+    );
+  }
+
+  /** Each tick: compaction when due; while `failure` is set, a probe when due. */
+  tick(now: number, failure: string | null, liveRecords: Parameters<JobJournal["maintain"]>[0]): void {
+    const { journal, ports } = this;
+    if (now - this.lastMaintainAt >= MAINTAIN_EVERY_MS) {
+      this.lastMaintainAt = now;
+      // A compaction starts at once and numbers the records it rewrites after the last one.
+      const appendedBefore = journal.appendedSeq;
+      journal
+        .maintain(liveRecords)
+        .catch((error: unknown) => ports.step({ kind: "journal-failed", error: (error as Error).message }));
+      const rewritten = journal.appendedSeq - appendedBefore;
+      if (rewritten > 0) ports.step({ kind: "journal-compacted", records: rewritten });
+    }
+    if (failure === null || this.probing || now - this.lastProbeAt < PROBE_EVERY_MS) return;
+    this.lastProbeAt = now;
+    this.probing = true;
+    const failedSince = journal.failedSince ?? now;
+    void journal.probe().then((resumed) => {
+      this.probing = false;
+      if (!ports.running() || !resumed) return;
+      ports.step({
+        kind: "journal-resumed",
+        committedSeq: journal.committedSeq,
+        downMs: Date.now() - failedSince,
+      });
+    });
+  }
+}
