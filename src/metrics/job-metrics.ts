@@ -4,7 +4,7 @@ import { counter, gauge, type MetricDefinition } from "./definition.ts";
 import { num } from "./scrape-view.ts";
 
 const OUTCOMES = ["done", "failed", "cancelled", "expired"] as const;
-const QUANTILES: ReadonlyArray<[label: string, field: string]> = [
+const QUANTILES: ReadonlyArray<[label: string, field: "latencyMsP50" | "latencyMsP99"]> = [
   ["0.5", "latencyMsP50"],
   ["0.99", "latencyMsP99"],
 ];

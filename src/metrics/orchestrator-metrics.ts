@@ -3,6 +3,7 @@
 // the orchestrator's public API only: onEvent() feeds the event counts as events happen, and each
 // scrape reads status() once and fills every metric from that snapshot (docs/observability.md).
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { LATENCY_BUCKETS_MS } from "../tracker/index.ts";
 import type { MetricDefinition } from "./definition.ts";
 import { EventCounts } from "./event-counts.ts";
 import { JOB_METRICS } from "./job-metrics.ts";
@@ -49,6 +50,7 @@ export class OrchestratorMetrics {
     ];
     for (const definition of this.definitions) this.register(definition);
     this.registerReadErrors();
+    this.registerLatencyHistogram();
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.detach = source.onEvent(this.events.record);
   }
@@ -114,6 +116,46 @@ export class OrchestratorMetrics {
       this.readErrors.set(definition.name, errors);
       if (errors === 1) this.log(`metrics: cannot read ${definition.name}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * dsat_job_latency_seconds, a real Prometheus histogram by type (histogram_quantile() works on
+   * it). The tracker already keeps every latency in its own fine histogram; prom-client's
+   * Histogram can only observe samples one by one, so this metric hands prom-client the tracker's
+   * cumulative counts as they are at the scrape.
+   */
+  private registerLatencyHistogram(): void {
+    const name = "dsat_job_latency_seconds";
+    const help =
+      "Submit-to-end latency of jobs (pipeline steps) by type, any outcome, since the start; buckets from the tracker's histogram (a sample may count up to ~6% early).";
+    this.registry.registerMetric({
+      name,
+      help,
+      type: "histogram",
+      get: async () => {
+        const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> =
+          [];
+        const view = this.view;
+        const types = view === null ? {} : view.status.stats;
+        for (const [type, stats] of Object.entries(types)) {
+          LATENCY_BUCKETS_MS.forEach((edgeMs, i) => {
+            values.push({
+              labels: { type, le: edgeMs / 1000 },
+              value: stats.latencyBuckets[i],
+              metricName: `${name}_bucket`,
+            });
+          });
+          values.push({
+            labels: { type, le: "+Inf" },
+            value: stats.latencyCount,
+            metricName: `${name}_bucket`,
+          });
+          values.push({ labels: { type }, value: stats.latencySumMs / 1000, metricName: `${name}_sum` });
+          values.push({ labels: { type }, value: stats.latencyCount, metricName: `${name}_count` });
+        }
+        return { name, help, type: "histogram", values, aggregator: "sum" };
+      },
+    } as unknown as Parameters<Registry["registerMetric"]>[0]);
   }
 
   private registerReadErrors(): void {

@@ -8,18 +8,49 @@ const SUB_BUCKETS = 1 << SUB_BUCKET_BITS;
 const EXPONENT_MAX = 44;
 const BUCKETS = SUB_BUCKETS + (EXPONENT_MAX - SUB_BUCKET_BITS + 1) * SUB_BUCKETS;
 
+/**
+ * The edges (ms) at which stats() reports cumulative counts: a Prometheus histogram's buckets
+ * (`le`), from 1 ms to 5 minutes.
+ */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000,
+];
+
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS);
   private total = 0;
+  private sum = 0;
 
   get count(): number {
     return this.total;
+  }
+
+  /** The sum of every recorded latency, ms (a Prometheus histogram's `_sum`). */
+  get sumMs(): number {
+    return this.sum;
   }
 
   record(latencyMs: number): void {
     const micros = Math.max(0, Math.round(latencyMs * 1000));
     this.counts[bucketOf(micros)]++;
     this.total++;
+    this.sum += latencyMs;
+  }
+
+  /**
+   * Cumulative counts at each edge (ms, ascending): the samples in buckets whose upper edge is at
+   * or below it, so a count may leave out samples up to ~6% below an edge.
+   */
+  cumulativeAtMs(edgesMs: readonly number[]): number[] {
+    const out: number[] = [];
+    let bucket = 0;
+    let seen = 0;
+    for (const edgeMs of edgesMs) {
+      const edgeMicros = edgeMs * 1000;
+      while (bucket < BUCKETS && upperEdgeMicros(bucket) <= edgeMicros) seen += this.counts[bucket++];
+      out.push(seen);
+    }
+    return out;
   }
 
   /** The upper edge of the bucket holding the `fraction` quantile, ms; 0 when empty. */

@@ -9,7 +9,7 @@ export {
   validateConfig,
   validateTrackerConfig,
 } from "./config.ts";
-export { LatencyHistogram } from "./histogram.ts";
+export { LATENCY_BUCKETS_MS, LatencyHistogram } from "./histogram.ts";
 export { type TimerHandle, TimerWheel, type TimerWheelOptions } from "./timer-wheel.ts";
 export { type JobInfo, Tracker } from "./tracker.ts";
 export { TRANSITIONS } from "./transitions.ts";

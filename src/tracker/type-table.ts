@@ -1,5 +1,5 @@
 // Per job type: resolved limits (run timeout, attempts) and the counters behind `stats()`.
-import { LatencyHistogram } from "./histogram.ts";
+import { LATENCY_BUCKETS_MS, LatencyHistogram } from "./histogram.ts";
 import type { TypeStats } from "./types.ts";
 
 export class TypeRecord {
@@ -42,6 +42,9 @@ export class TypeRecord {
       lateResults: this.lateResults,
       latencyMsP50: this.latency.quantileMs(0.5),
       latencyMsP99: this.latency.quantileMs(0.99),
+      latencyCount: this.latency.count,
+      latencySumMs: this.latency.sumMs,
+      latencyBuckets: this.latency.cumulativeAtMs(LATENCY_BUCKETS_MS),
     };
   }
 }

@@ -192,6 +192,11 @@ export interface TypeStats {
   /** Submit to complete, any outcome, ms (bucket upper edge; about 6% resolution). */
   latencyMsP50: number;
   latencyMsP99: number;
+  /** Jobs ended (any outcome) and the sum of their latencies, ms. */
+  latencyCount: number;
+  latencySumMs: number;
+  /** Cumulative counts at each edge of LATENCY_BUCKETS_MS (at most ~6% early). */
+  latencyBuckets: number[];
 }
 
 export interface TrackerStats {

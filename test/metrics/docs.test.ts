@@ -16,7 +16,13 @@ function allMetricNames(): Set<string> {
     onEvent: () => () => {},
   };
   const metrics = new OrchestratorMetrics(source as never);
-  const names = new Set(metrics.registry.getMetricsAsArray().map((metric) => metric.name));
+  const names = new Set<string>();
+  for (const metric of metrics.registry.getMetricsAsArray()) {
+    names.add(metric.name);
+    // A histogram's series: queries name these, the docs name the family.
+    if ((metric as { type?: string }).type === "histogram")
+      for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${metric.name}${suffix}`);
+  }
   metrics.close();
   return names;
 }

@@ -122,13 +122,29 @@ describe("/metrics after a known load", () => {
     const status = orchestrator.status();
     for (const [type, stats] of Object.entries(status.stats)) {
       expect(sampleValue(exposition, "dsat_jobs_received_total", { type })).toBe(stats.received);
-      for (const outcome of ["done", "failed", "cancelled", "expired"])
+      for (const outcome of ["done", "failed", "cancelled", "expired"] as const)
         expect(sampleValue(exposition, "dsat_jobs_finished_total", { type, outcome })).toBe(stats[outcome]);
       expect(sampleValue(exposition, "dsat_job_attempt_errors_total", { type })).toBe(stats.errors);
       expect(
         sampleValue(exposition, "dsat_job_latency_quantile_seconds", { type, quantile: "0.99" }),
       ).toBeCloseTo(stats.latencyMsP99 / 1000, 9);
+      // The histogram: cumulative buckets ending in +Inf = count, and the sum, as the tracker has them.
+      const buckets = samplesOf(exposition, "dsat_job_latency_seconds_bucket", { type });
+      expect(buckets.map((sample) => sample.value)).toEqual([...stats.latencyBuckets, stats.latencyCount]);
+      expect(buckets.at(-1)?.labels.le).toBe("+Inf");
+      expect(sampleValue(exposition, "dsat_job_latency_seconds_count", { type })).toBe(stats.latencyCount);
+      expect(sampleValue(exposition, "dsat_job_latency_seconds_sum", { type })).toBeCloseTo(
+        stats.latencySumMs / 1000,
+        6,
+      );
+      expect(stats.latencyCount).toBe(stats.done + stats.failed + stats.cancelled + stats.expired);
     }
+    expect(exposition.types.get("dsat_job_latency_seconds")).toBe("histogram");
+    // Echo jobs on loopback end well within 5 s: the 5 s bucket holds every one of them.
+    const echo = status.stats.echo;
+    expect(sampleValue(exposition, "dsat_job_latency_seconds_bucket", { type: "echo", le: "5" })).toBe(
+      echo.latencyCount,
+    );
     // And the load itself: what was sent, and how it ended.
     expect(sampleValue(exposition, "dsat_jobs_finished_total", { type: "echo", outcome: "done" })).toBe(
       ECHO_REQUESTS + ECHO_PUBLISHED,
@@ -217,7 +233,7 @@ describe("/metrics after a known load", () => {
     // Bounded labels only: types, satellites, domains and fixed sets; never a job id.
     const bounded = new Set([
       ...["type", "outcome", "quantile", "event", "status", "topic", "state", "storage", "name", "operation"],
-      ...["level", "domain", "satellite", "location", "protocol", "types", "metric"],
+      ...["level", "domain", "satellite", "location", "protocol", "types", "metric", "le"],
     ]);
     for (const sample of exposition.samples)
       if (sample.name.startsWith("dsat_"))

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   defaultTrackerConfig,
+  LATENCY_BUCKETS_MS,
   LatencyHistogram,
   Tracker,
   validateTrackerConfig,
@@ -58,6 +59,33 @@ describe("LatencyHistogram", () => {
             expect(estimate).toBeGreaterThanOrEqual(exact - 0.0005);
             expect(estimate).toBeLessThanOrEqual(exact * 1.0625 + 0.002);
           }
+        },
+      ),
+    );
+  });
+
+  it("gives cumulative counts at the Prometheus edges: never above the exact count, at most ~6.25% early, and a sum", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0.02, max: 4e5, noNaN: true }), { minLength: 0, maxLength: 300 }),
+        (samples) => {
+          const histogram = new LatencyHistogram();
+          for (const sample of samples) histogram.record(sample);
+          const counts = histogram.cumulativeAtMs(LATENCY_BUCKETS_MS);
+          LATENCY_BUCKETS_MS.forEach((edge, i) => {
+            const micros = (ms: number) => Math.round(ms * 1000);
+            // Exactly what sits at or below the edge, and what sits below the edge less 6.25%.
+            const atOrBelow = samples.filter((sample) => micros(sample) < edge * 1000).length;
+            const wellBelow = samples.filter((sample) => micros(sample) < (edge * 1000) / 1.0625 - 1).length;
+            expect(counts[i]).toBeLessThanOrEqual(atOrBelow);
+            expect(counts[i]).toBeGreaterThanOrEqual(wellBelow);
+            if (i > 0) expect(counts[i]).toBeGreaterThanOrEqual(counts[i - 1]);
+          });
+          expect(histogram.count).toBe(samples.length);
+          expect(histogram.sumMs).toBeCloseTo(
+            samples.reduce((sum, sample) => sum + sample, 0),
+            3,
+          );
         },
       ),
     );

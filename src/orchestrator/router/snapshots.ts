@@ -130,10 +130,7 @@ export function status(r: RouterState): RouterStatus {
       protocol: satellite.dsat ? "dsat/1" : "MDP/0.1",
     })),
     stats: Object.fromEntries(
-      Object.entries(trackerStats.types).map(([type, stats]) => [
-        type,
-        { ...stats } as unknown as Record<string, number>,
-      ]),
+      Object.entries(trackerStats.types).map(([type, stats]) => [type, { ...stats }]),
     ),
     tracker: {
       jobsTracked: trackerStats.jobsTracked,

@@ -1,6 +1,7 @@
 // The router's inputs (events), outputs (effects), the ports it is given and its status snapshot
 // (docs/router.md has them as tables).
 import type { CompletedRecord, JournalRecord, UnfinishedJob } from "../../journal/core.ts";
+import type { TypeStats } from "../../tracker/index.ts";
 import type { AdmissionContext } from "../admission.ts";
 import type { JobSpill } from "../job-spill.ts";
 
@@ -122,7 +123,7 @@ export interface RouterCounters {
 export interface RouterStatus {
   jobs: { inFlight: number; waiting: number };
   satellites: Array<Record<string, unknown>>;
-  stats: Record<string, Record<string, number>>;
+  stats: Record<string, TypeStats>;
   tracker: Record<string, unknown>;
   /** With a journal: results kept, jobs replayed, and while it fails why and for how long. */
   journal: { finishedKept: number; recovered: number; error?: string; failedForMs?: number } | null;
