@@ -5,7 +5,7 @@
 // stop() kills every pm2 daemon (`pm2 kill` with its PM2_HOME), the orchestrator, whatever is
 // left in the namespaces, the namespaces, and the temp dir.
 import { type ChildProcess, execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { controlRequest } from "../../src/client/index.ts";
@@ -62,6 +62,7 @@ export class Fleet {
     const orch = this.network.addHost("orch");
     this.hosts = Object.values(options.racks).flat();
     for (const host of this.hosts) this.network.addHost(host);
+    this.network.pinNeighbours();
     const at = (port: number) => `tcp://${orch.address}:${port}`;
     // A namespace of our own: every port is free.
     this.endpoints = { frontend: at(5555), events: at(5557), control: at(5558) };
@@ -159,17 +160,14 @@ export class Fleet {
 
   /** The host's satellite log lines (pm2's out and error logs of its `dsat-sat-*` apps). */
   satelliteLog(host: string): string[] {
-    const lines: string[] = [];
-    for (const stream of ["out", "error"]) {
-      const file = join(this.home(host), "logs", `dsat-sat-work-${host}-${stream}.log`);
-      if (existsSync(file))
-        lines.push(
-          ...readFileSync(file, "utf8")
-            .split("\n")
-            .filter((l) => l !== ""),
-        );
-    }
-    return lines;
+    const dir = join(this.home(host), "logs");
+    if (!existsSync(dir)) return [];
+    // pm2 names them <app>-out-<pm id>.log (or without the id).
+    const file = new RegExp(`^dsat-sat-work-${host}-(out|error)(-\\d+)?\\.log$`);
+    return readdirSync(dir)
+      .filter((name) => file.test(name))
+      .flatMap((name) => readFileSync(join(dir, name), "utf8").split("\n"))
+      .filter((line) => line !== "");
   }
 
   /** Ids of the registered satellites, sorted. */

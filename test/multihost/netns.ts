@@ -217,13 +217,63 @@ export class Network {
     });
   }
 
-  /** Partition: the host's bridge port down; nothing passes either way until heal(). */
-  cut(name: string): void {
-    run(["-n", this.bridgeNs, "link", "set", this.host(name).port, "down"]);
+  /**
+   * Partition: nothing passes between the host and the others either way until heal().
+   * "switch" (default): the bridge stops forwarding the host's port; the host keeps its carrier,
+   * as when a link beyond its own NIC fails (its TCP connects then wait out SYN retransmits).
+   * "cable": the port is taken down; the host sees NO-CARRIER, as when its cable is pulled.
+   */
+  cut(name: string, how: "switch" | "cable" = "switch"): void {
+    const port = this.host(name).port;
+    if (how === "cable") run(["-n", this.bridgeNs, "link", "set", port, "down"]);
+    else
+      execFileSync("ip", [
+        "netns",
+        "exec",
+        this.bridgeNs,
+        "bridge",
+        "link",
+        "set",
+        "dev",
+        port,
+        "state",
+        "0",
+      ]);
   }
 
   heal(name: string): void {
-    run(["-n", this.bridgeNs, "link", "set", this.host(name).port, "up"]);
+    const port = this.host(name).port;
+    run(["-n", this.bridgeNs, "link", "set", port, "up"]);
+    // 3: forwarding (the bridge runs no STP, so the state is ours to set).
+    execFileSync("ip", ["netns", "exec", this.bridgeNs, "bridge", "link", "set", "dev", port, "state", "3"]);
+  }
+
+  /**
+   * Permanent neighbour (ARP) entries between every two hosts and the root: a cut then fails only
+   * IP traffic, never address resolution (whose own timeouts would change what TCP sees).
+   */
+  pinNeighbours(): void {
+    const mac = (ns: string | null, dev: string) =>
+      (
+        JSON.parse(run([...(ns === null ? [] : ["-n", ns]), "-j", "link", "show", dev])) as Array<{
+          address: string;
+        }>
+      )[0].address;
+    const ends = [
+      { ns: null as string | null, dev: this.rootLink, address: this.rootAddress },
+      ...[...this.hosts.values()].map((h) => ({
+        ns: h.ns as string | null,
+        dev: "eth0",
+        address: h.address,
+      })),
+    ].map((end) => ({ ...end, mac: mac(end.ns, end.dev) }));
+    for (const from of ends) {
+      for (const to of ends) {
+        if (from === to) continue;
+        const args = ["neigh", "replace", to.address, "lladdr", to.mac, "dev", from.dev, "nud", "permanent"];
+        run(from.ns === null ? args : ["-n", from.ns, ...args]);
+      }
+    }
   }
 
   /** Asymmetric: what `name` sends to `to` is dropped (a blackhole route); `to` still reaches `name`. */
