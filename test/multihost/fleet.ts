@@ -2,13 +2,21 @@
 // namespace `orch`, and each host in its own, running its satellites under its own pm2 (its own
 // PM2_HOME) started the documented way: `DSAT_HOST=<host> dsat up TOPOLOGY` inside the host.
 // The test process (root namespace) reaches the orchestrator by address through the bridge.
+// CURVE is on, with one key bundle per host (generateHostKeys, as `dsat keys gen --host`) in the
+// orchestrator's satellite allow-list, and a client key for the test.
 // stop() kills every pm2 daemon (`pm2 kill` with its PM2_HOME), the orchestrator, whatever is
 // left in the namespaces, the namespaces, and the temp dir.
 import { type ChildProcess, execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { controlRequest } from "../../src/client/index.ts";
+import { type Client, type ClientOptions, connect, controlRequest } from "../../src/client/index.ts";
+import {
+  type CurveOptions,
+  generateHostKeys,
+  generateKeyFiles,
+  hostKeyName,
+} from "../../src/security/index.ts";
 import { Network } from "./netns.ts";
 
 export const root = resolve(import.meta.dirname, "../..");
@@ -53,6 +61,8 @@ export class Fleet {
   readonly topologyFile = join(this.dir, "topology.json");
   readonly endpoints: Endpoints;
   readonly hosts: string[];
+  /** The test's client keys (allowed in the clients directory). */
+  readonly curve: CurveOptions;
   /** The orchestrator's stdout and stderr lines. */
   readonly orchestratorLog: string[] = [];
   private orchestrator: ChildProcess | null = null;
@@ -66,6 +76,24 @@ export class Fleet {
     const at = (port: number) => `tcp://${orch.address}:${port}`;
     // A namespace of our own: every port is free.
     this.endpoints = { frontend: at(5555), events: at(5557), control: at(5558) };
+    const keys = join(this.dir, "keys");
+    const server = generateKeyFiles("orchestrator", keys);
+    const client = generateKeyFiles("client-test", join(keys, "clients"));
+    this.curve = {
+      serverPublicKey: server.publicKey,
+      publicKey: client.publicKey,
+      secretKey: client.secretKey,
+    };
+    const satelliteTypes: Record<string, string[]> = {};
+    for (const host of this.hosts) {
+      generateHostKeys({
+        host,
+        dir: join(keys, "hosts", host),
+        allowDir: join(keys, "satellites"),
+        serverPublicKeyFile: server.pubFile,
+      });
+      satelliteTypes[hostKeyName(host)] = ["work"];
+    }
     const hosts: Record<string, { rack: string }> = {};
     for (const [rack, names] of Object.entries(options.racks)) for (const h of names) hosts[h] = { rack };
     writeFileSync(
@@ -74,8 +102,12 @@ export class Fleet {
         orchestrator: {
           ...this.endpoints,
           intake: at(5556),
-          // Control beyond loopback without CURVE: only the test's own namespaces can reach it.
-          insecureControl: true,
+          security: {
+            serverKey: "keys/orchestrator.key",
+            clients: "keys/clients",
+            satellites: "keys/satellites",
+            satelliteTypes,
+          },
           heartbeatMs: options.heartbeatMs,
           ...options.orchestrator,
         },
@@ -118,7 +150,7 @@ export class Fleet {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`orchestrator exited: ${this.orchestratorLog.join("\n")}`);
       try {
-        await controlRequest(this.endpoints.control, "ping", 1000);
+        await controlRequest(this.endpoints.control, "ping", 1000, this.curve);
         return;
       } catch (error) {
         if (Date.now() > deadline) throw error;
@@ -152,10 +184,26 @@ export class Fleet {
         "45000",
       ],
       {
-        env: { ...process.env, DSAT_HOST: host, DSAT_PM2_HOME: home, PM2_HOME: home },
+        env: {
+          ...process.env,
+          DSAT_HOST: host,
+          DSAT_KEY: this.hostKeyFile(host),
+          DSAT_PM2_HOME: home,
+          PM2_HOME: home,
+        },
         timeoutMs,
       },
     );
+  }
+
+  /** The host's own satellite key (its bundle is all a host gets). */
+  hostKeyFile(host: string): string {
+    return join(this.dir, "keys", "hosts", host, `${hostKeyName(host)}.key`);
+  }
+
+  /** A client of the orchestrator (CURVE, the test's key). */
+  connect(options: Omit<ClientOptions, "protocol" | "curve"> = {}): Promise<Client> {
+    return connect(this.endpoints.frontend, { ...options, protocol: "dsat", curve: this.curve });
   }
 
   /** The host's satellite log lines (pm2's out and error logs of its `dsat-sat-*` apps). */
@@ -172,7 +220,7 @@ export class Fleet {
 
   /** Ids of the registered satellites, sorted. */
   async registered(): Promise<string[]> {
-    const reply = (await controlRequest(this.endpoints.control, "satellites", 2000)) as {
+    const reply = (await controlRequest(this.endpoints.control, "satellites", 2000, this.curve)) as {
       satellites?: Array<{ id: string }>;
     };
     return (reply.satellites ?? []).map((s) => s.id).sort();

@@ -7,7 +7,7 @@
 // elsewhere the suite is skipped, saying why.
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Client, connect } from "../../src/client/index.ts";
+import type { Client } from "../../src/client/index.ts";
 import { Fleet } from "./fleet.ts";
 import { EventLog, Load, waitFor } from "./load.ts";
 import { netemSupport, netnsSupport } from "./netns.ts";
@@ -55,7 +55,7 @@ describe.skipIf(!support.ok)("many hosts in network namespaces, one pm2 per host
       expect(result.code, `dsat up on ${fleet.hosts[i]}: ${result.stdout}${result.stderr}`).toBe(0);
     }
     expect(await fleet.registered()).toEqual(fleet.hosts.map((h) => `work@${h}`).sort());
-    client = await connect(fleet.endpoints.frontend, { events: fleet.endpoints.events });
+    client = await fleet.connect({ events: fleet.endpoints.events });
     events = new EventLog(client);
     await new Promise((done) => setTimeout(done, 300)); // the SUB's subscription reaches the XPUB
   }, 90_000);
