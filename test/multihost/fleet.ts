@@ -196,6 +196,32 @@ export class Fleet {
     );
   }
 
+  /** `dsat status --json` run on `host` (its namespace, its PM2_HOME, its key). */
+  async status(host: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return execAsync(
+      "ip",
+      [
+        "netns",
+        "exec",
+        this.network.host(host).ns,
+        process.execPath,
+        dsat,
+        "status",
+        this.topologyFile,
+        "--json",
+      ],
+      {
+        env: {
+          ...process.env,
+          DSAT_KEY: this.hostKeyFile(host),
+          DSAT_PM2_HOME: this.home(host),
+          PM2_HOME: this.home(host),
+        },
+        timeoutMs: 30_000,
+      },
+    );
+  }
+
   /** The host's own satellite key (its bundle is all a host gets). */
   hostKeyFile(host: string): string {
     return join(this.dir, "keys", "hosts", host, `${hostKeyName(host)}.key`);

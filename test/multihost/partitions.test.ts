@@ -67,6 +67,17 @@ describe.skipIf(!support.ok)("many hosts in network namespaces, one pm2 per host
     console.log(`multihost: ${ran} netns tests ran`);
   }, 60_000);
 
+  it("dsat status on a satellite host shows the whole fleet, and its own apps under its pm2", async () => {
+    const result = await fleet.status("r2a");
+    expect(result.code, result.stderr).toBe(0);
+    const status = JSON.parse(result.stdout) as {
+      satellites: Array<{ id: string; pm2?: { status: string }; registry?: unknown }>;
+    };
+    const view = status.satellites.map((s) => [s.id, s.pm2?.status ?? "-", s.registry !== undefined]);
+    expect(view).toEqual(fleet.hosts.map((h) => [`work@${h}`, h === "r2a" ? "online" : "-", true]));
+    ran++;
+  });
+
   /**
    * Under load: `apply` a fault to `hosts` (whose satellites the orchestrator must then lose), keep
    * it at least PARTITION_MS and until 150 more jobs were answered, `undo` it, and wait until the
