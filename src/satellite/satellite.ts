@@ -33,6 +33,7 @@ import {
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
+import { OrchestratorContact } from "./contact.ts";
 import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
@@ -78,6 +79,8 @@ export class SatelliteRuntime {
   };
   /** Counters for tests and status. */
   readonly counters = { jobs: 0, done: 0, errors: 0, reconnects: 0, cancelled: 0 };
+  /** Logs long silences of the orchestrator and its return (docs/multi-host.md). */
+  private readonly contact: OrchestratorContact;
   private unhookSignals: (() => void) | null = null;
 
   constructor(
@@ -104,6 +107,16 @@ export class SatelliteRuntime {
       id: options.id,
     };
     this.reconnectDelay = this.options.reconnectMs;
+    // Twice the liveness window: the reconnect on silence comes first, the log line if that did not help.
+    this.contact = new OrchestratorContact(
+      {
+        endpoint: this.options.endpoint,
+        heartbeatMs: this.options.heartbeatMs,
+        silentBeats: 2 * this.options.heartbeatLiveness,
+        log: this.options.log,
+      },
+      Date.now(),
+    );
     this.curve = options.curve;
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
   }
@@ -228,7 +241,9 @@ export class SatelliteRuntime {
         socket,
         (frames) => {
           if (socket !== this.socket) return; // replaced: closed, its loop ends
-          this.lastHeard = Date.now();
+          const now = Date.now();
+          this.lastHeard = now;
+          this.contact.heard(now);
           this.reconnectDelay = this.options.reconnectMs;
           this.receiveTurn = true;
           this.onMessage(frames);
@@ -500,6 +515,7 @@ export class SatelliteRuntime {
   }
 
   private onHeartbeatTick(): void {
+    if (!this.draining) this.contact.tick(Date.now(), this.connected);
     if (this.socket === null) return;
     if (!this.connected) this.lastHeard = Date.now(); // no connection: silence means nothing yet
     const silentMs = Date.now() - this.lastHeard;

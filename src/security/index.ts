@@ -2,6 +2,7 @@
 // signed control requests.
 
 export { ControlProofVerifier, checkControlProof, controlProof } from "./control-proof.ts";
+export { generateHostKeys, type HostKeys, type HostKeysOptions, hostKeyName } from "./host-keys.ts";
 export {
   type CurveOptions,
   checkKeyName,

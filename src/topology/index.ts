@@ -36,6 +36,7 @@ export {
   parseTopology,
   type SatelliteInstance,
   satelliteInstances,
+  serverPublicKeyFile,
   spreadOrder,
   type Topology,
   TopologyError,
