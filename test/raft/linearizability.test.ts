@@ -70,6 +70,8 @@ describe("classic histories", () => {
     passes([pending, get("b", "x", null, 1, 2), get("c", "x", "1", 100, 101)]);
     fails([pending, get("b", "x", "1", 1, 2), get("c", "x", null, 3, 4)]);
     fails([get("b", "x", "1", 0, 1), put("a", "x", "1", 2)]);
+    // Observed through a later append: it took effect (found by the simulator's histories, seed 12).
+    passes([put("a", "x", "1.", 0), append("b", "x", "2.", 10, 11), get("c", "x", "1.2.", 12, 13)]);
     // A pending read constrains nothing.
     passes([put("a", "x", "1", 0, 1), { client: "b", input: { kind: "get", key: "x" }, call: 2 }]);
   });
@@ -115,7 +117,7 @@ function generate(
   count: number,
   keys: number,
   window: number,
-  kinds: "put" | "append",
+  kinds: "put" | "append" | "mixed",
   pendingRate = 0.05,
 ): Generated {
   const state = new Map<string, string>();
@@ -135,8 +137,9 @@ function generate(
       continue;
     }
     const value = `${i},`;
-    if (!pending || random() < 0.5) state.set(key, kinds === "put" ? value : (state.get(key) ?? "") + value);
-    history.push({ client, input: { kind: kinds, key, value }, call, ret });
+    const kind = kinds === "mixed" ? (random() < 0.5 ? "put" : "append") : kinds;
+    if (!pending || random() < 0.5) state.set(key, kind === "put" ? value : (state.get(key) ?? "") + value);
+    history.push({ client, input: { kind, key, value }, call, ret });
   }
   return { history, gets };
 }
@@ -146,8 +149,8 @@ describe("random histories from a sequential model", () => {
     let failed = 0;
     for (let seed = 1; seed <= 200; seed += 1) {
       const random = seededRandom(seed);
-      const kinds = seed % 2 === 0 ? "put" : "append";
-      const { history, gets } = generate(random, 60, 1 + (seed % 3), 1 + (seed % 8), kinds);
+      const kinds = (["put", "append", "mixed"] as const)[seed % 3];
+      const { history, gets } = generate(random, 60, 1 + (seed % 4), 1 + (seed % 8), kinds);
       const result = checkKvHistory(history);
       expect(result.ok, `seed ${seed}`).toBe(true);
       const completed = gets.filter((i) => history[i].ret !== undefined);

@@ -88,16 +88,16 @@ export function checkKvHistory(history: readonly KvOperation[], options: CheckOp
 /**
  * A pending write whose value no read ever saw can be placed after everything else, where it changes
  * nothing: the same as leaving it out. Left in, the search would try it at every point (with many of
- * them, exponentially). For appends, "saw" is conservative: the value occurs in some value read.
+ * them, exponentially). "Saw" is conservative: the value occurs in some value read (appends may follow).
  */
 function withoutUnobservedPending(ops: readonly KvOperation[]): KvOperation[] {
   const read: string[] = [];
   for (const op of ops) if (op.input.kind === "get" && typeof op.output === "string") read.push(op.output);
-  const seen = new Set(read);
   return ops.filter((op) => {
     if (op.ret !== undefined || op.input.kind === "get") return true;
+    // A put's value may be read with appends after it: any read containing it counts.
     const value = op.input.value;
-    return op.input.kind === "put" ? seen.has(value) : read.some((output) => output.includes(value));
+    return read.some((output) => output.includes(value));
   });
 }
 
