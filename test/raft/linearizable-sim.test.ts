@@ -13,7 +13,7 @@ import { checkKvHistory } from "./linearizability.ts";
 const SEEDS = Number(process.env.SIM_SEEDS ?? 120);
 const CHAOS_MS = Number(process.env.SIM_MS ?? 4_000);
 
-export function runClients(seed: number, chaosMs: number, reads: "log" | "local") {
+function runClients(seed: number, chaosMs: number, reads: "log" | "local") {
   const options = chaosForSeed(seed, chaosMs);
   const ids = [...options.voters, ...(options.learners ?? [])];
   const cluster = new Cluster({
