@@ -37,7 +37,7 @@ function pick<T>(cluster: Cluster, items: readonly T[]): T {
   return items[randomInt(cluster.random, 0, items.length)];
 }
 
-function nemesis(cluster: Cluster, ids: NodeId[]): void {
+export function nemesis(cluster: Cluster, ids: NodeId[]): void {
   const random = cluster.random;
   const leader = cluster.leader();
   const roll = random();
