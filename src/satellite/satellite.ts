@@ -34,7 +34,7 @@ import { type CurveOptions, curveClientOptions, readyProof } from "../security/i
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
-import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
+import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
 import {
@@ -44,7 +44,6 @@ import {
   RunningJobContext,
   resultFrame,
   resultFrames,
-  signalOf,
 } from "./running-job.ts";
 
 export {

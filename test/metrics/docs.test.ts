@@ -20,7 +20,7 @@ function allMetricNames(): Set<string> {
   for (const metric of metrics.registry.getMetricsAsArray()) {
     names.add(metric.name);
     // A histogram's series: queries name these, the docs name the family.
-    if ((metric as { type?: string }).type === "histogram")
+    if (String(metric.type) === "histogram")
       for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${metric.name}${suffix}`);
   }
   metrics.close();

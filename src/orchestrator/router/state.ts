@@ -43,7 +43,7 @@ export class RouterState {
       const slash = trackerId.lastIndexOf("/");
       job = slash < 0 ? undefined : this.jobs.get(trackerId.slice(0, slash));
     }
-    return job !== undefined && job.tracked && job.trackerId === trackerId ? job : undefined;
+    return job?.tracked && job.trackerId === trackerId ? job : undefined;
   }
 
   readonly placements = new Map<string, TypePlacement>();
