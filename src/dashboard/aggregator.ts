@@ -225,9 +225,15 @@ export class Aggregator {
     for (const satellite of Array.isArray(reply.satellites) ? reply.satellites : []) {
       if (typeof satellite?.id !== "string") continue;
       listed.add(satellite.id);
-      if (this.lostAt.has(satellite.id) && (this.touchedAt.get(satellite.id) ?? 0) > requestedAt) continue;
+      const previous = this.rows.get(satellite.id);
+      const eventSince = (this.touchedAt.get(satellite.id) ?? 0) > requestedAt;
+      if (this.lostAt.has(satellite.id) && eventSince) continue;
       this.lostAt.delete(satellite.id);
-      this.rows.set(satellite.id, rowFromStatus(satellite));
+      const row = rowFromStatus(satellite);
+      // A drain or undrain seen after the request was sent is newer than the reply's flag.
+      if (eventSince && previous !== undefined && previous.state !== "lost")
+        row.state = previous.state === "draining" ? "draining" : "ready";
+      this.rows.set(satellite.id, row);
       this.restate(satellite.id);
     }
     for (const [id, row] of this.rows) {
