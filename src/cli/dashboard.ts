@@ -43,7 +43,7 @@ export function dashboardCommand(): Command {
           control: need(topology.orchestrator.control, "control", topology),
           events: need(topology.orchestrator.events, "events", topology),
           curve: curveFromEnv(topology),
-          adminCurve: token === undefined ? undefined : adminCurveFromEnv(topology),
+          adminCurve: adminCurveFromEnv(topology), // the job lookup (`jobs`) needs an admin key too
           listen: options.listen,
           adminToken: token,
           insecureListen: options.insecureListen === true,

@@ -45,9 +45,11 @@ export function checkListenReach(
   insecure: boolean,
 ): string | null {
   if (address.loopback) return null;
+  const wildcard = ["0.0.0.0", "::", "0:0:0:0:0:0:0:0"].includes(address.host);
+  const exposed = wildcard ? "binds every interface" : "is reachable from other hosts";
   if (!hasToken && !insecure)
     throw new DashboardError(
-      `dashboard: ${text} is reachable from other hosts, so anyone who can reach it sees every satellite, its failure domain and its load; bind it to 127.0.0.1 (and use a tunnel), or give --admin-token (admin actions need it) or --insecure-listen`,
+      `dashboard: ${text} ${exposed}, so anyone who can reach it sees every satellite, its failure domain and its load; bind it to 127.0.0.1 (and use a tunnel), or give --admin-token (admin actions need it) or --insecure-listen`,
     );
-  return `dashboard ${text} is reachable from other hosts: anyone who can reach it sees the fleet${hasToken ? "; admin actions need the token" : ""}`;
+  return `dashboard ${text} ${exposed}: anyone who can reach it sees the fleet${hasToken ? "; admin actions need the token" : ""}`;
 }

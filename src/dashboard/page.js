@@ -23,7 +23,7 @@
   const fmt = (value) =>
     value === null || value === undefined ? "-" : Number.isInteger(value) ? String(value) : value.toFixed(1);
   const time = (at) =>
-    new Date(at).toLocaleTimeString(undefined, { hour12: false }) + `.${String(at % 1000).padStart(3, "0")}`;
+    `${new Date(at).toLocaleTimeString(undefined, { hour12: false })}.${String(at % 1000).padStart(3, "0")}`;
 
   let historyPoints = 300;
   const rows = new Map(); // satellite id -> row
