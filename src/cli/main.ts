@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { crushCommand } from "./crush.ts";
+import { dashboardCommand } from "./dashboard.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError, journalOpenExitCode } from "./errors.ts";
 import { drainCommand, undrainCommand } from "./fleet.ts";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
   program.addCommand(raftCommand());
+  program.addCommand(dashboardCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;
