@@ -26,7 +26,7 @@ import {
   withinDepth,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
-import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
 import {
   CancelledError,
@@ -157,11 +157,15 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   /** The session token sent with every batch (ClientOptions.session). */
   private readonly session: Buffer;
 
+  /** The orchestrators' frontends: one, or each of a replicated set (only the leader binds). */
+  readonly endpoints: readonly string[];
+
   constructor(
     readonly endpoint: string,
     private readonly options: ClientOptions = {},
   ) {
     super();
+    this.endpoints = endpointList(endpoint);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.inFlightMax = options.inFlightMax ?? 10_000;
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
@@ -174,10 +178,13 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       linger: 0,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
+      // Several orchestrators: requests go only to a connected one (the leader), never queue for
+      // a follower that does not listen.
+      immediate: this.endpoints.length > 1,
     });
     // Before connect(): libzmq's monitor misses the events from before it exists (docs/journal.md).
     if (options.resendOnReconnect !== false) this.resendAfterReconnect();
-    this.dealer.connect(endpoint);
+    for (const each of this.endpoints) this.dealer.connect(each);
     this.writer = new SocketWriter(this.dealer, {
       backlogMax: 100_000,
       retryMs: 1,
@@ -185,7 +192,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     });
     if (options.publish !== undefined) {
       this.publisher = new Publisher({ ...curve, sendTimeout: 0, linger: 1000 });
-      this.publisher.connect(options.publish);
+      for (const each of endpointList(options.publish)) this.publisher.connect(each);
       this.publishWriter = new SocketWriter(this.publisher, {
         backlogMax: 100_000,
         retryMs: 1,
@@ -207,10 +214,16 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private resendAfterReconnect(): void {
     let connected = false;
     let lost = false;
+    let open = 0;
     this.dealer.events.on("disconnect", () => {
       lost = true;
+      open = Math.max(0, open - 1);
+      // A replicated set: a deposed leader closed its connection while another node serves. What
+      // it held may never commit: send it all again to the one that serves (same ids, no duplicates).
+      if (this.endpoints.length > 1 && open > 0) this.resendPending();
     });
     this.dealer.events.on("connect", () => {
+      open++;
       if (connected || lost) this.resendPending();
       connected = true;
     });
@@ -229,8 +242,10 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       this.emit("auth:refused", retryMs);
       const timer = setTimeout(() => {
         if (this.closed) return;
-        this.dealer.disconnect(this.endpoint);
-        this.dealer.connect(this.endpoint);
+        for (const each of this.endpoints) {
+          this.dealer.disconnect(each);
+          this.dealer.connect(each);
+        }
       }, retryMs);
       timer.unref?.();
     });
@@ -371,7 +386,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     if (this.options.events === undefined)
       throw new DsatError("DSAT_ERR_CLOSED", "connect with { events: endpoint } to read events");
     const subscriber = new Subscriber({ ...curveClientOptions(this.options.curve), linger: 0 });
-    subscriber.connect(this.options.events);
+    for (const each of endpointList(this.options.events)) subscriber.connect(each);
     subscriber.subscribe(prefix);
     this.subscribers.add(subscriber);
     try {

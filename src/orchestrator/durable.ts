@@ -29,6 +29,16 @@ export interface Recovery {
   truncatedBytes: number;
 }
 
+/** What a journal counts (status().journal, metrics); a replicated journal counts the same. */
+export interface JournalCounters {
+  records: number;
+  commits: number;
+  compactions: number;
+  failures: number;
+  probes: number;
+  resumed: number;
+}
+
 /** "Never durable": what append() returns for a record the journal cannot take (closed, too large). */
 export const NEVER_DURABLE = Number.POSITIVE_INFINITY;
 
@@ -43,7 +53,7 @@ export class JobJournal {
   private refused: string | null = null;
   /** Date.now() of the failure the journal is in, or null while it works. */
   private failedAt: number | null = null;
-  readonly counters = {
+  readonly counters: JournalCounters = {
     records: 0,
     commits: 0,
     compactions: 0,

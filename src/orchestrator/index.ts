@@ -10,6 +10,11 @@ export {
 export type { JobSummary } from "./job.ts";
 export { Orchestrator } from "./orchestrator.ts";
 export { buildMap, type PlacementMember, TypePlacement } from "./placement.ts";
+export {
+  OrchestratorNode,
+  type OrchestratorNodeOptions,
+  type OrchestratorNodeStatus,
+} from "./replicated/node.ts";
 export { JobRouter, tickPeriodMs } from "./router/router.ts";
 export type { RouterEffect, RouterEvent, RouterPorts, RouterStatus } from "./router/types.ts";
 export { WaitingRoom } from "./waiting-room.ts";

@@ -1,9 +1,35 @@
 // The journal's I/O beside the router: appends in the router's numbering, one group commit at a
 // time, maintenance (compaction) once a second and, while the disk is failed, a probe about once a
 // second. Every outcome goes back to the router as an event; nothing here decides.
+import type { JournalRecord, SegmentDamage } from "../journal/index.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { JobJournal } from "./durable.ts";
+import { JobJournal, type JournalCounters, type Recovery } from "./durable.ts";
 import type { RouterEvent } from "./router/types.ts";
+
+/**
+ * What the shell needs of a journal: the local one (JobJournal, durable.ts), or a replicated
+ * orchestrator's, whose commits go through Raft (replicated/journal.ts).
+ */
+export interface ShellJournal {
+  readonly appendedSeq: number;
+  readonly committedSeq: number;
+  readonly failure: string | null;
+  readonly failedSince: number | null;
+  readonly sizeBytes: number;
+  readonly damage: readonly SegmentDamage[];
+  readonly counters: Readonly<JournalCounters>;
+  append(record: JournalRecord): number;
+  commit(): Promise<void>;
+  maintain(live: () => Iterable<JournalRecord>): Promise<void>;
+  probe(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A journal opened elsewhere, with the replay the router starts from. */
+export interface JournalSource {
+  journal: ShellJournal;
+  recovery: Recovery;
+}
 
 /** While the journal is failed, how often probe() tries the disk (each try writes the kept records). */
 const PROBE_EVERY_MS = 1000;
@@ -26,7 +52,7 @@ export class JournalDriver {
   private lastMaintainAt = 0;
 
   private constructor(
-    readonly journal: JobJournal,
+    readonly journal: ShellJournal,
     private readonly ports: JournalDriverPorts,
   ) {}
 
@@ -37,6 +63,11 @@ export class JournalDriver {
     ports: JournalDriverPorts,
   ): JournalDriver {
     const [journal, recovery] = JobJournal.open(config, log, Date.now());
+    return JournalDriver.attach({ journal, recovery }, ports);
+  }
+
+  /** Drives a journal opened elsewhere (a replicated orchestrator's), starting from its replay. */
+  static attach({ journal, recovery }: JournalSource, ports: JournalDriverPorts): JournalDriver {
     ports.step({
       kind: "recovered",
       unfinished: recovery.unfinished,
@@ -49,7 +80,7 @@ export class JournalDriver {
   }
 
   /** The router numbers records as the journal does; a record the journal cannot take breaks that. */
-  append(record: Parameters<JobJournal["append"]>[0], seq: number): void {
+  append(record: JournalRecord, seq: number): void {
     if (this.journal.append(record) !== seq)
       this.ports.raise({ kind: "journal-failed", error: this.journal.failure ?? "journal record refused" });
   }
@@ -76,7 +107,7 @@ export class JournalDriver {
   }
 
   /** Each tick: compaction when due; while `failure` is set, a probe when due. */
-  tick(now: number, failure: string | null, liveRecords: Parameters<JobJournal["maintain"]>[0]): void {
+  tick(now: number, failure: string | null, liveRecords: () => Iterable<JournalRecord>): void {
     const { journal, ports } = this;
     if (now - this.lastMaintainAt >= MAINTAIN_EVERY_MS) {
       this.lastMaintainAt = now;

@@ -14,12 +14,11 @@ import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./c
 import type { ControlHandlers } from "./control.ts";
 import type { ControlKeys } from "./control-auth.ts";
 import { controlPort } from "./control-port.ts";
-import type { JobJournal } from "./durable.ts";
 import { EventSubscriptions } from "./event-subscriptions.ts";
 import type { JobSummary } from "./job.ts";
 import type { JobSpill } from "./job-spill.ts";
 import { JOBS_PAGE_DEFAULT, type JobsPage, parseJobsPage } from "./jobs-page.ts";
-import { JournalDriver } from "./journal-driver.ts";
+import { JournalDriver, type JournalSource, type ShellJournal } from "./journal-driver.ts";
 import { RECOVERY_POLL_MS } from "./recovery.ts";
 import type { SatelliteRegistry } from "./registry.ts";
 import { JobRouter, tickPeriodMs } from "./router/router.ts";
@@ -45,7 +44,7 @@ export class Orchestrator {
   private journalDriver: JournalDriver | null = null;
 
   /** The durable journal (null when the topology has none): docs/journal.md. */
-  get journal(): JobJournal | null {
+  get journal(): ShellJournal | null {
     return this.journalDriver?.journal ?? null;
   }
   /** Where jobs wait for a slot: the disk spill, or the waiting room in memory. */
@@ -61,7 +60,15 @@ export class Orchestrator {
   /** Batches leave once per event-loop turn, however many messages the turn brought. */
   private readonly endOfTurn = new EndOfTurn(() => this.performEffects(true));
 
-  constructor(config: OrchestratorConfig) {
+  /**
+   * @param journalSource a journal opened elsewhere, with its replay: a replicated orchestrator's
+   *   (replicated/node.ts), whose records commit through Raft. `config.journal` still sets retention
+   *   and recovery; its directory is not opened.
+   */
+  constructor(
+    config: OrchestratorConfig,
+    private readonly journalSource?: () => JournalSource,
+  ) {
     this.config = resolveConfig(config);
     this.spill =
       this.config.diskSpill !== null
@@ -181,12 +188,15 @@ export class Orchestrator {
   }
 
   async start(): Promise<void> {
-    if (this.config.journal !== null)
-      this.journalDriver = JournalDriver.open(this.config.journal, this.config.log, {
-        step: (event) => this.step(event),
-        raise: (event) => this.raised.push(event),
-        running: () => this.running,
-      });
+    const journalPorts = {
+      step: (event: RouterEvent) => this.step(event),
+      raise: (event: RouterEvent) => this.raised.push(event),
+      running: () => this.running,
+    };
+    if (this.journalSource !== undefined)
+      this.journalDriver = JournalDriver.attach(this.journalSource(), journalPorts);
+    else if (this.config.journal !== null)
+      this.journalDriver = JournalDriver.open(this.config.journal, this.config.log, journalPorts);
     const security = this.config.security;
     if (security !== null) {
       this.zap = new ZapHandler({

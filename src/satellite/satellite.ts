@@ -31,7 +31,7 @@ import {
   workerReadyFrames,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
-import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
+import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
 import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
@@ -68,6 +68,8 @@ export class SatelliteRuntime {
   private drainResolve: (() => void) | null = null;
   private readonly types: string[];
   private readonly capacity: number;
+  /** The orchestrators' frontends (`endpoint` may list a replicated set, comma-separated). */
+  private readonly endpoints: readonly string[];
   private readonly curve: CurveOptions | undefined;
   private readonly messageBytesMax: number;
   private readonly options: Required<
@@ -105,6 +107,7 @@ export class SatelliteRuntime {
       endpoint: options.endpoint,
       id: options.id,
     };
+    this.endpoints = endpointList(options.endpoint);
     this.reconnectDelay = this.options.reconnectMs;
     // Twice the liveness window: the reconnect on silence comes first, the log line if that did not help.
     this.contact = new OrchestratorContact(
@@ -161,6 +164,9 @@ export class SatelliteRuntime {
       linger: 0,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
+      // Several orchestrators (a replicated set): READY and replies go only to a connected one, the
+      // leader, never queue for a follower that does not listen.
+      immediate: this.endpoints.length > 1,
     });
     this.socket = socket;
     this.connected = false;
@@ -186,7 +192,7 @@ export class SatelliteRuntime {
       // Reconnect with backoff, so the satellite registers once its key is listed (reload-keys).
       refused: () => this.reconnect("the orchestrator refused this satellite's CURVE key"),
     });
-    socket.connect(this.options.endpoint);
+    for (const endpoint of this.endpoints) socket.connect(endpoint);
     this.writer = new SocketWriter(socket, { backlogMax: 100_000, retryMs: 1, onDrop: () => {} });
     this.lastHeard = Date.now();
     this.writer.send(workerReadyFrames(this.types[0], this.hello()));

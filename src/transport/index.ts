@@ -4,3 +4,4 @@
 export { EndOfTurn } from "./end-of-turn.ts";
 export { type AfterEachMessage, type ReceivingSocket, receiveEach } from "./receive.ts";
 export { type DropReason, SocketWriter, type SocketWriterOptions } from "./writer.ts";
+export { endpointList } from "./endpoints.ts";

@@ -1,0 +1,113 @@
+// The state machine of a replicated orchestrator: every node folds the committed journal records
+// into a JobBook, the same fold an orchestrator's restart replays (journal/book.ts). The node that
+// becomes leader starts its router from that book. Entries carry one group commit each: a
+// MessagePack array of encoded records.
+import type { Entry, Snapshot } from "../../raft/index.ts";
+import {
+  type CompletedRecord,
+  decodeRecord,
+  encodeRecord,
+  JobBook,
+  type JournalRecord,
+} from "../../journal/index.ts";
+import { decode, encode } from "../../protocol/index.ts";
+import type { Recovery } from "../durable.ts";
+
+/** One Raft entry's data: the records of one group commit. */
+export function encodeBatch(records: readonly Buffer[]): Buffer {
+  return encode(records);
+}
+
+export class ReplicatedBook {
+  private book = new JobBook();
+  /** The term of the last entry applied: a new leader serves once its own term's first entry is applied. */
+  lastAppliedTerm = 0;
+  records = 0;
+  badRecords = 0;
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  /** Applies one committed entry (noop and configuration entries only move lastAppliedTerm). */
+  apply(entry: Entry): void {
+    this.lastAppliedTerm = entry.term;
+    if (entry.kind !== "normal") return;
+    this.applyBatch(entry.data, `entry ${entry.index}`);
+  }
+
+  private applyBatch(data: Uint8Array, where: string): void {
+    let batch: unknown;
+    try {
+      batch = decode(data);
+    } catch (error) {
+      this.badRecords++;
+      this.log(`replicated journal: ${where} is not a record batch: ${(error as Error).message}`);
+      return;
+    }
+    if (!Array.isArray(batch)) {
+      this.badRecords++;
+      this.log(`replicated journal: ${where} is not a record batch`);
+      return;
+    }
+    for (const bytes of batch) {
+      this.records++;
+      try {
+        this.book.apply(decodeRecord(bytes as Uint8Array));
+      } catch (error) {
+        // Committed, so an orchestrator wrote it: a record from another version. Skipped, loudly.
+        this.badRecords++;
+        this.log(`replicated journal: a record of ${where} skipped: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Forgets finished jobs past retention, and the oldest past finishedMax (as a restart would). */
+  expire(nowMs: number, retentionMs: number, finishedMax: number): void {
+    this.book.expire(nowMs, retentionMs);
+    for (const id of this.book.finished.keys()) {
+      if (this.book.finished.size <= finishedMax) break;
+      this.book.finished.delete(id);
+    }
+  }
+
+  /** The live records, as one batch: what log reduction keeps in place of the entries. */
+  snapshot(): Uint8Array {
+    return encodeBatch([...this.liveRecords()].map(encodeRecord));
+  }
+
+  restore(snapshot: Snapshot): void {
+    this.book = new JobBook();
+    this.lastAppliedTerm = snapshot.term;
+    if (snapshot.data.length > 0) this.applyBatch(snapshot.data, `snapshot ${snapshot.index}`);
+  }
+
+  private *liveRecords(): Iterable<JournalRecord> {
+    for (const record of this.book.finished.values()) yield record;
+    for (const job of this.book.unfinished.values()) {
+      yield job.accepted;
+      if (job.attempts > 0 && job.satelliteId !== null)
+        yield {
+          k: "dispatched",
+          id: job.accepted.id,
+          step: job.accepted.step,
+          attempt: job.attempts,
+          satelliteId: job.satelliteId,
+        };
+    }
+  }
+
+  /** What a new leader's router starts from: the replay of everything committed. */
+  recovery(): Recovery {
+    return {
+      unfinished: [...this.book.unfinished.values()],
+      finished: new Map<string, CompletedRecord>(this.book.finished),
+      records: this.records,
+      badRecords: this.badRecords,
+      damage: [],
+      truncatedBytes: 0,
+    };
+  }
+
+  get jobs(): { unfinished: number; finished: number } {
+    return { unfinished: this.book.unfinished.size, finished: this.book.finished.size };
+  }
+}

@@ -1,0 +1,209 @@
+// One orchestrator of a replicated set (docs/raft.md, "Replicated orchestrators"): a Raft node whose
+// state machine is the job book (book.ts), and, while this node leads, an Orchestrator serving
+// clients and satellites whose journal commits through Raft (journal.ts).
+//
+// A node serves only once it leads AND has applied its own term's first entry: its book then holds
+// every job a majority accepted, under any earlier leader. It stops serving (closing its sockets, so
+// clients and satellites move to the new leader) as soon as it is no longer leader of that term.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { makeConfig, type Mode, type NodeId } from "../../raft/index.ts";
+import { DiskStorage, RaftNode, type TransportCurve } from "../../raft/node/index.ts";
+import type { OrchestratorConfig } from "../config.ts";
+import { Orchestrator } from "../orchestrator.ts";
+import { ReplicatedBook } from "./book.ts";
+import { ReplicatedJournal } from "./journal.ts";
+
+export interface OrchestratorNodeOptions {
+  id: NodeId;
+  /** Every node's Raft endpoint (this one's included), by id: the voters at first start. */
+  peers: Record<NodeId, string>;
+  /** Candidacy policy (docs/raft.md, "Modes"); default active. */
+  mode?: Mode;
+  /** This node's own directory: its Raft log and hard state, and its disk spill. */
+  dir: string;
+  /**
+   * This node's orchestrator when it leads: its own endpoints, and the settings every node shares.
+   * `journal` sets retention and recovery (its `dir` is ignored: the journal is the Raft log).
+   */
+  orchestrator: OrchestratorConfig;
+  curve?: TransportCurve;
+  /** Milliseconds per Raft tick (default 50: elections after 0.5-1 s with electionTicks 10). */
+  tickMs?: number;
+  electionTicks?: number;
+  /** Snapshot the book and compact the Raft log every this many applied entries (default 10,000). */
+  snapshotEvery?: number;
+  log?: (line: string) => void;
+  /** The Raft node stopped on a storage failure or a bug: the process should exit. */
+  onFatal?: (error: Error) => void;
+}
+
+/** How often the node looks at its role (a change of leader is acted on within this). */
+const RECONCILE_MS = 20;
+
+export interface OrchestratorNodeStatus {
+  id: NodeId;
+  role: string;
+  mode: Mode;
+  term: number;
+  leader: NodeId | null;
+  commit: number;
+  applied: number;
+  /** This node's orchestrator serves clients and satellites now. */
+  serving: boolean;
+  /** Jobs in the replicated book (what a new leader would start from). */
+  book: { unfinished: number; finished: number };
+  /** Leaderships this node has taken up and left since it started. */
+  leaderships: number;
+}
+
+export class OrchestratorNode {
+  private serving: { term: number; orchestrator: Orchestrator } | null = null;
+  private transition: Promise<void> = Promise.resolve();
+  private busy = false;
+  private stopped = false;
+  private readonly timer: NodeJS.Timeout;
+  private leaderships = 0;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly raft: RaftNode,
+    private readonly book: ReplicatedBook,
+    private readonly options: OrchestratorNodeOptions,
+  ) {
+    this.log = options.log ?? ((line) => console.log(line));
+    this.timer = setInterval(() => this.reconcile(), RECONCILE_MS);
+  }
+
+  static async start(options: OrchestratorNodeOptions): Promise<OrchestratorNode> {
+    const log = options.log ?? ((line: string) => console.log(line));
+    const raftDir = join(options.dir, "raft");
+    mkdirSync(raftDir, { recursive: true });
+    const storage = await DiskStorage.open(raftDir, {
+      bootstrap: makeConfig(Object.keys(options.peers), []),
+      log: (line) => log(`raft: ${line}`),
+    });
+    const book = new ReplicatedBook(log);
+    const raft = await RaftNode.start({
+      raft: {
+        id: options.id,
+        mode: options.mode ?? "active",
+        electionTicks: options.electionTicks ?? 10,
+        heartbeatTicks: 1,
+      },
+      storage,
+      bind: options.peers[options.id],
+      peers: Object.fromEntries(Object.entries(options.peers).filter(([id]) => id !== options.id)),
+      ...(options.curve !== undefined ? { curve: options.curve } : {}),
+      tickMs: options.tickMs ?? 50,
+      apply: (entry) => book.apply(entry),
+      restore: (snapshot) => book.restore(snapshot),
+      takeSnapshot: () => book.snapshot(),
+      snapshotEvery: options.snapshotEvery ?? 10_000,
+      keepEntries: 1000,
+      maxEntryBytes: 4 * 1024 * 1024,
+      onFatal: (error) => {
+        log(`raft: fatal: ${error.message}`);
+        options.onFatal?.(error);
+      },
+      log: (line) => log(`raft: ${line}`),
+    });
+    return new OrchestratorNode(raft, book, options);
+  }
+
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  /** The orchestrator serving now (this node leads), or null. */
+  get orchestrator(): Orchestrator | null {
+    return this.serving?.orchestrator ?? null;
+  }
+
+  status(): OrchestratorNodeStatus {
+    const raft = this.raft.status();
+    return {
+      id: raft.id,
+      role: raft.role,
+      mode: raft.mode,
+      term: raft.term,
+      leader: raft.leader,
+      commit: raft.commit,
+      applied: raft.applied,
+      serving: this.serving !== null,
+      book: this.book.jobs,
+      leaderships: this.leaderships,
+    };
+  }
+
+  /** Starts serving once this node leads with everything committed applied; stops when it no longer leads. */
+  private reconcile(): void {
+    if (this.busy || this.stopped) return;
+    const { role, term } = this.raft.raft;
+    const journal = this.options.orchestrator.journal;
+    if (journal !== undefined)
+      this.book.expire(Date.now(), journal.retentionMs ?? 3_600_000, journal.finishedMax ?? 100_000);
+    const serving = this.serving;
+    if (serving !== null && (role !== "leader" || term !== serving.term)) {
+      this.run(() => this.stopServing(`no longer the leader of term ${serving.term}`));
+      return;
+    }
+    if (serving === null && role === "leader" && this.book.lastAppliedTerm === term)
+      this.run(() => this.startServing(term));
+  }
+
+  private run(work: () => Promise<void>): void {
+    this.busy = true;
+    this.transition = this.transition
+      .then(work)
+      .catch((error: unknown) => this.log(`orchestrator node ${this.id}: ${(error as Error).message}`))
+      .finally(() => {
+        this.busy = false;
+      });
+  }
+
+  private async startServing(term: number): Promise<void> {
+    const journal = new ReplicatedJournal(this.raft, term);
+    const config: OrchestratorConfig = {
+      ...this.options.orchestrator,
+      journal: { ...this.options.orchestrator.journal, dir: this.options.dir },
+      log: this.log,
+    };
+    const orchestrator = new Orchestrator(config, () => ({ journal, recovery: this.book.recovery() }));
+    try {
+      await orchestrator.start();
+    } catch (error) {
+      await orchestrator.stop().catch(() => {});
+      throw new Error(`could not serve as leader of term ${term}: ${(error as Error).message}`);
+    }
+    this.serving = { term, orchestrator };
+    this.leaderships++;
+    this.log(`orchestrator node ${this.id}: leader of term ${term}, serving`);
+  }
+
+  private async stopServing(why: string): Promise<void> {
+    const serving = this.serving;
+    if (serving === null) return;
+    this.serving = null;
+    this.log(`orchestrator node ${this.id}: ${why}: stops serving`);
+    await serving.orchestrator.stop();
+  }
+
+  /** Hands leadership to another node (docs/raft.md, "Leadership transfer"). */
+  transferLeadership(to: NodeId) {
+    return this.raft.transferLeadership(to);
+  }
+
+  setMode(mode: Mode): void {
+    this.raft.setMode(mode);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.transition;
+    await this.stopServing("stopping");
+    await this.raft.stop();
+  }
+}
