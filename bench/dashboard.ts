@@ -255,6 +255,12 @@ export async function measureDashboard(options: DashboardBenchOptions): Promise<
           : {}),
       },
       { name: `dashboard: CPU at ${offered} events/s offered`, value: cpu * 100, unit: "% of one core" },
+      // Independent of how much of a core the scheduler gave it: what one free core would take.
+      {
+        name: `dashboard: events per CPU-second at ${offered}/s offered`,
+        value: cpu > 0 ? received / cpu : Number.NaN,
+        unit: "events/s of one core",
+      },
       {
         name: `dashboard: RSS at ${offered} events/s offered`,
         value: rssMiB(child.pid as number),
