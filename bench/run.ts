@@ -1,7 +1,9 @@
 // `npm run bench`: every benchmark, figures and ratios measured side by side in one run.
-// `npm run bench -- --quick` runs shorter rounds; `-- crush` or `-- core` runs one part.
+// `npm run bench -- --quick` runs shorter rounds; `-- crush` or `-- core` runs one part (crush, tracker,
+// core, security, durable, dashboard).
 import { benchCore } from "./core.ts";
 import { benchCrush } from "./crush.ts";
+import { benchDashboard } from "./dashboard.ts";
 import { benchDurable } from "./durable.ts";
 import { benchSecurity } from "./security.ts";
 import { formatResult } from "./stats.ts";
@@ -19,4 +21,5 @@ if (wants("tracker")) for (const result of benchTracker(quick)) console.log(form
 if (wants("core")) for (const result of await benchCore(quick)) console.log(formatResult(result));
 if (wants("security")) for (const result of await benchSecurity(quick)) console.log(formatResult(result));
 if (wants("durable")) for (const result of await benchDurable(quick)) console.log(formatResult(result));
+if (wants("dashboard")) for (const result of await benchDashboard(quick)) console.log(formatResult(result));
 process.exit(0);

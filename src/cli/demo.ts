@@ -3,18 +3,31 @@
 // bar, kill -9s one satellite halfway (pm2 restarts it; the tracker reroutes its jobs), drains one
 // host at three quarters (its jobs finish, no new one goes there: docs/operations.md), prints the
 // results and per-type stats, and takes everything down. Exit code 1 if any job was lost.
+// A read-only dashboard runs in the demo's own process from the start (before pm2 brings the fleet
+// up, so the satellites can be seen registering) and closes with it.
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect, connectAddress, controlRequest } from "../client/index.ts";
+import {
+  type Dashboard,
+  DashboardError,
+  DEFAULT_LISTEN,
+  parseListen,
+  startDashboard,
+} from "../dashboard/index.ts";
 import { down, list, satelliteAppName, up } from "../pm2/index.ts";
 import type { CurveOptions } from "../security/index.ts";
-import { curveFromEnv } from "../topology/index.ts";
+import { curveFromEnv, loadTopology, type Topology } from "../topology/index.ts";
+import { adminCurveFromEnv } from "./control.ts";
+import { UsageError } from "./errors.ts";
 
 interface DemoOptions {
   topology: string;
   jobs: number;
   concurrency: number;
   keep: boolean;
+  /** Where the dashboard listens; false with --no-dashboard. */
+  dashboard: string | false;
 }
 
 function positiveInteger(value: string): number {
@@ -47,17 +60,56 @@ function bar(done: number, total: number, failed: number, startedAt: number): st
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}${failed ? ` (${failed} failed)` : ""} ${Math.round(rate)} jobs/s`;
 }
 
+/**
+ * The demo's dashboard, read-only, on `listen`; when that port is taken, on any free port of the
+ * same host (a demo should not fail for a busy 8090). Null when the topology has no control or
+ * events endpoint.
+ */
+async function demoDashboard(topology: Topology, listen: string): Promise<Dashboard | null> {
+  const { control, events } = topology.orchestrator;
+  if (control === undefined || events === undefined) {
+    console.log("  no dashboard: the topology has no control or events endpoint");
+    return null;
+  }
+  const start = (at: string) =>
+    startDashboard({
+      control: connectAddress(control),
+      events: connectAddress(events),
+      curve: curveFromEnv(topology),
+      adminCurve: adminCurveFromEnv(topology),
+      listen: at,
+      log: (line) => console.log(`  dashboard: ${line}`),
+    });
+  const address = parseListen(listen);
+  try {
+    return await start(listen);
+  } catch (error) {
+    const taken = error instanceof DashboardError && /cannot listen/.test(error.message);
+    if (!taken || address.port === 0) throw error;
+    const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+    return start(`${host}:0`);
+  }
+}
+
 async function runDemo(options: DemoOptions): Promise<number> {
   const file = resolve(options.topology);
   const began = Date.now();
   console.log(`dsat demo: ${options.topology} under pm2 (PM2_HOME ${process.env.DSAT_PM2_HOME ?? ".pm2"})`);
-  const started = await up(file, { timeoutMs: 90_000 });
-  const { topology } = started;
-  console.log(
-    `  up in ${((Date.now() - began) / 1000).toFixed(1)} s: ${started.processes.length} pm2 apps, ${started.registered.length} satellites registered${started.missing.length > 0 ? `, missing: ${started.missing.join(", ")}` : ""}`,
-  );
+  const dashboard =
+    options.dashboard === false
+      ? null
+      : await demoDashboard(loadTopology(file), options.dashboard).catch((error: unknown) => {
+          throw error instanceof DashboardError ? new UsageError(error.message) : error;
+        });
+  if (dashboard !== null) console.log(`dashboard: ${dashboard.url} (read-only, while the demo runs)`);
   let client: Client | null = null;
+  let started: Awaited<ReturnType<typeof up>> | null = null;
   try {
+    started = await up(file, { timeoutMs: 90_000 });
+    const { topology } = started;
+    console.log(
+      `  up in ${((Date.now() - began) / 1000).toFixed(1)} s: ${started.processes.length} pm2 apps, ${started.registered.length} satellites registered${started.missing.length > 0 ? `, missing: ${started.missing.join(", ")}` : ""}`,
+    );
     const curve = curveFromEnv(topology);
     client = await connect(connectAddress(topology.orchestrator.frontend), {
       inFlightMax: options.concurrency,
@@ -74,11 +126,17 @@ async function runDemo(options: DemoOptions): Promise<number> {
     return lost === 0 ? 0 : 1;
   } finally {
     await client?.close();
-    if (!options.keep) {
+    // Before the orchestrator goes: a status poll in flight is answered, not left to time out.
+    await dashboard?.close();
+    if (started === null) {
+      // up() failed and said why; what it started is left for `dsat down`, as before.
+    } else if (!options.keep) {
       await down(file);
       console.log("  everything is down (dsat down)");
     } else {
-      console.log("  left running: see `./bin/dsat status`, stop with `./bin/dsat down`");
+      console.log(
+        "  left running: see `./bin/dsat status` or `./bin/dsat dashboard`, stop with `./bin/dsat down`",
+      );
     }
   }
 }
@@ -215,6 +273,12 @@ export function demoCommand(): Command {
     .option("-n, --jobs <n>", "jobs to send", positiveInteger, 1000)
     .option("-c, --concurrency <n>", "jobs in flight", positiveInteger, 32)
     .option("--keep", "leave the topology running afterwards")
+    .option(
+      "--dashboard <host:port>",
+      "where the demo's read-only dashboard listens (a taken port: any free one)",
+      DEFAULT_LISTEN,
+    )
+    .option("--no-dashboard", "run the demo without the dashboard")
     .action(async (options: DemoOptions) => {
       process.exitCode = await runDemo(options);
     });

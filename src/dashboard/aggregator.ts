@@ -6,11 +6,12 @@
 // - done, failed and retried per second: differences of the tracker's counters in successive
 //   control `status` replies (exact whatever the event rate, and the events carry no job end);
 // - acked per second, poison jobs, breakers, drains and losses: the events, as they come;
-// - latency: the tracker's p50/p99 since the start (from `stats`), and, per tick, the quantiles of
-//   events that carry `latencyMs` (none does today: docs/observability.md, "Dashboard");
+// - latency: the tracker's p50/p99 since the start (from `stats`), and, per tick, the quantiles and
+//   mean of the jobs that ended in between, from differences of the tracker's histogram buckets
+//   in successive `status` replies (latency-window.ts);
 // - satellites' load and state: `status`, corrected by the satellite.* events between two polls.
-import { LatencyHistogram } from "../tracker/index.ts";
 import type { JobRing } from "./job-ring.ts";
+import { type LatencyTotals, LatencyWindow, latencyTotals } from "./latency-window.ts";
 import type {
   ControlHealth,
   Delta,
@@ -44,7 +45,8 @@ export interface AggregatorOptions {
 
 interface TypeCounters {
   acked: number;
-  latency: LatencyHistogram | null;
+  /** Jobs that ended between the status replies received this tick; null when none came. */
+  latency: LatencyWindow | null;
 }
 
 interface StatsSample {
@@ -52,6 +54,7 @@ interface StatsSample {
   done: number;
   failed: number;
   retries: number;
+  latency: LatencyTotals | null;
 }
 
 interface Rates {
@@ -147,11 +150,6 @@ export class Aggregator {
     const counters = this.countersOf(type);
     if (counters === null) return;
     if (event === "job.acked") counters.acked++;
-    const latencyMs = fields.latencyMs;
-    if (typeof latencyMs === "number" && Number.isFinite(latencyMs) && latencyMs >= 0) {
-      counters.latency ??= new LatencyHistogram();
-      counters.latency.record(latencyMs);
-    }
   }
 
   private onSatelliteEvent(topic: string, fields: Record<string, unknown>, at: number): void {
@@ -252,9 +250,21 @@ export class Aggregator {
     const current: typeof this.stats = {};
     for (const [type, row] of Object.entries(stats)) {
       if (typeof row !== "object" || row === null) continue;
-      if (this.countersOf(type) === null) continue;
-      const sample = { at, done: num(row.done), failed: num(row.failed), retries: num(row.retries) };
+      const counters = this.countersOf(type);
+      if (counters === null) continue;
+      const sample = {
+        at,
+        done: num(row.done),
+        failed: num(row.failed),
+        retries: num(row.retries),
+        latency: latencyTotals(row),
+      };
       const previous = this.lastStats.get(type);
+      // The first reply only sets the base: what ended before the dashboard came is not this tick's.
+      if (sample.latency !== null && previous?.latency != null) {
+        counters.latency ??= new LatencyWindow();
+        counters.latency.addDifference(sample.latency, previous.latency);
+      }
       if (previous !== undefined && at > previous.at) {
         const seconds = (at - previous.at) / 1000;
         // A counter that went down started again (the orchestrator restarted): count from zero.
@@ -300,8 +310,9 @@ export class Aggregator {
         inFlight: stats?.inFlight ?? 0,
         p50: stats?.p50 ?? null,
         p99: stats?.p99 ?? null,
-        windowP50: counters?.latency ? round(counters.latency.quantileMs(0.5)) : null,
-        windowP99: counters?.latency ? round(counters.latency.quantileMs(0.99)) : null,
+        windowP50: roundOrNull(counters?.latency?.quantileMs(0.5)),
+        windowP99: roundOrNull(counters?.latency?.quantileMs(0.99)),
+        windowMean: roundOrNull(counters?.latency?.meanMs()),
       };
       types[type] = point;
       this.record(type, t, point);
@@ -487,4 +498,8 @@ function num(value: unknown): number {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+function roundOrNull(value: number | null | undefined): number | null {
+  return value === null || value === undefined ? null : round(value);
 }

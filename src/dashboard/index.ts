@@ -2,6 +2,7 @@
 export { Aggregator, type AggregatorOptions, splitJobTopic } from "./aggregator.ts";
 export { Dashboard, type DashboardOptions, DEFAULT_LISTEN, startDashboard } from "./dashboard.ts";
 export { type JobEvent, JobRing, type JobRingOptions } from "./job-ring.ts";
+export { type LatencyTotals, LatencyWindow, latencyTotals } from "./latency-window.ts";
 export { checkListenReach, DashboardError, type ListenAddress, parseListen } from "./listen.ts";
 export type * from "./model.ts";
 export { type AdminAction, parseAction, TOKEN_HEADER } from "./server.ts";

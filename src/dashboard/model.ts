@@ -26,6 +26,10 @@ export interface StatusTypeStats {
   retries?: number;
   latencyMsP50?: number;
   latencyMsP99?: number;
+  /** The tracker's latency histogram since the start: count, sum, cumulative counts at LATENCY_BUCKETS_MS. */
+  latencyCount?: number;
+  latencySumMs?: number;
+  latencyBuckets?: number[];
 }
 
 export interface StatusReply {
@@ -71,9 +75,13 @@ export interface TypePoint {
   /** The tracker's submit-to-end quantiles since the orchestrator started (control `stats`). */
   p50: number | null;
   p99: number | null;
-  /** Quantiles of this tick's jobs, from events that carry `latencyMs` (none do today). */
+  /**
+   * The jobs that ended between the status replies of this tick: p50 and p99 interpolated inside
+   * the tracker's histogram buckets, and the exact mean (sum / count). Null when none ended.
+   */
   windowP50: number | null;
   windowP99: number | null;
+  windowMean: number | null;
 }
 
 export interface ListedEvent {

@@ -5,12 +5,25 @@
 (() => {
   const COLORS = { done: "#2f9e44", failed: "#e03131", retried: "#f08c00", acked: "#1c7ed6" };
   const LATENCY = [
-    ["p50", "#1c7ed6", "p50 since start"],
-    ["p99", "#5f3dc4", "p99 since start"],
     ["windowP50", "#0ca678", "p50 this tick"],
     ["windowP99", "#e8590c", "p99 this tick"],
+    ["windowMean", "#868e96", "mean this tick"],
+    ["p50", "#1c7ed6", "p50 since start"],
+    ["p99", "#5f3dc4", "p99 since start"],
   ];
-  const page = { snapshots: 0, deltas: 0, charts: 0, drawn: 0, admin: false, last: null };
+  // The job types table's columns; the latencies are the last tick's.
+  const TABLE_KEYS = [
+    "done",
+    "failed",
+    "retried",
+    "acked",
+    "inFlight",
+    "windowP50",
+    "windowP99",
+    "windowMean",
+  ];
+  // latencyPoints: per type, the ticks with a latency measured (a test checks the chart has some).
+  const page = { snapshots: 0, deltas: 0, charts: 0, drawn: 0, admin: false, last: null, latencyPoints: {} };
   window.dsatDashboard = page;
 
   const $ = (id) => document.getElementById(id);
@@ -263,6 +276,7 @@
       );
     };
     entry = {
+      type,
       xs: [],
       columns,
       throughput: chart(throughput, Object.entries(COLORS), "per s"),
@@ -288,6 +302,7 @@
 
   function redraw(entry) {
     const c = entry.columns;
+    page.latencyPoints[entry.type] = c.windowP50.filter((v) => v !== null).length;
     entry.throughput.setData([entry.xs, c.done, c.failed, c.retried, c.acked]);
     entry.latency.setData([entry.xs, ...LATENCY.map(([key]) => c[key])]);
   }
@@ -298,7 +313,7 @@
       entry.row = el("tr");
       entry.row.dataset.type = type;
       entry.row.append(el("td", "", type));
-      for (const key of ["done", "failed", "retried", "acked", "inFlight", "p50", "p99"]) {
+      for (const key of TABLE_KEYS) {
         const cell = el("td", "n");
         cell.dataset.key = key;
         entry.row.append(cell);

@@ -8,6 +8,7 @@ import {
   type StatusReply,
   splitJobTopic,
 } from "../../src/dashboard/index.ts";
+import { LATENCY_BUCKETS_MS, LatencyHistogram } from "../../src/tracker/index.ts";
 
 function setup(options: { lostKeepMs?: number; historyPoints?: number; ring?: JobRing } = {}) {
   let now = 1_000_000;
@@ -24,7 +25,7 @@ function setup(options: { lostKeepMs?: number; historyPoints?: number; ring?: Jo
 }
 
 function status(
-  stats: Record<string, { done: number; failed?: number; retries?: number; inFlight?: number }>,
+  stats: Record<string, NonNullable<StatusReply["stats"]>[string] & { done: number }>,
   satellites: StatusReply["satellites"] = [],
   breakersOpen: string[] = [],
 ): StatusReply {
@@ -78,18 +79,77 @@ describe("Aggregator", () => {
     expect(snapshot.history.echo.points.at(-1)?.acked).toBe(0);
   });
 
-  it("takes window latencies from events that carry latencyMs, else reports none", () => {
-    const { aggregator, advance } = setup();
-    aggregator.onEvent("job.acked.echo", { id: "a" });
+  it("takes each tick's latency from differences of the tracker's histogram between two replies", () => {
+    const { aggregator, advance, at } = setup();
+    const histogram = new LatencyHistogram();
+    const reply = (done: number) =>
+      status({
+        echo: {
+          done,
+          latencyMsP50: histogram.quantileMs(0.5),
+          latencyMsP99: histogram.quantileMs(0.99),
+          latencyCount: histogram.count,
+          latencySumMs: histogram.sumMs,
+          latencyBuckets: histogram.cumulativeAtMs(LATENCY_BUCKETS_MS),
+        },
+      });
+    // Before the dashboard came: 1,000 slow jobs, none of them this tick's.
+    for (let i = 0; i < 1000; i++) histogram.record(2000);
+    aggregator.onStatus(reply(1000), at());
     advance(1000);
-    expect(aggregator.tick().types.echo).toMatchObject({ windowP50: null, windowP99: null });
-    for (let i = 1; i <= 100; i++) aggregator.onEvent("job.ended.echo", { id: `j${i}`, latencyMs: i });
+    expect(aggregator.tick().types.echo).toMatchObject({
+      windowP50: null,
+      windowP99: null,
+      windowMean: null,
+    });
+    // This tick: 98 jobs at 3 ms, 2 at 40 ms.
+    for (let i = 0; i < 98; i++) histogram.record(3);
+    for (let i = 0; i < 2; i++) histogram.record(40);
+    aggregator.onStatus(reply(1100), at());
     advance(1000);
     const point = aggregator.tick().types.echo;
-    expect(point.windowP50).toBeGreaterThanOrEqual(50);
-    expect(point.windowP50).toBeLessThanOrEqual(50 * 1.07);
-    expect(point.windowP99).toBeGreaterThanOrEqual(99);
-    expect(point.windowP99).toBeLessThanOrEqual(99 * 1.07);
+    // p50 is in (2.5, 5]: interpolated, 2.5 + 2.5 * 50/98; p99 in (25, 50]: 25 + 25 * 1/2.
+    expect(point.windowP50).toBeCloseTo(2.5 + (2.5 * 50) / 98, 1);
+    expect(point.windowP99).toBeCloseTo(37.5, 1);
+    expect(point.windowMean).toBeCloseTo((98 * 3 + 2 * 40) / 100, 2);
+    // Since the start, the tracker's own figures: still the slow jobs.
+    expect(point.p50).toBeGreaterThanOrEqual(2000);
+    // No reply this tick: nothing measured, not the last tick again.
+    advance(1000);
+    expect(aggregator.tick().types.echo.windowP50).toBeNull();
+    // Two replies in one tick add up; a job above the last edge reports the last edge.
+    histogram.record(8);
+    aggregator.onStatus(reply(1101), at());
+    histogram.record(500_000);
+    aggregator.onStatus(reply(1102), at());
+    advance(1000);
+    expect(aggregator.tick().types.echo).toMatchObject({
+      windowP50: 10,
+      windowP99: 300_000,
+      windowMean: 250_004,
+    });
+  });
+
+  it("counts from zero when the histogram's count goes down, and ignores malformed buckets", () => {
+    const { aggregator, advance, at } = setup();
+    const stats = (count: number, sumMs: number, latencyBuckets: unknown) =>
+      status({ echo: { done: 0, latencyCount: count, latencySumMs: sumMs, latencyBuckets } as never });
+    const edges = LATENCY_BUCKETS_MS.length;
+    const all = (n: number) => new Array(edges).fill(n);
+    aggregator.onStatus(stats(500, 500, all(500)), at());
+    advance(1000);
+    // The orchestrator restarted: 4 jobs of at most 1 ms since.
+    aggregator.onStatus(stats(4, 2, all(4)), at());
+    expect(aggregator.tick().types.echo).toMatchObject({ windowP50: 0.5, windowMean: 0.5 });
+    // Each after a good reply, so that a bad one taken as good would show a latency.
+    for (const bad of [all(8).slice(1), [...all(8).slice(1), "x"], [...all(9).slice(1), 3], all(99)]) {
+      aggregator.onStatus(stats(4, 2, all(4)), at());
+      advance(1000);
+      aggregator.tick();
+      aggregator.onStatus(stats(8, 4, bad), at());
+      advance(1000);
+      expect(aggregator.tick().types.echo.windowP50).toBeNull();
+    }
   });
 
   it("sends a satellite only when it changed, and the tree only when its shape did", () => {

@@ -132,6 +132,8 @@ interface PageFigures {
   deltas: number;
   charts: number;
   drawn: number;
+  /** Per type, the ticks with a latency measured (from the tracker's histogram differences). */
+  latencyPoints: Record<string, number>;
 }
 const figures = (page: Page): Promise<PageFigures> =>
   page.evaluate(() => (globalThis as unknown as { dsatDashboard: PageFigures }).dsatDashboard);
@@ -187,6 +189,20 @@ describe("dsat dashboard in headless Chromium", () => {
     expect(drawn.drawn).toBe(drawn.charts);
     expect(drawn.deltas).toBeGreaterThanOrEqual(1);
     expect(await page.locator(".uplot canvas").count()).toBe(2);
+    // Latency per tick: the chart gets points, and the table the last tick's figures (10 ms jobs).
+    await waitUntil(
+      "latency points in the paced chart",
+      async () => ((await figures(page)).latencyPoints.paced ?? 0) >= 2,
+      20_000,
+    );
+    const p50 = Number(
+      await page.locator('#types tr[data-type="paced"] td[data-key="windowP50"]').innerText(),
+    );
+    const mean = Number(
+      await page.locator('#types tr[data-type="paced"] td[data-key="windowMean"]').innerText(),
+    );
+    expect(p50).toBeGreaterThanOrEqual(5);
+    expect(mean).toBeGreaterThanOrEqual(10);
 
     // Job search: a job this test sent, by its id.
     await client.request("paced", "searched", { id: SEARCHED });
