@@ -5,13 +5,14 @@ import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect, connectAddress } from "../client/index.ts";
 import type { MetricsServer } from "../metrics/index.ts";
-import { Orchestrator } from "../orchestrator/index.ts";
+import { Orchestrator, OrchestratorNode } from "../orchestrator/index.ts";
 import { startWatchdog, watchdogWanted } from "../pm2/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
 import {
   curveFromEnv,
   hostLocation,
   loadTopology,
+  nodeOrchestratorConfig,
   orchestratorConfig,
   type Topology,
 } from "../topology/index.ts";
@@ -53,8 +54,19 @@ export function orchestratorCommand(): Command {
       "serve Prometheus metrics on http://HOST:PORT/metrics (overrides the topology's metrics)",
     )
     .option("--insecure-metrics", "let --metrics listen on a wildcard or non-loopback address")
+    .option(
+      "--node <id>",
+      "replicated orchestrators: run the node ID of the topology's `orchestrators`",
+      process.env.DSAT_NODE,
+    )
     .action(async (options) => {
       const topology = loadTopology(options.topology);
+      if (topology.orchestrators !== undefined) {
+        await runOrchestratorNode(topology, options.node as string | undefined);
+        return;
+      }
+      if (options.node !== undefined)
+        throw new UsageError(`${topology.file}: --node needs a topology with "orchestrators"`);
       const config = orchestratorConfig(topology);
       if (typeof options.journal === "string")
         config.journal = { ...config.journal, dir: resolve(options.journal as string) };
@@ -82,6 +94,41 @@ export function orchestratorCommand(): Command {
         process.once("SIGINT", stop);
       });
     });
+}
+
+/** One node of a replicated set, until SIGTERM or SIGINT (docs/raft.md, "Replicated orchestrators"). */
+async function runOrchestratorNode(topology: Topology, id: string | undefined): Promise<void> {
+  const nodes = topology.orchestrators ?? [];
+  const known = nodes.map((node) => node.id).join(", ");
+  if (id === undefined)
+    throw new UsageError(
+      `${topology.file} lists ${nodes.length} orchestrators (${known}): say which with --node ID (or DSAT_NODE)`,
+    );
+  const node = nodes.find((each) => each.id === id);
+  if (node === undefined)
+    throw new UsageError(`${topology.file}: no orchestrator "${id}" in /orchestrators (${known})`);
+  if (topology.orchestrator.security !== undefined)
+    throw new UsageError(
+      `${topology.file}: replicated orchestrators do not take "security" yet (Raft between nodes is not encrypted)`,
+    );
+  const log = (line: string) => console.log(`[${id}] ${line}`);
+  const running = await OrchestratorNode.start({
+    id,
+    peers: Object.fromEntries(nodes.map((each) => [each.id, connectAddress(each.raft)])),
+    bind: node.raft,
+    mode: node.mode ?? "active",
+    dir: node.dir ?? id,
+    orchestrator: { ...nodeOrchestratorConfig(orchestratorConfig(topology), node), log },
+    log,
+    onFatal: () => process.exit(1),
+  });
+  log(`orchestrator node: raft ${node.raft}, frontend ${node.frontend} (served while it leads)`);
+  process.send?.("ready");
+  await new Promise<void>((done) => {
+    const stop = () => void running.stop().then(done);
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
 }
 
 /** Prometheus metrics if --metrics or the topology asks (the flag wins); prom-client loads only then. */

@@ -320,6 +320,18 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     else if (!this.replyTurn) this.endOfTurn.schedule();
   }
 
+  /** One request again after NOT_LEADER_RETRY_MS, if it is still pending and its deadline allows. */
+  private resendSoon(pending: Pending): void {
+    const timer = setTimeout(() => {
+      if (this.closed || !this.pending.has(pending.entry[1])) return;
+      const remainingMs = pending.deadline - CLIENT_GRACE_MS - Date.now();
+      if (remainingMs <= 0) return;
+      const [type, correlation, length, , id, key] = pending.entry;
+      this.enqueue([type, correlation, length, remainingMs, id, key], pending.body);
+    }, NOT_LEADER_RETRY_MS);
+    timer.unref?.();
+  }
+
   /** The connection came back: whatever the orchestrator may have lost is sent again, same ids. */
   private resendPending(): void {
     if (this.closed) return;
@@ -474,6 +486,12 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       this.emit("reply:orphan", correlation);
       return;
     }
+    if (status === ErrorCode.notLeader) {
+      // A replicated orchestrator that just lost its leadership took nothing: the request stays
+      // pending and goes again (same id) once another node serves, until its deadline.
+      this.resendSoon(pending);
+      return;
+    }
     this.settle(correlation);
     if (status !== "ok") {
       pending.reject(errorFor(status, message, jobId || undefined));
@@ -547,6 +565,9 @@ function sessionToken(options: ClientOptions): Buffer {
     return createHash("sha256").update(`dsat-session/1\0${secret}`).digest().subarray(0, 24);
   return randomBytes(24);
 }
+
+/** After DSAT_ERR_NOT_LEADER: the time a replicated set takes to serve from its new leader, about. */
+const NOT_LEADER_RETRY_MS = 100;
 
 /** First and longest wait before connecting again after a refused CURVE handshake. */
 const REFUSED_RETRY_MS = 250;

@@ -4,15 +4,19 @@ import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
 import { decode, encode } from "../protocol/index.ts";
 import { type CurveOptions, controlProof, curveClientOptions } from "../security/index.ts";
+import { endpointList } from "../transport/index.ts";
 
 /** The control socket did not answer (down, wrong endpoint, or CURVE keys it refuses). */
 export class ControlError extends Error {
   override name = "ControlError";
 }
 
-/** Endpoints are bound as given; clients connect to the same address, with wildcards made local. */
+/**
+ * Endpoints are bound as given; clients connect to the same address, with wildcards made local
+ * (each of a comma-separated list: a replicated set's).
+ */
 export function connectAddress(endpoint: string): string {
-  return endpoint.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:");
+  return endpoint.replaceAll("://*:", "://127.0.0.1:").replaceAll("://0.0.0.0:", "://127.0.0.1:");
 }
 
 export type ControlCommandRequest = { cmd: string } & Record<string, unknown>;
@@ -48,14 +52,17 @@ export async function controlRequest(
   curve?: CurveOptions,
 ): Promise<unknown> {
   const routingId = controlRoutingId();
+  const endpoints = endpointList(endpoint);
   const socket = new Dealer({
     linger: 0,
     receiveTimeout: timeoutMs,
     sendTimeout: timeoutMs,
     routingId,
+    // Replicated orchestrators (a list): only the leader binds control; ask whichever answers.
+    immediate: endpoints.length > 1,
     ...curveClientOptions(curve),
   });
-  socket.connect(endpoint);
+  for (const each of endpoints) socket.connect(each);
   // msgpackr writes `undefined` as an extension, which the orchestrator refuses in a control
   // request (src/protocol/input-shapes.ts): absent is what an undefined field means.
   const request =

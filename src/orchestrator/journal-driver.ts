@@ -18,6 +18,8 @@ export interface ShellJournal {
   readonly sizeBytes: number;
   readonly damage: readonly SegmentDamage[];
   readonly counters: Readonly<JournalCounters>;
+  /** A replicated journal failed because its node no longer leads (refusals say NOT_LEADER). */
+  readonly notLeader?: boolean;
   append(record: JournalRecord): number;
   commit(): Promise<void>;
   maintain(live: () => Iterable<JournalRecord>): Promise<void>;
@@ -90,7 +92,7 @@ export class JournalDriver {
     const { journal, ports } = this;
     if (this.commitRunning || !ports.running()) return;
     if (journal.failure !== null) {
-      ports.raise({ kind: "journal-failed", error: journal.failure });
+      ports.raise({ kind: "journal-failed", error: journal.failure, notLeader: journal.notLeader === true });
       return;
     }
     this.commitRunning = true;
@@ -101,7 +103,12 @@ export class JournalDriver {
       },
       (error: unknown) => {
         this.commitRunning = false;
-        if (ports.running()) ports.step({ kind: "journal-failed", error: (error as Error).message });
+        if (ports.running())
+          ports.step({
+            kind: "journal-failed",
+            error: (error as Error).message,
+            notLeader: journal.notLeader === true,
+          });
       },
     );
   }

@@ -56,6 +56,16 @@ export function satelliteAppName(id: string): string {
   return `${SATELLITE_PREFIX}${id.replace(/[^A-Za-z0-9_.-]+/g, "-")}`;
 }
 
+/** pm2 app name of one node of replicated orchestrators: `dsat-orchestrator-<id>`. */
+export function orchestratorNodeAppName(id: string): string {
+  return `${ORCHESTRATOR_APP}-${id}`;
+}
+
+/** The orchestrator's app, or one of a replicated set's. */
+export function isOrchestratorApp(name: string): boolean {
+  return name === ORCHESTRATOR_APP || name.startsWith(`${ORCHESTRATOR_APP}-`);
+}
+
 export function isDsatApp(name: string): boolean {
   return name.startsWith(APP_PREFIX);
 }
@@ -91,7 +101,18 @@ export interface SatelliteApp {
 export function buildApps(topology: Topology, options: AppsOptions): Pm2App[] {
   const apps: Pm2App[] = [];
   const includeOrchestrator = options.orchestrator ?? options.host === undefined;
-  if (includeOrchestrator) {
+  if (includeOrchestrator && topology.orchestrators !== undefined) {
+    // Replicated: one app per node; each serves while it leads (docs/raft.md).
+    for (const node of topology.orchestrators)
+      apps.push(
+        app(
+          options,
+          orchestratorNodeAppName(node.id),
+          ["orchestrator", "--topology", topology.file, "--node", node.id],
+          { DSAT_TOPOLOGY: topology.file, DSAT_NODE: node.id },
+        ),
+      );
+  } else if (includeOrchestrator) {
     apps.push(
       app(options, ORCHESTRATOR_APP, ["orchestrator", "--topology", topology.file], {
         DSAT_TOPOLOGY: topology.file,

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { connectAddress, controlRequest } from "../client/index.ts";
 import type { CurveOptions } from "../security/index.ts";
 import { curveFromEnv, loadTopology, type Topology } from "../topology/index.ts";
-import { buildApps, isDsatApp, ORCHESTRATOR_APP, type Pm2App, satelliteAppName } from "./apps.ts";
+import {
+  buildApps,
+  isDsatApp,
+  isOrchestratorApp,
+  ORCHESTRATOR_APP,
+  type Pm2App,
+  satelliteAppName,
+} from "./apps.ts";
 import { daemonRunning, Pm2Client, type Pm2Process, pm2Home, REPO_ROOT, withPm2 } from "./client.ts";
 
 export interface Pm2Options {
@@ -87,9 +94,9 @@ export async function up(topologyFile: string, options: UpOptions = {}): Promise
       started.push(app.name);
     }
     // The orchestrator first, so satellites find it listening when they start.
-    const orchestrator = toStart.filter((app) => app.name === ORCHESTRATOR_APP);
+    const orchestrator = toStart.filter((app) => isOrchestratorApp(app.name));
     await client.start(orchestrator);
-    await client.start(toStart.filter((app) => app.name !== ORCHESTRATOR_APP));
+    await client.start(toStart.filter((app) => !isOrchestratorApp(app.name)));
     const wanted = new Set(apps.map((app) => app.name));
     let processes: Pm2Process[] = [];
     await until(deadline, async () => {
@@ -156,8 +163,8 @@ async function until(deadline: number, check: () => Promise<boolean>): Promise<v
 
 /** Satellites first (they drain and say goodbye to the orchestrator), then the orchestrator. */
 async function deleteInOrder(client: Pm2Client, names: string[]): Promise<void> {
-  await Promise.all(names.filter((n) => n !== ORCHESTRATOR_APP).map((name) => client.delete(name)));
-  if (names.includes(ORCHESTRATOR_APP)) await client.delete(ORCHESTRATOR_APP);
+  await Promise.all(names.filter((n) => !isOrchestratorApp(n)).map((name) => client.delete(name)));
+  await Promise.all(names.filter((n) => isOrchestratorApp(n)).map((name) => client.delete(name)));
 }
 
 export interface DownResult {

@@ -3,7 +3,7 @@
 // missing: no pm2 daemon (satellites started by hand) or no orchestrator answering.
 import { connectAddress, controlRequest } from "../client/index.ts";
 import { curveFromEnv, loadTopology } from "../topology/index.ts";
-import { ORCHESTRATOR_APP, satelliteApps } from "./apps.ts";
+import { ORCHESTRATOR_APP, orchestratorNodeAppName, satelliteApps } from "./apps.ts";
 import { daemonRunning, type Pm2Process, pm2Home, REPO_ROOT } from "./client.ts";
 import { list } from "./manage.ts";
 import { type WatchdogRestart, watchdogRestarts } from "./watchdog.ts";
@@ -95,6 +95,7 @@ export async function gatherStatus(
   const breakers = new Set(orchestratorSide.status?.tracker.breakersOpen ?? []);
   const satellites: SatelliteStatus[] = [];
   const known = new Set<string>([ORCHESTRATOR_APP]);
+  for (const node of topology.orchestrators ?? []) known.add(orchestratorNodeAppName(node.id));
   for (const { app, instance } of satelliteApps(topology, { root: REPO_ROOT })) {
     known.add(app.name);
     satellites.push({

@@ -40,6 +40,8 @@ export const ErrorCode = {
   notFound: "DSAT_ERR_NOT_FOUND",
   /** A control request its sender's role may not run, or whose key or proof does not hold. */
   forbidden: "DSAT_ERR_FORBIDDEN",
+  /** A replicated orchestrator that no longer leads: nothing was taken; the client sends it again. */
+  notLeader: "DSAT_ERR_NOT_LEADER",
 } as const;
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -67,6 +69,10 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCodeName, { retryable: boolea
   [ErrorCode.rejected]: { retryable: false, meaning: "refused for what it is (reserved)" },
   [ErrorCode.notFound]: { retryable: false, meaning: "the id names no job of this client's" },
   [ErrorCode.forbidden]: { retryable: false, meaning: "the sender's role may not run this control command" },
+  [ErrorCode.notLeader]: {
+    retryable: true,
+    meaning: "nothing ran: this orchestrator no longer leads its replicated set (the client resends by itself)",
+  },
 };
 
 export function isRetryableError(code: string): boolean {

@@ -1,6 +1,7 @@
 export { type CandidateSample, sampleCandidates, whyNoCandidates } from "./candidates.ts";
 export { curveFromEnv } from "./curve.ts";
 export { type JsonFileError, parseJsonText, readJsonFile } from "./json-file.ts";
+export { nodeOrchestratorConfig, type TopologyOrchestratorNode } from "./orchestrators.ts";
 export {
   checkPlacements,
   declaredSatellites,

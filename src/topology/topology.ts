@@ -36,6 +36,12 @@ import type { Limits } from "../protocol/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { sampleCandidates, whyNoCandidates } from "./candidates.ts";
 import { readJsonFile } from "./json-file.ts";
+import {
+  orchestratorNodesProblem,
+  resolveOrchestratorNodes,
+  sharedEndpoints,
+  type TopologyOrchestratorNode,
+} from "./orchestrators.ts";
 import { parseRuleText, RuleTextError } from "./rule-text.ts";
 import { describe, escapePointer, schemaProblem } from "./schema.ts";
 
@@ -82,6 +88,11 @@ export interface Topology {
     /** Disk spill of queued jobs (docs/journal.md); `dir` made absolute (relative to the file) on load. */
     diskSpill?: DiskSpillConfig | false;
   };
+  /**
+   * Replicated orchestrators (orchestrators.ts), with absolute dirs; `orchestrator`'s endpoints are
+   * then every node's, comma-separated.
+   */
+  orchestrators?: TopologyOrchestratorNode[];
   /** Failure-domain levels, outermost first, ending with "host". */
   hierarchy: string[];
   /** Host -> its bucket at each level above host. */
@@ -180,6 +191,17 @@ export function parseTopology(json: unknown, file: string): Topology {
     hosts: raw.hosts,
     types: {},
   };
+  if (raw.orchestrators !== undefined) {
+    const nodesProblem = orchestratorNodesProblem(raw.orchestrators, raw.orchestrator);
+    if (nodesProblem !== undefined) throw new TopologyError(file, nodesProblem.path, nodesProblem.message);
+    const nodes = resolveOrchestratorNodes(
+      raw.orchestrators,
+      dirname(resolve(file)),
+      topology.orchestrator.journal?.dir,
+    );
+    topology.orchestrators = nodes;
+    topology.orchestrator = { ...topology.orchestrator, ...sharedEndpoints(nodes) };
+  }
   const check = new Semantics(file, topology);
   check.hierarchy();
   check.hosts();
@@ -195,6 +217,7 @@ interface RawType extends Omit<TopologyType, "rule" | "ruleText"> {
 
 interface RawTopology {
   orchestrator: Topology["orchestrator"];
+  orchestrators?: TopologyOrchestratorNode[];
   hierarchy?: string[];
   hosts: Record<string, Record<string, string>>;
   types: Record<string, RawType>;

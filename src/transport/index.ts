@@ -2,6 +2,6 @@
 // their socket is drained.
 
 export { EndOfTurn } from "./end-of-turn.ts";
+export { endpointList } from "./endpoints.ts";
 export { type AfterEachMessage, type ReceivingSocket, receiveEach } from "./receive.ts";
 export { type DropReason, SocketWriter, type SocketWriterOptions } from "./writer.ts";
-export { endpointList } from "./endpoints.ts";

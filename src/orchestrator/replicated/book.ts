@@ -2,7 +2,7 @@
 // into a JobBook, the same fold an orchestrator's restart replays (journal/book.ts). The node that
 // becomes leader starts its router from that book. Entries carry one group commit each: a
 // MessagePack array of encoded records.
-import type { Entry, Snapshot } from "../../raft/index.ts";
+
 import {
   type CompletedRecord,
   decodeRecord,
@@ -11,6 +11,7 @@ import {
   type JournalRecord,
 } from "../../journal/index.ts";
 import { decode, encode } from "../../protocol/index.ts";
+import type { Entry, Snapshot } from "../../raft/index.ts";
 import type { Recovery } from "../durable.ts";
 
 /** One Raft entry's data: the records of one group commit. */

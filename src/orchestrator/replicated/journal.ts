@@ -17,6 +17,8 @@ export class ReplicatedJournal implements ShellJournal {
   committedSeq = 0;
   failure: string | null = null;
   failedSince: number | null = null;
+  /** Every failure of this journal is a lost leadership (or the node stopping it). */
+  readonly notLeader = true;
   readonly damage: readonly SegmentDamage[] = [];
   readonly counters: JournalCounters = {
     records: 0,

@@ -7,7 +7,7 @@
 // clients and satellites move to the new leader) as soon as it is no longer leader of that term.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { makeConfig, type Mode, type NodeId } from "../../raft/index.ts";
+import { type Mode, makeConfig, type NodeId } from "../../raft/index.ts";
 import { DiskStorage, RaftNode, type TransportCurve } from "../../raft/node/index.ts";
 import type { OrchestratorConfig } from "../config.ts";
 import { Orchestrator } from "../orchestrator.ts";
@@ -16,8 +16,10 @@ import { ReplicatedJournal } from "./journal.ts";
 
 export interface OrchestratorNodeOptions {
   id: NodeId;
-  /** Every node's Raft endpoint (this one's included), by id: the voters at first start. */
+  /** Every node's Raft endpoint to connect to (this one's included), by id: the voters at first start. */
   peers: Record<NodeId, string>;
+  /** What this node binds for Raft (default its entry in `peers`; e.g. tcp://*:7101). */
+  bind?: string;
   /** Candidacy policy (docs/raft.md, "Modes"); default active. */
   mode?: Mode;
   /** This node's own directory: its Raft log and hard state, and its disk spill. */
@@ -92,7 +94,7 @@ export class OrchestratorNode {
         heartbeatTicks: 1,
       },
       storage,
-      bind: options.peers[options.id],
+      bind: options.bind ?? options.peers[options.id],
       peers: Object.fromEntries(Object.entries(options.peers).filter(([id]) => id !== options.id)),
       ...(options.curve !== undefined ? { curve: options.curve } : {}),
       tickMs: options.tickMs ?? 50,

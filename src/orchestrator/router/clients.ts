@@ -183,7 +183,7 @@ export function submit(
   let { type } = request;
   if (request.id !== undefined && resubmission(r, origin, request.owner, request.id, type)) return null;
   if (r.journalError !== null)
-    return refuse(r, request, ErrorCode.overloaded, `the journal failed: ${r.journalError}`);
+    return refuse(r, request, r.journalRefusal, `the journal failed: ${r.journalError}`);
   const typeConfig = r.typeConfig(type);
   if (typeConfig === undefined)
     return refuse(

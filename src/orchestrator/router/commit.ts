@@ -2,6 +2,7 @@
 // and a reply leaves, only once its record is on disk: docs/journal.md).
 import { hashKey } from "../../crush/core.ts";
 import type { JournalRecord, UnfinishedJob } from "../../journal/core.ts";
+import { ErrorCode } from "../../protocol/index.ts";
 import {
   bytesOf,
   type Job,
@@ -183,8 +184,9 @@ export function attachToUnwrittenReply(r: RouterState, origin: Origin, id: strin
  * and writes them when the disk comes back, so a job is never answered before its completed
  * record is on disk (docs/journal.md, "Write failures and probe()").
  */
-export function onJournalFailed(r: RouterState, error: string): void {
+export function onJournalFailed(r: RouterState, error: string, notLeader = false): void {
   r.commitRequested = false;
+  if (notLeader) r.journalRefusal = ErrorCode.notLeader;
   if (r.journalError !== null) {
     r.journalError = error;
     return;

@@ -102,7 +102,7 @@ export class JobRouter {
         onCommitted(this.r, event.committedSeq);
         return;
       case "journal-failed":
-        onJournalFailed(this.r, event.error);
+        onJournalFailed(this.r, event.error, event.notLeader === true);
         return;
       case "journal-resumed":
         onJournalResumed(this.r, event.committedSeq, event.downMs);

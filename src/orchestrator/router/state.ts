@@ -2,6 +2,7 @@
 // part uses (effects, the journal's numbering, the finished book, the tracker's clock). The parts
 // of the router are functions over it (router.ts lists them).
 import type { CompletedRecord, JournalRecord } from "../../journal/core.ts";
+import { ErrorCode, type ErrorCodeName } from "../../protocol/index.ts";
 import { RefusalLimiter } from "../../security/core.ts";
 import { Tracker, type TrackerEvent } from "../../tracker/index.ts";
 import { type AdmissionContext, ChallengeBook } from "../admission.ts";
@@ -254,6 +255,8 @@ export class RouterState {
   }
 
   journalError: string | null = null;
+  /** What a job refused while the journal is failed is told: OVERLOADED, or NOT_LEADER (replicated). */
+  journalRefusal: ErrorCodeName = ErrorCode.overloaded;
 
   journalFailedAt = 0;
 

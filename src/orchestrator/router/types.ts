@@ -35,7 +35,8 @@ export type RouterEvent =
   /** A group commit landed: every record up to committedSeq is on disk. */
   | { kind: "journal-committed"; committedSeq: number }
   /** The journal cannot make records durable (a write or fsync failed). */
-  | { kind: "journal-failed"; error: string }
+  /** `notLeader`: a replicated journal whose node lost its leadership (refusals say NOT_LEADER). */
+  | { kind: "journal-failed"; error: string; notLeader?: boolean }
   /** probe() wrote every kept record: the journal works again. */
   | { kind: "journal-resumed"; committedSeq: number; downMs: number }
   /**

@@ -35,7 +35,13 @@ async function startCluster(): Promise<{ nodes: Map<string, OrchestratorNode>; f
       limits: { heartbeatMs: 200 },
       log: () => {},
     };
-    const node = await OrchestratorNode.start({ id, peers, dir: await dirs.make(), orchestrator, log: () => {} });
+    const node = await OrchestratorNode.start({
+      id,
+      peers,
+      dir: await dirs.make(),
+      orchestrator,
+      log: () => {},
+    });
     nodes.set(id, node);
     cleanups.push(() => node.stop());
   }
@@ -56,7 +62,16 @@ async function startSatellite(id: string, host: string, endpoint: string): Promi
         return { n: payload.n };
       },
     }),
-    { endpoint, id, location: [["rack", "r1"], ["host", host]], heartbeatMs: 200, log: () => {} },
+    {
+      endpoint,
+      id,
+      location: [
+        ["rack", "r1"],
+        ["host", host],
+      ],
+      heartbeatMs: 200,
+      log: () => {},
+    },
   );
   cleanups.push(() => satellite.stop());
   return satellite;
