@@ -71,7 +71,8 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCodeName, { retryable: boolea
   [ErrorCode.forbidden]: { retryable: false, meaning: "the sender's role may not run this control command" },
   [ErrorCode.notLeader]: {
     retryable: true,
-    meaning: "nothing ran: this orchestrator no longer leads its replicated set (the client resends by itself)",
+    meaning:
+      "nothing ran: this orchestrator no longer leads its replicated set (the client resends by itself)",
   },
 };
 

@@ -92,7 +92,9 @@ describe("replicated orchestrators, real processes", () => {
             const result = await client.request<number>("paced", n);
             if (result !== n) wrong.push(n);
             answers.set(n, (answers.get(n) ?? 0) + 1);
-            for (const fault of faults) if (fault.firstAnswerAfterMs < 0) fault.firstAnswerAfterMs = Date.now() - streamStart - fault.atMs;
+            for (const fault of faults)
+              if (fault.firstAnswerAfterMs < 0)
+                fault.firstAnswerAfterMs = Date.now() - streamStart - fault.atMs;
           } catch (error) {
             failures.push(`${n}: ${(error as Error).message}`);
           }
@@ -129,7 +131,10 @@ describe("replicated orchestrators, real processes", () => {
     console.log(
       `replicated, real processes: ${answers.size} of ${JOBS} jobs answered in ${seconds.toFixed(1)} s ` +
         `(${Math.round(JOBS / seconds)} jobs/s); faults: ${faults
-          .map((fault) => `${fault.kind} ${fault.node} at ${fault.atMs} ms, next answer +${fault.firstAnswerAfterMs} ms`)
+          .map(
+            (fault) =>
+              `${fault.kind} ${fault.node} at ${fault.atMs} ms, next answer +${fault.firstAnswerAfterMs} ms`,
+          )
           .join("; ")}`,
     );
     await client.close();
