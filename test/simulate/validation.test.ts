@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, type OrchestratorEvent } from "../../src/client/index.ts";
 import { down, list, up } from "../../src/pm2/index.ts";
@@ -35,22 +36,26 @@ const HOSTS = ["h1", "h2", "h3", "h4"];
 
 /**
  * The tolerances, decided from measured runs on the shared 2-core build machine (load average 4 to
- * 8; docs/simulate.md, "How far to trust it", has the table):
+ * 20; docs/simulate.md, "How far to trust it", has the table):
  * - done and lost: exact (every job done, none lost, in both).
  * - retried and rerouted: the killed satellite's jobs in flight at the kill instant (placement is
  *   the same in both runs, so the same jobs; the kill lands a few ms later for real, and a job
  *   whose sleep ends in those ms is done rather than retried): +-2. Jobs done per satellite: +-5.
- * - latency: the real run may be slower than the simulated one by up to 20 % (p50) and 35 % (p95),
+ * - latency: the real run may be slower than the simulated one by up to 15 % (p50) and 25 % (p95),
  *   faster by at most 10 % (or 5 ms and 10 ms, whichever is larger). Asymmetric on purpose: the
- *   simulator charges a job its sleep, the queueing and fixed link delays, but not the CPU the
- *   three real processes wait for on a busy machine nor the timer's overshoot; measured, those add
- *   +2 to +11 ms at p50 and +3 to +56 ms at p95. A real run much faster than the simulated one
- *   would be a modelling error (the simulator charging for something that is not there).
+ *   simulator charges a job its sleep, the queueing and fixed link delays, not the CPU the real
+ *   processes wait for; measured with the satellites' timers on time (overshoot p95 under 3 ms),
+ *   the real run is 2 to 11 ms slower at p50 and p95. A real run much faster than the simulated
+ *   one would be a modelling error (the simulator charging for something that is not there).
+ * - a starved machine: when the satellites' sleeps overshoot by more than 5 ms at p95, other load
+ *   held the real processes off the CPU (measured: overshoot p95 9 ms, real p95 +52 ms) and the
+ *   latency comparison is skipped, saying so; the counts are checked in every run.
  */
 const COUNT_TOLERANCE = 2;
 const PER_SATELLITE_TOLERANCE = 5;
-const P50_TOLERANCE = { faster: 0.1, slower: 0.2, ms: 5 };
-const P95_TOLERANCE = { faster: 0.1, slower: 0.35, ms: 10 };
+const P50_TOLERANCE = { faster: 0.1, slower: 0.15, ms: 5 };
+const P95_TOLERANCE = { faster: 0.1, slower: 0.25, ms: 10 };
+const STARVED_OVERSHOOT_MS = 5;
 
 interface RealRun {
   submitted: number;
@@ -63,6 +68,10 @@ interface RealRun {
   latencyMs: Percentiles;
   /** Jobs done per satellite id. */
   bySatellite: Map<string, number>;
+  /** This process's event-loop delay during the run, ms: how starved of CPU the machine was. */
+  loopDelayMs: { p50: number; p99: number };
+  /** How much longer the satellites' sleeps took than asked, ms (timers fire late on a busy machine). */
+  overshootMs: Percentiles;
   killAtMs: number;
   lostAtMs: number | null;
   registeredAgainAtMs: number | null;
@@ -101,7 +110,7 @@ beforeAll(async () => {
       hosts: { h1: { rack: "r1" }, h2: { rack: "r1" }, h3: { rack: "r2" }, h4: { rack: "r2" } },
       types: {
         slow: {
-          module: join(root, "test/e2e/satellites/slow.ts"),
+          module: join(root, "test/simulate/satellites/timed-sleep.ts"),
           concurrency: 8,
           replicas: 2,
           failureDomain: "rack",
@@ -145,12 +154,15 @@ async function runForReal(scenario: Scenario, seed: number): Promise<RealRun> {
   const keyRandom = new Random(seed).fork("load:slow");
   const keys = new KeyPicker(scenario.load.slow.keys?.count as number, null);
   const bySatellite = new Map<string, number>();
+  const overshoots: number[] = [];
   const latencies: number[] = [];
   const failed: string[] = [];
   let settled = 0;
   const killed = (await list({ home })).find((p) => p.name === KILLED_APP);
   if (killed === undefined || killed.pid <= 0) throw new Error(`${KILLED_APP} is not running`);
   const counted = events.length;
+  const loop = monitorEventLoopDelay({ resolution: 2 });
+  loop.enable();
   const start = performance.now() + 20;
   let next = 0;
   let killAtMs = -1;
@@ -165,21 +177,26 @@ async function runForReal(scenario: Scenario, seed: number): Promise<RealRun> {
       const key = `k${keys.pick(keyRandom)}`;
       const sent = performance.now();
       next++;
-      (client as Client).request<{ satellite: string }>("slow", { ms }, { key, timeoutMs: 20_000 }).then(
-        (reply) => {
-          latencies.push(performance.now() - sent);
-          bySatellite.set(reply.satellite, (bySatellite.get(reply.satellite) ?? 0) + 1);
-          settled++;
-        },
-        (error: unknown) => {
-          failed.push(String(error));
-          settled++;
-        },
-      );
+      (client as Client)
+        .request<{ satellite: string; sleptMs: number }>("slow", { ms }, { key, timeoutMs: 20_000 })
+        .then(
+          (reply) => {
+            latencies.push(performance.now() - sent);
+            overshoots.push(reply.sleptMs - ms);
+            bySatellite.set(reply.satellite, (bySatellite.get(reply.satellite) ?? 0) + 1);
+            settled++;
+          },
+          (error: unknown) => {
+            failed.push(String(error));
+            settled++;
+          },
+        );
     }
     await sleep(1);
   }
   const deadline = performance.now() + 25_000;
+  while (settled < times.length && performance.now() < deadline) await sleep(20);
+  loop.disable();
   while (settled < times.length && performance.now() < deadline) await sleep(20);
   // pm2 has the killed satellite back when it registers again (a new process boots in seconds).
   const isBack = ({ at, event }: { at: number; event: OrchestratorEvent }) =>
@@ -200,6 +217,8 @@ async function runForReal(scenario: Scenario, seed: number): Promise<RealRun> {
     timeouts: count("job.timeout."),
     latencyMs: percentiles(latencies),
     bySatellite,
+    loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6 },
+    overshootMs: percentiles(overshoots),
     killAtMs,
     lostAtMs: lostEvent === undefined ? null : lostEvent.at - start,
     registeredAgainAtMs: back === undefined ? null : back.at - start,
@@ -228,7 +247,10 @@ describe("the simulator against the same scenario run for real under pm2", () =>
     expect(JSON.stringify(simulate(topology, scenario, 17))).not.toBe(once);
   });
 
-  it("done, lost, retried, rerouted and latency p50/p95 agree within the stated tolerance", async () => {
+  /** Both runs, once the counts test has made them (the latency test reads them). */
+  let compared: { sim: SimulationResult; real: RealRun } | null = null;
+
+  it("done, lost, retried, rerouted and jobs per satellite agree", async () => {
     // One host at a time, each registered before the next starts: the order satellites register
     // in hands out the CRUSH device ids, so it must be the scenario's (its startMs overrides).
     for (const [i, host] of HOSTS.entries()) {
@@ -294,7 +316,7 @@ describe("the simulator against the same scenario run for real under pm2", () =>
     ];
     console.log(
       [
-        `validation: kill at ${real.killAtMs.toFixed(1)} ms, lost at ${real.lostAtMs?.toFixed(0)} ms, registered again at ${real.registeredAgainAtMs?.toFixed(0)} ms`,
+        `validation: kill at ${real.killAtMs.toFixed(1)} ms, lost at ${real.lostAtMs?.toFixed(0)} ms, registered again at ${real.registeredAgainAtMs?.toFixed(0)} ms; event-loop delay p50 ${real.loopDelayMs.p50.toFixed(1)} ms, p99 ${real.loopDelayMs.p99.toFixed(1)} ms; sleep overshoot p50 ${real.overshootMs.p50} ms, p95 ${real.overshootMs.p95} ms`,
         ...rows.map(
           ([name, a, b]) =>
             `${String(name).padEnd(14)} sim ${String(a).padStart(8)}  real ${Number(b).toFixed(1).padStart(8)}`,
@@ -317,7 +339,26 @@ describe("the simulator against the same scenario run for real under pm2", () =>
       const difference = (real.bySatellite.get(satellite.id) ?? 0) - satellite.jobs;
       expect(Math.abs(difference), satellite.id).toBeLessThanOrEqual(PER_SATELLITE_TOLERANCE);
     }
-    expect(within(real.latencyMs.p50, s.latencyMs.p50, P50_TOLERANCE), "p50").toBe(true);
-    expect(within(real.latencyMs.p95, s.latencyMs.p95, P95_TOLERANCE), "p95").toBe(true);
+    compared = { sim, real };
   }, 90_000);
+
+  it("latency p50 and p95 agree within the stated tolerance (unless the machine starved the real run)", (context) => {
+    if (compared === null) throw new Error("the real run did not complete");
+    const { sim, real } = compared;
+    // Timers firing late on the satellites mean the real processes waited for CPU: the simulator
+    // does not model the host's other load, so the latencies then measure the machine, not it.
+    context.skip(
+      real.overshootMs.p95 > STARVED_OVERSHOOT_MS,
+      `CPU-starved real run: the satellites' sleeps overshot by ${real.overshootMs.p95} ms at p95 (over ${STARVED_OVERSHOOT_MS} ms)`,
+    );
+    const s = sim.types.slow.latencyMs;
+    expect(
+      within(real.latencyMs.p50, s.p50, P50_TOLERANCE),
+      `p50 real ${real.latencyMs.p50} sim ${s.p50}`,
+    ).toBe(true);
+    expect(
+      within(real.latencyMs.p95, s.p95, P95_TOLERANCE),
+      `p95 real ${real.latencyMs.p95} sim ${s.p95}`,
+    ).toBe(true);
+  });
 });
