@@ -80,6 +80,8 @@ export class SimSatellite {
   time: Distribution | undefined;
   failureRate: number | undefined;
   hangRate: number | undefined;
+  /** When the process first starts, if the scenario says (else a seeded moment in the first 50 ms). */
+  startMs: number | undefined;
   replies: JobReplyEntry[] = [];
   replyPayloads: Buffer[] = [];
   unacked: RunningJob[] = [];

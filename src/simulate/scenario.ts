@@ -37,6 +37,8 @@ export interface Override {
   slowdown?: number;
   failureRate?: number;
   hangRate?: number;
+  /** When its process starts (default: a seeded moment in the first 50 ms); sets the registration order. */
+  startMs?: number;
 }
 
 export type ScenarioEvent = { atMs: number; note?: string } & (

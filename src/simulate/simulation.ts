@@ -322,6 +322,7 @@ class Simulation {
       if (override.slowdown !== undefined) satellite.slowdown = override.slowdown;
       if (override.failureRate !== undefined) satellite.failureRate = override.failureRate;
       if (override.hangRate !== undefined) satellite.hangRate = override.hangRate;
+      if (override.startMs !== undefined) satellite.startMs = override.startMs;
     }
     this.satellites.push(satellite);
     return satellite;
@@ -337,8 +338,10 @@ class Simulation {
         instance.concurrency,
         instance.weight,
       );
-      // Processes start within the first 50 ms, in no particular order.
-      this.queue.at(this.random.next() * 50, () => this.startProcess(satellite));
+      // Processes start within the first 50 ms, in no particular order, unless the scenario says
+      // when (the order they register in sets the CRUSH device ids, so which keys land where).
+      const at = this.random.next() * 50;
+      this.queue.at(satellite.startMs ?? at, () => this.startProcess(satellite));
     }
   }
 
