@@ -118,6 +118,8 @@ async function runOrchestratorNode(topology: Topology, id: string | undefined): 
     bind: node.raft,
     mode: node.mode ?? "active",
     dir: node.dir ?? id,
+    ...(node.admin !== undefined ? { admin: node.admin } : {}),
+    insecureAdmin: topology.orchestrator.insecureControl === true,
     orchestrator: { ...nodeOrchestratorConfig(orchestratorConfig(topology), node), log },
     log,
     onFatal: () => process.exit(1),

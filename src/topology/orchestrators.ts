@@ -21,6 +21,8 @@ export interface TopologyOrchestratorNode {
   dir?: string;
   /** Prometheus metrics, "host:port", while this node leads. */
   metrics?: string;
+  /** The node's admin socket for `dsat orch` (bound whether it leads or not). */
+  admin?: string;
 }
 
 interface SharedEndpoints {

@@ -11,6 +11,7 @@ import { type Mode, makeConfig, type NodeId } from "../../raft/index.ts";
 import { DiskStorage, RaftNode, type TransportCurve } from "../../raft/node/index.ts";
 import type { OrchestratorConfig } from "../config.ts";
 import { Orchestrator } from "../orchestrator.ts";
+import { type AdminHandlers, AdminPort } from "./admin.ts";
 import { ReplicatedBook } from "./book.ts";
 import { ReplicatedJournal } from "./journal.ts";
 
@@ -33,6 +34,9 @@ export interface OrchestratorNodeOptions {
   /** Milliseconds per Raft tick (default 50: elections after 0.5-1 s with electionTicks 10). */
   tickMs?: number;
   electionTicks?: number;
+  /** This node's admin socket for `dsat orch` (admin.ts); this host only unless `insecureAdmin`. */
+  admin?: string;
+  insecureAdmin?: boolean;
   /** Snapshot the book and compact the Raft log every this many applied entries (default 10,000). */
   snapshotEvery?: number;
   log?: (line: string) => void;
@@ -42,9 +46,21 @@ export interface OrchestratorNodeOptions {
 
 /** How often the node looks at its role (a change of leader is acted on within this). */
 const RECONCILE_MS = 20;
+/** Committed entries not yet applied that still count as caught up (health green). */
+const LAG_GREEN_MAX = 1000;
 
 export interface OrchestratorNodeStatus {
   id: NodeId;
+  /**
+   * green: a leader is known, this node has applied what is committed (within 1,000 entries) and,
+   * on the leader, every voter was heard from within an election timeout; yellow: a leader, but
+   * lagging or a peer silent; red: no leader known.
+   */
+  health: "green" | "yellow" | "red";
+  /** Committed entries not yet applied here. */
+  lag: number;
+  /** On the leader: each peer's match index, whether it was heard from recently, its mode. */
+  peers?: Record<NodeId, { match: number; active: boolean; mode: Mode | undefined; learner: boolean }>;
   role: string;
   mode: Mode;
   term: number;
@@ -67,6 +83,7 @@ export class OrchestratorNode {
   private readonly timer: NodeJS.Timeout;
   private leaderships = 0;
   private readonly log: (line: string) => void;
+  private admin: AdminPort | null = null;
 
   private constructor(
     readonly raft: RaftNode,
@@ -110,7 +127,58 @@ export class OrchestratorNode {
       },
       log: (line) => log(`raft: ${line}`),
     });
-    return new OrchestratorNode(raft, book, options);
+    const node = new OrchestratorNode(raft, book, options);
+    if (options.admin !== undefined) {
+      try {
+        node.admin = await AdminPort.start(
+          options.admin,
+          node.adminHandlers(),
+          options.insecureAdmin === true,
+        );
+      } catch (error) {
+        await node.stop();
+        throw error;
+      }
+    }
+    return node;
+  }
+
+  private adminHandlers(): AdminHandlers {
+    return {
+      status: () => this.status(),
+      stepDown: (to) => {
+        const target = to ?? this.successor();
+        if (target === undefined)
+          return { ok: false, error: "no voter to hand over to is caught up and active" };
+        const result = this.raft.transferLeadership(target);
+        return result.ok
+          ? { ok: true, to: target }
+          : {
+              ok: false,
+              error: `cannot hand over to ${target}: ${result.reason}`,
+              leader: this.raft.raft.leader,
+            };
+      },
+      setMode: (mode) => {
+        this.raft.setMode(mode);
+        return { ok: true, mode };
+      },
+      snapshot: async () => ({ ok: true, ...(await this.raft.snapshotNow()) }),
+      membership: (type, node) => {
+        const result = this.raft.proposeConfigChange({ type, node });
+        return result.ok
+          ? { ok: true, index: result.index }
+          : { ok: false, error: `${type} ${node}: ${result.reason}`, leader: this.raft.raft.leader };
+      },
+    };
+  }
+
+  /** The best voter to hand leadership to: active mode, heard from recently, furthest along. */
+  private successor(): NodeId | undefined {
+    const peers = this.status().peers ?? {};
+    return Object.entries(peers)
+      .filter(([, peer]) => peer.active && !peer.learner && peer.mode === "active")
+      .sort(([, a], [, b]) => b.match - a.match)[0]?.[0];
   }
 
   get id(): NodeId {
@@ -124,8 +192,31 @@ export class OrchestratorNode {
 
   status(): OrchestratorNodeStatus {
     const raft = this.raft.status();
+    const lag = Math.max(0, raft.commit - raft.applied);
+    const peers =
+      raft.progress === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(raft.progress)
+              .filter(([id]) => id !== raft.id)
+              .map(([id, progress]) => [
+                id,
+                {
+                  match: progress.match,
+                  active: progress.recentActive,
+                  mode: progress.mode,
+                  learner: progress.isLearner,
+                },
+              ]),
+          );
+    const silentPeer =
+      peers !== undefined && Object.values(peers).some((peer) => !peer.active && !peer.learner);
+    const health = raft.leader === null ? "red" : lag > LAG_GREEN_MAX || silentPeer ? "yellow" : "green";
     return {
       id: raft.id,
+      health,
+      lag,
+      ...(peers !== undefined ? { peers } : {}),
       role: raft.role,
       mode: raft.mode,
       term: raft.term,
@@ -204,6 +295,7 @@ export class OrchestratorNode {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
+    await this.admin?.close();
     await this.transition;
     await this.stopServing("stopping");
     await this.raft.stop();

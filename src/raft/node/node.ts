@@ -14,6 +14,7 @@
 // log compacted behind it (keeping keepEntries, so a slightly lagging follower still gets entries).
 // A storage failure stops the node (it can no longer promise anything): onFatal says why.
 import type {
+  ConfigChange,
   Entry,
   Message,
   Mode,
@@ -84,6 +85,10 @@ export class RaftNode {
   private stopped = false;
   private appliedIndex: number;
   private readonly waiters = new Map<number, Waiter>();
+  private readonly snapshotWaiters: Array<{
+    resolve: (value: { index: number }) => void;
+    reject: (error: Error) => void;
+  }> = [];
   readonly counters = { readies: 0, syncs: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
 
   private constructor(private readonly options: RaftNodeOptions) {
@@ -143,6 +148,23 @@ export class RaftNode {
     applied.catch(() => {}); // a caller that stops waiting must not make it an unhandled rejection
     this.schedule();
     return { ...result, applied };
+  }
+
+  /** Proposes a membership change (one server at a time); refused off the leader, or while one is pending. */
+  proposeConfigChange(change: ConfigChange): ProposeResult {
+    this.checkRunning();
+    const result = this.raft.proposeConfigChange(change);
+    this.schedule();
+    return result;
+  }
+
+  /** Takes a snapshot at the applied index now and compacts behind it (log reduction on demand). */
+  snapshotNow(): Promise<{ index: number }> {
+    this.checkRunning();
+    return new Promise((resolve, reject) => {
+      this.snapshotWaiters.push({ resolve, reject });
+      this.schedule();
+    });
   }
 
   setMode(mode: Mode): void {
@@ -241,10 +263,29 @@ export class RaftNode {
           this.counters.readies += 1;
           await this.maybeReduceLog();
         }
+        if (this.snapshotWaiters.length > 0) await this.snapshotForWaiters();
       } while (this.again && !this.stopped);
     } catch (error) {
       this.die(error as Error);
+      for (const waiter of this.snapshotWaiters.splice(0)) waiter.reject(error as Error);
     }
+  }
+
+  private async snapshotForWaiters(): Promise<void> {
+    const waiters = this.snapshotWaiters.splice(0);
+    const take = this.options.takeSnapshot;
+    if (take === undefined) {
+      for (const waiter of waiters) waiter.reject(new Error("this node has no takeSnapshot"));
+      return;
+    }
+    const applied = this.appliedIndex;
+    if (applied > this.storage.snapshot().index) {
+      await this.storage.createSnapshot(applied, this.raft.configAt(applied), take());
+      this.counters.snapshotsTaken += 1;
+      const compactTo = applied - (this.options.keepEntries ?? 100);
+      if (compactTo >= this.storage.firstIndex()) await this.storage.compact(compactTo);
+    }
+    for (const waiter of waiters) waiter.resolve({ index: this.storage.snapshot().index });
   }
 
   private applyEntry(entry: Entry): void {
