@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Router, XPublisher, XSubscriber } from "zeromq";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { ControlProofVerifier, RefusalLimiter, ZapHandler } from "../security/index.ts";
+import { SpanSink } from "../tracing/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import type { AdmissionContext } from "./admission.ts";
 import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
@@ -129,8 +130,14 @@ export class Orchestrator {
       case "log":
         this.config.log(effect.line);
         return;
+      case "span":
+        this.spans.record(effect);
+        return;
     }
   }
+
+  /** Performs `span` effects (traced jobs only). */
+  private readonly spans = new SpanSink();
 
   private onTick(): void {
     this.step({ kind: "tick" });
