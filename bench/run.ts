@@ -3,6 +3,7 @@
 import { benchCore } from "./core.ts";
 import { benchCrush } from "./crush.ts";
 import { benchDurable } from "./durable.ts";
+import { benchObservability } from "./observability.ts";
 import { benchSecurity } from "./security.ts";
 import { formatResult } from "./stats.ts";
 import { benchTracker } from "./tracker.ts";
@@ -19,4 +20,6 @@ if (wants("tracker")) for (const result of benchTracker(quick)) console.log(form
 if (wants("core")) for (const result of await benchCore(quick)) console.log(formatResult(result));
 if (wants("security")) for (const result of await benchSecurity(quick)) console.log(formatResult(result));
 if (wants("durable")) for (const result of await benchDurable(quick)) console.log(formatResult(result));
+if (wants("observability"))
+  for (const result of await benchObservability(quick)) console.log(formatResult(result));
 process.exit(0);
