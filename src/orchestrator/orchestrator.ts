@@ -6,6 +6,7 @@
 // event-loop turn. Every decision is the router's; this file only does I/O.
 import { randomBytes } from "node:crypto";
 import type { Router, XPublisher, XSubscriber } from "zeromq";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "../log/index.ts";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { ControlProofVerifier, RefusalLimiter, ZapHandler } from "../security/index.ts";
 import { SpanSink } from "../tracing/index.ts";
@@ -256,6 +257,7 @@ export class Orchestrator {
         refusals: this.refusalEvents,
         publish: (topic, fields) => this.publishEvent(topic, fields),
         send: (frames) => this.controlWriter?.send(frames),
+        logger: this.config.logger,
       });
       void this.receiveLoop(this.control, "control", onControl);
     }
@@ -390,7 +392,31 @@ export class Orchestrator {
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
     jobsHeld: () => this.router.status().jobs.inFlight,
+    logLevel: (level) => this.logLevel(level),
   };
+
+  /**
+   * The level of the orchestrator's logger (`log-level`), set first when `level` is given. An
+   * orchestrator given a line function (OrchestratorConfig.log) has no level to read or set.
+   */
+  logLevel(level?: unknown): { ok: boolean; level?: LogLevel; previous?: LogLevel; error?: string } {
+    const logger = this.config.logger;
+    if (logger === null)
+      return {
+        ok: false,
+        error: "this orchestrator logs through a line function (its log option): no level",
+      };
+    if (level === undefined || level === null) return { ok: true, level: logger.level };
+    if (!isLogLevel(level))
+      return {
+        ok: false,
+        error: `unknown log level ${JSON.stringify(level)}; known: ${LOG_LEVELS.join(", ")}`,
+      };
+    const previous = logger.level;
+    logger.level = level;
+    logger.info(`orchestrator: log level ${previous} -> ${level}`);
+    return { ok: true, level, previous };
+  }
 
   /** `dsat jobs`: a page of live and kept jobs, newest first (router.listJobs). */
   listJobs(

@@ -70,6 +70,7 @@ export interface SatelliteOptions {
   reconnectMaxMs?: number;
   /** Handle SIGTERM/SIGINT by draining (default true when run by the CLI). */
   handleSignals?: boolean;
+  /** Where its log lines go. Default: JSON lines on stdout named `satellite` (docs/observability.md, "Logs"). */
   log?: (message: string) => void;
   /** CURVE keys, when the orchestrator's topology turns security on; READY then proves the key. */
   curve?: CurveOptions;

@@ -9,6 +9,7 @@
 // taking jobs, finishes the ones in flight, disconnects and exits.
 import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
+import { satelliteLog } from "../log/index.ts";
 import {
   ackBatchFrames,
   BATCH_ENTRIES_MAX,
@@ -103,7 +104,7 @@ export class SatelliteRuntime {
       reconnectMs: options.reconnectMs ?? 250,
       reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
       handleSignals: options.handleSignals ?? false,
-      log: options.log ?? ((message) => console.log(`[satellite ${options.id}] ${message}`)),
+      log: options.log ?? satelliteLog(options.id),
       endpoint: options.endpoint,
       id: options.id,
     };
