@@ -12,6 +12,10 @@ export interface RoundOptions {
   orchestrator?: Partial<OrchestratorConfig>;
   client?: ClientOptions;
   satelliteCurve?: CurveOptions;
+  /** Runs each request (e.g. under an active span); by default it is just called. */
+  wrap?: (request: () => Promise<unknown>) => Promise<unknown>;
+  /** Attaches something to the started orchestrator (metrics); what it returns is called at the end. */
+  attach?: (orchestrator: Orchestrator) => Promise<() => Promise<void>>;
 }
 
 export async function echoRound(jobs: number, options: RoundOptions = {}): Promise<number> {
@@ -23,6 +27,7 @@ export async function echoRound(jobs: number, options: RoundOptions = {}): Promi
     ...options.orchestrator,
   });
   await orchestrator.start();
+  const detach = options.attach === undefined ? null : await options.attach(orchestrator);
   const satellite = await runSatellite(
     defineSatellite({ type: "echo", concurrency: IN_FLIGHT, handle: (payload: unknown) => payload }),
     {
@@ -37,8 +42,13 @@ export async function echoRound(jobs: number, options: RoundOptions = {}): Promi
     while (orchestrator.status().satellites.length === 0) await new Promise((done) => setTimeout(done, 10));
     const run = async (count: number) => {
       let issued = 0;
+      const wrap = options.wrap;
       const worker = async () => {
-        while (issued++ < count) await client.request("echo", issued);
+        while (issued++ < count) {
+          const payload = issued;
+          if (wrap === undefined) await client.request("echo", payload);
+          else await wrap(() => client.request("echo", payload));
+        }
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     };
@@ -49,6 +59,7 @@ export async function echoRound(jobs: number, options: RoundOptions = {}): Promi
   } finally {
     await client.close();
     await satellite.stop();
+    await detach?.();
     await orchestrator.stop();
   }
 }

@@ -5,6 +5,7 @@ import { benchCore } from "./core.ts";
 import { benchCrush } from "./crush.ts";
 import { benchDashboard } from "./dashboard.ts";
 import { benchDurable } from "./durable.ts";
+import { benchObservability } from "./observability.ts";
 import { benchSecurity } from "./security.ts";
 import { benchSimulate } from "./simulate.ts";
 import { formatResult } from "./stats.ts";
@@ -24,4 +25,6 @@ if (wants("security")) for (const result of await benchSecurity(quick)) console.
 if (wants("durable")) for (const result of await benchDurable(quick)) console.log(formatResult(result));
 if (wants("dashboard")) for (const result of await benchDashboard(quick)) console.log(formatResult(result));
 if (wants("simulate")) for (const result of benchSimulate(quick)) console.log(formatResult(result));
+if (wants("observability"))
+  for (const result of await benchObservability(quick)) console.log(formatResult(result));
 process.exit(0);

@@ -8,6 +8,7 @@ import { isUserError, journalOpenExitCode } from "./errors.ts";
 import { drainCommand, undrainCommand } from "./fleet.ts";
 import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
+import { logLevelCommand } from "./log-level.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
 import { raftCommand } from "./raft.ts";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   program.addCommand(checkCommand());
   program.addCommand(drainCommand());
   program.addCommand(undrainCommand());
+  program.addCommand(logLevelCommand());
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
   program.addCommand(raftCommand());

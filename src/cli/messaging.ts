@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect, connectAddress } from "../client/index.ts";
+import { sharedLogger } from "../log/index.ts";
 import type { MetricsServer } from "../metrics/index.ts";
 import { Orchestrator, OrchestratorNode } from "../orchestrator/index.ts";
 import { startWatchdog, watchdogWanted } from "../pm2/index.ts";
@@ -71,17 +72,19 @@ export function orchestratorCommand(): Command {
       if (typeof options.journal === "string")
         config.journal = { ...config.journal, dir: resolve(options.journal as string) };
       if (options.insecure === true) config.insecureControl = true;
-      const orchestrator = new Orchestrator({ ...config, log: (line) => console.log(line) });
+      // The daemon's lines are JSON lines (docs/observability.md, "Logs"), at DSAT_LOG_LEVEL.
+      const logger = sharedLogger("orchestrator");
+      const orchestrator = new Orchestrator({ ...config, log: logger });
       // Listening first: a taken port fails before anything binds. It closes when the orchestrator stops.
-      const metricsServer = await startMetricsFor(orchestrator, topology, options);
+      const metricsServer = await startMetricsFor(orchestrator, topology, options, logger.line);
       await orchestrator.start().catch(async (error: unknown) => {
         await metricsServer?.close();
         throw error;
       });
-      if (metricsServer !== null) console.log(`orchestrator: metrics at ${metricsServer.url}`);
+      if (metricsServer !== null) logger.info(`orchestrator: metrics at ${metricsServer.url}`);
       // Under pm2 (or DSAT_WATCHDOG=1): restart satellites whose process hangs (docs/pm2.md).
       const watchdog = watchdogWanted() ? startWatchdog(orchestrator) : null;
-      console.log(
+      logger.info(
         `orchestrator: frontend ${topology.orchestrator.frontend}; ${Object.keys(topology.types).length} job types`,
       );
       process.send?.("ready");
@@ -138,13 +141,14 @@ async function startMetricsFor(
   orchestrator: Orchestrator,
   topology: Topology,
   options: { metrics?: string; insecureMetrics?: boolean },
+  log: (line: string) => void,
 ): Promise<MetricsServer | null> {
   const address = options.metrics ?? topology.orchestrator.metrics;
   if (address === undefined) return null;
   const { MetricsError, startMetrics } = await import("../metrics/index.ts");
   const insecure = options.insecureMetrics === true || topology.orchestrator.insecureMetrics === true;
   try {
-    return await startMetrics(orchestrator, { address, insecure, log: (line) => console.log(line) });
+    return await startMetrics(orchestrator, { address, insecure, log });
   } catch (error) {
     throw error instanceof MetricsError ? new UsageError(error.message) : error;
   }

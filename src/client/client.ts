@@ -6,6 +6,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import type { Span } from "@opentelemetry/api";
 import type TypedEmitter from "typed-emitter";
 import { Dealer, Publisher, Subscriber } from "zeromq";
 import {
@@ -26,6 +27,7 @@ import {
   withinDepth,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
+import { endRequestSpan, startRequestSpan, traceparentOf } from "../tracing/index.ts";
 import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
 import {
@@ -127,6 +129,8 @@ interface Pending {
   /** Kept to send it again after a reconnect. */
   entry: RequestEntry;
   body: Buffer;
+  /** The request's `dsat.request` span when the caller had an active span (docs/observability.md). */
+  span: Span | null;
 }
 
 /** Bytes of payload after which a batch leaves at once. */
@@ -296,6 +300,12 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       );
     }
     const entry: RequestEntry = [type, correlation, body.length, timeoutMs, id, options.key ?? null];
+    // Traced only under an active span: its context travels as the entry's traceparent.
+    const span = startRequestSpan(type, id);
+    if (span !== null) {
+      const traceparent = traceparentOf(span);
+      if (traceparent !== null) entry.push(traceparent);
+    }
     return new Promise<Result>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs + CLIENT_GRACE_MS;
       this.pending.set(correlation, {
@@ -304,6 +314,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
         deadline,
         entry,
         body,
+        span,
       });
       this.deadlines.push(deadline, correlation);
       this.enqueue(entry, body);
@@ -340,8 +351,10 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     for (const pending of this.pending.values()) {
       const remainingMs = pending.deadline - CLIENT_GRACE_MS - now;
       if (remainingMs <= 0) continue;
-      const [type, correlation, length, , id, key] = pending.entry;
-      this.enqueue([type, correlation, length, remainingMs, id, key], pending.body);
+      const [type, correlation, length, , id, key, traceparent] = pending.entry;
+      const entry: RequestEntry = [type, correlation, length, remainingMs, id, key];
+      if (traceparent !== undefined) entry.push(traceparent);
+      this.enqueue(entry, pending.body);
       resent++;
     }
     if (resent > 0) this.emit("resent", resent);
@@ -494,20 +507,28 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     }
     this.settle(correlation);
     if (status !== "ok") {
-      pending.reject(errorFor(status, message, jobId || undefined));
+      this.fail(pending, errorFor(status, message, jobId || undefined));
       return;
     }
     if (!withinDepth(payload, PAYLOAD_DEPTH_MAX)) {
-      pending.reject(
+      this.fail(
+        pending,
         new RejectedError(ErrorCode.malformed, `result nests deeper than ${PAYLOAD_DEPTH_MAX} levels`, jobId),
       );
       return;
     }
+    if (pending.span !== null) endRequestSpan(pending.span);
     try {
       pending.resolve(decode(payload));
     } catch {
       pending.resolve(payload); // a plain MDP worker's raw bytes
     }
+  }
+
+  /** Rejects a request (ending its span with the error). */
+  private fail(pending: Pending, error: Error): void {
+    if (pending.span !== null) endRequestSpan(pending.span, error);
+    pending.reject(error);
   }
 
   private settle(correlation: number): void {
@@ -523,7 +544,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       const pending = this.pending.get(due);
       if (pending === undefined || pending.deadline > now) continue;
       this.settle(due);
-      pending.reject(
+      this.fail(
+        pending,
         new TimeoutError(ErrorCode.timeout, "no reply from the orchestrator before the deadline"),
       );
     }
@@ -535,7 +557,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     for (const [correlation, pending] of this.pending) {
       this.pending.delete(correlation);
-      pending.reject(new DsatError("DSAT_ERR_CLOSED", "the client was closed before the reply"));
+      this.fail(pending, new DsatError("DSAT_ERR_CLOSED", "the client was closed before the reply"));
     }
     for (const waiter of this.waiters.splice(0)) waiter();
     this.writer.close();

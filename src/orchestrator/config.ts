@@ -1,6 +1,7 @@
 // Orchestrator configuration: endpoints, hierarchy, job types, limits. `resolveConfig` fills
 // defaults and rejects bad combinations in sentences.
 import { join } from "node:path";
+import { type Logger, sharedLogger } from "../log/index.ts";
 import { type Limits, validateLimits } from "../protocol/index.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
@@ -83,7 +84,11 @@ export interface OrchestratorConfig {
    * unless set, or on (under `<journal.dir>/spill`) when there is a journal; `false` turns it off.
    */
   diskSpill?: DiskSpillConfig | false;
-  log?: (line: string) => void;
+  /**
+   * Where the orchestrator's log lines go: a Logger (src/log), or a function taking each line as
+   * text. Default: JSON lines on stdout (the process's `orchestrator` logger, docs/observability.md).
+   */
+  log?: ((line: string) => void) | Logger;
 }
 
 export interface DiskSpillConfig {
@@ -146,6 +151,8 @@ export interface ResolvedConfig {
   /** Tracker settings as given (the router completes them from the types and limits). */
   tracker: Partial<TrackerConfig>;
   log: (line: string) => void;
+  /** The leveled logger behind `log`, or null when the caller gave a line function (no levels). */
+  logger: Logger | null;
 }
 
 /** The largest payload a durable orchestrator takes: a journal record (16 MiB) less room for its fields. */
@@ -195,7 +202,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     journal: config.journal === undefined ? null : resolveJournal(config.journal),
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     tracker: config.tracker ?? {},
-    log: config.log ?? ((line) => console.log(line)),
+    ...logOf(config.log),
   };
 }
 
@@ -290,4 +297,11 @@ function checkControlBinding(
       `control: ${exposed} without CURVE, so anyone who can reach it may run every control command (jobs, retry, reload-keys); bind it to 127.0.0.1 or ipc://, turn security on, or start with --insecure (insecureControl: true)`,
     );
   return `control ${exposed} without CURVE (insecureControl): anyone who can reach it may run every control command`;
+}
+
+/** The log option as a line function, and the leveled logger behind it when there is one. */
+function logOf(log: OrchestratorConfig["log"]): { log: (line: string) => void; logger: Logger | null } {
+  if (typeof log === "function") return { log, logger: null };
+  const logger = log ?? sharedLogger("orchestrator");
+  return { log: logger.line, logger };
 }

@@ -30,6 +30,8 @@ export const CONTROL_ROLES: Readonly<Record<ControlCommand, readonly ControlRole
   drain: ADMINS,
   undrain: ADMINS,
   "reload-keys": ADMINS,
+  // Reading it is harmless, but debug and trace lines cost the orchestrator and fill the disk.
+  "log-level": ADMINS,
 };
 
 /** A refused control request: what the reply and the `security.refused` event say. */

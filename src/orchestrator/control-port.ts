@@ -2,6 +2,7 @@
 // (control-auth.ts), refusals counted and announced (rate-limited), and the answer sent. The
 // answers themselves come from the orchestrator's handlers: read-only snapshots, and the commands
 // that change something (retry, drain) stepped through the router.
+import type { Logger } from "../log/index.ts";
 import type { InputLimits } from "../protocol/index.ts";
 import type { RefusalLimiter } from "../security/index.ts";
 import { answerControl, type ControlHandlers, controlReplyFrames, parseControlRequest } from "./control.ts";
@@ -17,6 +18,8 @@ export interface ControlPortDeps {
   refusals: RefusalLimiter;
   publish: (topic: "security.refused", fields: Record<string, unknown>) => void;
   send: (frames: Buffer[]) => void;
+  /** The orchestrator's leveled logger: each command answered is a debug line (null: none). */
+  logger?: Logger | null;
 }
 
 export function controlPort(deps: ControlPortDeps): (frames: Buffer[]) => void {
@@ -29,6 +32,8 @@ export function controlPort(deps: ControlPortDeps): (frames: Buffer[]) => void {
     const refusal = authorizeControl(deps.keys(), request);
     if (refusal === null) {
       deps.send(controlReplyFrames(request, answerControl(deps.handlers, request)));
+      if (deps.logger?.enabled("debug"))
+        deps.logger.debug(`control: ${request.command || "(no cmd)"} answered`);
       return;
     }
     deps.counters.security.controlRefused++;

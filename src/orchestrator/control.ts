@@ -30,6 +30,8 @@ export interface ControlHandlers {
   reloadKeys(): object;
   /** Jobs the orchestrator holds (for `memory`). */
   jobsHeld(): number;
+  /** `log-level [LEVEL]`: its logger's level, set first when `level` is given (docs/observability.md). */
+  logLevel(level: unknown): object;
 }
 
 export const CONTROL_COMMANDS = [
@@ -43,6 +45,7 @@ export const CONTROL_COMMANDS = [
   "undrain",
   "memory",
   "reload-keys",
+  "log-level",
 ] as const;
 
 /** null when the message is not a control request (counted as malformed by the caller). */
@@ -84,6 +87,8 @@ export function answerControl(handlers: ControlHandlers, { command, fields }: Co
       return { ok: true, stats: handlers.status().stats };
     case "reload-keys":
       return handlers.reloadKeys();
+    case "log-level":
+      return handlers.logLevel(fields.level);
     case "memory":
       // After a full collection when the process runs with --expose-gc (benchmarks do).
       (globalThis as { gc?: () => void }).gc?.();

@@ -76,6 +76,23 @@ export interface Job {
   errorCode: ErrorCodeName | null;
   /** Its client cancelled it before the tracker had it (awaiting its journal commit, or recovery). */
   cancelRequested: boolean;
+  /** A traced job's W3C traceparent and span times (router/trace.ts); null for most jobs. */
+  trace: TraceMarks | null;
+}
+
+/** What a traced job keeps to emit its spans (docs/observability.md, "Traces"). */
+export interface TraceMarks {
+  readonly traceparent: string;
+  /** `dsat.accept` was emitted (the first step was handed to the tracker). */
+  accepted: boolean;
+  /** When the current placing began: the step handed to the tracker, or the last attempt's end. */
+  placeFrom: number;
+  /** The open attempt: when it was sent (NaN when none), to which satellite, which attempt. */
+  sentAt: number;
+  satellite: string;
+  attempt: number;
+  /** When the job ended (finish), before its reply waits for the journal. */
+  endedAt: number;
 }
 
 export interface JobSummary {

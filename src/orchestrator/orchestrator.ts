@@ -6,8 +6,10 @@
 // event-loop turn. Every decision is the router's; this file only does I/O.
 import { randomBytes } from "node:crypto";
 import type { Router, XPublisher, XSubscriber } from "zeromq";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "../log/index.ts";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { ControlProofVerifier, RefusalLimiter, ZapHandler } from "../security/index.ts";
+import { SpanSink } from "../tracing/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import type { AdmissionContext } from "./admission.ts";
 import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
@@ -136,8 +138,14 @@ export class Orchestrator {
       case "log":
         this.config.log(effect.line);
         return;
+      case "span":
+        this.spans.record(effect);
+        return;
     }
   }
+
+  /** Performs `span` effects (traced jobs only). */
+  private readonly spans = new SpanSink();
 
   private onTick(): void {
     this.step({ kind: "tick" });
@@ -259,6 +267,7 @@ export class Orchestrator {
         refusals: this.refusalEvents,
         publish: (topic, fields) => this.publishEvent(topic, fields),
         send: (frames) => this.controlWriter?.send(frames),
+        logger: this.config.logger,
       });
       void this.receiveLoop(this.control, "control", onControl);
     }
@@ -393,7 +402,31 @@ export class Orchestrator {
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
     jobsHeld: () => this.router.status().jobs.inFlight,
+    logLevel: (level) => this.logLevel(level),
   };
+
+  /**
+   * The level of the orchestrator's logger (`log-level`), set first when `level` is given. An
+   * orchestrator given a line function (OrchestratorConfig.log) has no level to read or set.
+   */
+  logLevel(level?: unknown): { ok: boolean; level?: LogLevel; previous?: LogLevel; error?: string } {
+    const logger = this.config.logger;
+    if (logger === null)
+      return {
+        ok: false,
+        error: "this orchestrator logs through a line function (its log option): no level",
+      };
+    if (level === undefined || level === null) return { ok: true, level: logger.level };
+    if (!isLogLevel(level))
+      return {
+        ok: false,
+        error: `unknown log level ${JSON.stringify(level)}; known: ${LOG_LEVELS.join(", ")}`,
+      };
+    const previous = logger.level;
+    logger.level = level;
+    logger.info(`orchestrator: log level ${previous} -> ${level}`);
+    return { ok: true, level, previous };
+  }
 
   /** `dsat jobs`: a page of live and kept jobs, newest first (router.listJobs). */
   listJobs(

@@ -7,6 +7,7 @@ import { decode, encode } from "./codec.ts";
 import { EMPTY, MDP_CLIENT, MDP_WORKER, WorkerCommand } from "./constants.ts";
 import { BATCH_ENTRIES_MAX, inputShapes } from "./input-shapes.ts";
 import { type Shape, shapeProblem } from "./shape.ts";
+import { TRACEPARENT_LENGTH } from "./trace-context.ts";
 
 /**
  * A batch leaves as soon as it has this many entries, and at the end of the event-loop turn
@@ -19,15 +20,30 @@ export const BATCH_FLUSH_ENTRIES = Number(process.env.DSAT_BATCH_FLUSH ?? 64);
 export const DSAT_BATCH_MARK = Buffer.from("dsat/1b");
 export const BATCH_SERVICE = Buffer.from("dsat.batch");
 
-/** Client -> orchestrator: [service, correlation, payload length, timeout ms | null, id | null, key | null]. */
-export type RequestEntry = [string, number, number, number | null, string | null, string | null];
+/**
+ * Client -> orchestrator: [service, correlation, payload length, timeout ms | null, id | null,
+ * key | null, traceparent?]. The 7th element is optional (clients before trace context send 6); the
+ * orchestrator checks it (trace-context.ts) and drops one it cannot use, without failing the job.
+ */
+export type RequestEntry = [string, number, number, number | null, string | null, string | null, unknown?];
 /** Orchestrator -> client: [correlation, job id, "ok" | error code, payload length, error message | null]. */
 export type ReplyEntry = [number, string, string, number, string | null];
 /**
  * Orchestrator -> satellite: [job id, attempt (fencing token), type, payload length, attempt of this
- * step, deadline epoch ms | null, key | null, raw frame count | null].
+ * step, deadline epoch ms | null, key | null, raw frame count | null, traceparent?]. The 9th element
+ * is there for traced jobs only, so untraced ones look as they did before trace context.
  */
-export type JobEntry = [string, number, string, number, number, number | null, string | null, number | null];
+export type JobEntry = [
+  string,
+  number,
+  string,
+  number,
+  number,
+  number | null,
+  string | null,
+  number | null,
+  (string | null)?,
+];
 /** Satellite -> orchestrator: [job id, attempt, 0 ok | 1 error, payload length, error | null, retryable | null]. */
 export type JobReplyEntry = [string, number, 0 | 1, number, string | null, boolean | null];
 
@@ -113,7 +129,8 @@ const isOptionalString = (value: unknown, max: number) =>
 const SERVICE = /^[\x21-\x7e]{1,255}$/;
 
 export function isRequestEntry(entry: unknown): entry is RequestEntry {
-  if (!Array.isArray(entry) || entry.length !== 6) return false;
+  // 7 with a traceparent, whose content the orchestrator judges (a bad one never drops the batch).
+  if (!Array.isArray(entry) || (entry.length !== 6 && entry.length !== 7)) return false;
   const [service, correlation, length, timeout, id, key] = entry;
   return (
     typeof service === "string" &&
@@ -142,7 +159,7 @@ export function isReplyEntry(entry: unknown): entry is ReplyEntry {
 export function isJobEntry(entry: unknown): entry is JobEntry {
   return (
     Array.isArray(entry) &&
-    entry.length === 8 &&
+    (entry.length === 8 || (entry.length === 9 && isOptionalString(entry[8], TRACEPARENT_LENGTH))) &&
     typeof entry[0] === "string" &&
     Number.isSafeInteger(entry[1]) &&
     typeof entry[2] === "string" &&

@@ -23,6 +23,7 @@ import {
 import { BATCH_ENTRIES_MAX, type InputLimits, type InputShapes, inputShapes } from "./input-shapes.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { type Shape, shapeProblem } from "./shape.ts";
+import { isTraceparent } from "./trace-context.ts";
 
 export * from "./constants.ts";
 
@@ -45,6 +46,8 @@ export interface RequestHeader {
   k?: string;
   /** Deadline relative to receipt, in ms. */
   t?: number;
+  /** W3C traceparent; checked by the orchestrator, which drops one it cannot use (trace-context.ts). */
+  tp?: unknown;
 }
 
 /** Header of a reply to a dsat client. */
@@ -91,6 +94,8 @@ export interface JobHeader {
   d?: number;
   /** When set, the payload is this many raw frames from a plain MDP client (not MessagePack). */
   raw?: number;
+  /** The job's W3C traceparent, for traced jobs only. */
+  tp?: string;
 }
 
 /** Header of a dsat satellite's reply. */
@@ -182,7 +187,7 @@ function parseClient(frames: Buffer[], shapes: InputShapes): FrontendMessage {
 }
 
 function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | string {
-  const { c, id, k, t } = raw;
+  const { c, id, k, t, tp } = raw;
   if (typeof c !== "number" || !Number.isSafeInteger(c))
     return "request header: c (correlation id) must be an integer";
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 200)) {
@@ -193,7 +198,14 @@ function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | strin
   if (t !== undefined && (typeof t !== "number" || !(t > 0) || t > 86_400_000)) {
     return "request header: t (timeout ms) must be a number in (0, 86400000]";
   }
-  return { c, id: id as string | undefined, k: k as string | undefined, t: t as number | undefined };
+  const header: RequestHeader = {
+    c,
+    id: id as string | undefined,
+    k: k as string | undefined,
+    t: t as number | undefined,
+  };
+  if (tp !== undefined) header.tp = tp;
+  return header;
 }
 
 function parseWorker(frames: Buffer[], shapes: InputShapes): FrontendMessage {
@@ -392,11 +404,12 @@ export function parseJobRequest(
   if (frames.length < 7 || !frames[5].equals(DSAT_MARK)) return null;
   const raw = decodeRecord(frames[6], inputShapes().jobHeader);
   if (typeof raw === "string") return null;
-  const { id, type, k, a, d, raw: rawFrames } = raw;
+  const { id, type, k, a, d, raw: rawFrames, tp } = raw;
   if (typeof id !== "string" || typeof type !== "string" || typeof a !== "number") return null;
   const header: JobHeader = { id, type, a };
   if (typeof k === "string") header.k = k;
   if (typeof d === "number") header.d = d;
   if (typeof rawFrames === "number") header.raw = rawFrames;
+  if (isTraceparent(tp)) header.tp = tp;
   return { address: frames[3], header, payload: frames.slice(7) };
 }

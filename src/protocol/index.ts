@@ -15,3 +15,4 @@ export {
 export { type IntakeHeader, parseIntakeHeader } from "./intake.ts";
 export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";
 export { assertShape, type Shape, ShapeError, shapeProblem } from "./shape.ts";
+export { isTraceparent, TRACEPARENT_LENGTH } from "./trace-context.ts";

@@ -12,6 +12,11 @@ export interface JobContext {
   attempt: number;
   /** Unix epoch ms by which the client wants the result, if it said. */
   deadline: number | undefined;
+  /**
+   * The job's W3C traceparent when its client traced it. With an OpenTelemetry SDK registered the
+   * handler already runs inside the job's `dsat.run` span; this is for passing the trace on by hand.
+   */
+  traceparent?: string;
   /** Aborted when the job is cancelled or the satellite shuts down hard. */
   signal: AbortSignal;
   /** Reports progress (also proves the handler is alive to the tracker). */
@@ -65,6 +70,7 @@ export interface SatelliteOptions {
   reconnectMaxMs?: number;
   /** Handle SIGTERM/SIGINT by draining (default true when run by the CLI). */
   handleSignals?: boolean;
+  /** Where its log lines go. Default: JSON lines on stdout named `satellite` (docs/observability.md, "Logs"). */
   log?: (message: string) => void;
   /** CURVE keys, when the orchestrator's topology turns security on; READY then proves the key. */
   curve?: CurveOptions;

@@ -4,6 +4,7 @@
 // MDP gives a worker one service and one request at a time, so the satellite opens one worker
 // connection (DEALER) per job type and unit of `concurrency`: type ["a", "b"] with concurrency 2
 // is four MDP workers. Nothing is queued here: a broker only sends to an idle worker.
+import { satelliteLog } from "../log/index.ts";
 import { ErrorCode, parseJobAddress } from "../protocol/index.ts";
 import type { JobContext, SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { errorBody, requestPayload, resultBody } from "./mdp-body.ts";
@@ -42,7 +43,7 @@ export class MdpSatelliteRuntime {
         `satellite ${options.id}: heartbeatMs must be in 10..3600000 and heartbeatLiveness in 1..100; got ${this.heartbeatMs} and ${liveness}`,
       );
     }
-    this.log = options.log ?? ((message) => console.log(`[satellite ${options.id}] ${message}`));
+    this.log = options.log ?? satelliteLog(options.id);
     for (const type of types) {
       for (let i = 0; i < concurrency; i++) {
         const worker = new MdpWorker(

@@ -1,6 +1,7 @@
 // A job as the satellite runtime runs it: its abort state (the AbortSignal made on first use), its
 // JobContext, and how its result becomes reply frames.
 import { encode, type JobHeader, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
+import type { RunSpan } from "../tracing/index.ts";
 import type { JobContext } from "./definition.ts";
 
 export interface RunningJob {
@@ -14,6 +15,8 @@ export interface RunningJob {
   attempt: number;
   header: JobHeader;
   finished?: boolean;
+  /** Its `dsat.run` span, for a job that came with a traceparent (docs/observability.md). */
+  span: RunSpan | null;
 }
 
 /** How a job's context reaches its runtime. */
@@ -32,6 +35,7 @@ export class RunningJobContext implements JobContext {
   readonly key: string | undefined;
   readonly attempt: number;
   readonly deadline: number | undefined;
+  readonly traceparent: string | undefined;
 
   constructor(
     private readonly job: RunningJob,
@@ -46,6 +50,7 @@ export class RunningJobContext implements JobContext {
     this.key = header.k;
     this.attempt = header.a;
     this.deadline = header.d;
+    this.traceparent = header.tp;
     // Handlers may call these detached (const { progress } = context).
     this.progress = this.progress.bind(this);
     this.log = this.log.bind(this);

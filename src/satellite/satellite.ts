@@ -9,6 +9,7 @@
 // taking jobs, finishes the ones in flight, disconnects and exits.
 import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
+import { satelliteLog } from "../log/index.ts";
 import {
   ackBatchFrames,
   BATCH_ENTRIES_MAX,
@@ -16,6 +17,7 @@ import {
   decode,
   encode,
   isJobEntry,
+  isTraceparent,
   type JobHeader,
   type JobReplyEntry,
   jobReplyBatchFrames,
@@ -31,6 +33,7 @@ import {
   workerReadyFrames,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
+import { endRunSpan, runInSpan, startRunSpan } from "../tracing/index.ts";
 import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
@@ -103,7 +106,7 @@ export class SatelliteRuntime {
       reconnectMs: options.reconnectMs ?? 250,
       reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
       handleSignals: options.handleSignals ?? false,
-      log: options.log ?? ((message) => console.log(`[satellite ${options.id}] ${message}`)),
+      log: options.log ?? satelliteLog(options.id),
       endpoint: options.endpoint,
       id: options.id,
     };
@@ -293,11 +296,12 @@ export class SatelliteRuntime {
         const batch = splitBatch(frames[3], frames[4], isJobEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
         if (typeof batch === "string") return;
         for (let i = 0; i < batch.entries.length; i++) {
-          const [id, attempt, type, , stepAttempt, deadline, key, raw] = batch.entries[i];
+          const [id, attempt, type, , stepAttempt, deadline, key, raw, traceparent] = batch.entries[i];
           const header: JobHeader = { id, type, a: stepAttempt };
           if (deadline !== null) header.d = deadline;
           if (key !== null) header.k = key;
           if (raw !== null) header.raw = raw;
+          if (isTraceparent(traceparent)) header.tp = traceparent;
           this.startJob(header, attempt, [batch.payloads[i]], null);
         }
         return;
@@ -370,7 +374,15 @@ export class SatelliteRuntime {
   ): void {
     const key = `${header.id}#${attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
-    const job: RunningJob = { controller: null, abortReason: null, address, id: header.id, attempt, header };
+    const job: RunningJob = {
+      controller: null,
+      abortReason: null,
+      address,
+      id: header.id,
+      attempt,
+      header,
+      span: header.tp === undefined ? null : startRunSpan(header.tp, { ...header, attempt }, this.options.id),
+    };
     this.running.set(key, job);
     this.counters.jobs++;
     // A job that came alone is acked at once; batch jobs are acked in the next ACK-BATCH, and only
@@ -397,7 +409,11 @@ export class SatelliteRuntime {
     const context = new RunningJobContext(job, header, key, this.options.id, this.contextPort);
     let outcome: unknown;
     try {
-      outcome = this.definition.handle(payload, context);
+      // A traced job's handler runs with its dsat.run span active: its own spans nest under it.
+      outcome =
+        job.span === null
+          ? this.definition.handle(payload, context)
+          : runInSpan(job.span, () => this.definition.handle(payload, context));
     } catch (error) {
       this.failJob(key, job, error);
       return;
@@ -460,6 +476,7 @@ export class SatelliteRuntime {
       frames = [resultFrame(null, job.header)];
       resultBytes = frames[0].length;
     }
+    if (job.span !== null) endRunSpan(job.span, reply.s, reply.e);
     const frame = frames[0];
     if (job.address !== null) {
       this.send(jobReplyFrames(job.address, reply, frames));
@@ -570,7 +587,10 @@ export class SatelliteRuntime {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.unhookSignals?.();
-    for (const job of this.running.values()) abortJob(job, new Error("satellite stopped"));
+    for (const job of this.running.values()) {
+      abortJob(job, new Error("satellite stopped"));
+      if (job.span !== null) endRunSpan(job.span, "error", "satellite stopped");
+    }
     this.running.clear();
     this.closeSocket();
   }

@@ -29,6 +29,7 @@ import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
 import { answerService } from "./services.ts";
 import { CANCEL_SERVICE, NO_CANDIDATES, SLOW_READER_BYTES } from "./shared.ts";
 import type { RouterState } from "./state.ts";
+import { traceHandedOver, traceOf } from "./trace.ts";
 
 export function onFrontend(r: RouterState, frames: Buffer[]): void {
   const route = frames[0];
@@ -122,6 +123,7 @@ export function onClientRequest(
     timeoutMs: header?.t,
     payload: message.body,
     raw: header === null,
+    traceparent: header?.tp,
   });
 }
 
@@ -134,7 +136,7 @@ export function onClientBatch(
 ): void {
   const owner = session === null ? routeOwner(route) : r.owners.ofSession(session);
   for (let i = 0; i < entries.length; i++) {
-    const [service, correlation, length, timeoutMs, id, key] = entries[i];
+    const [service, correlation, length, timeoutMs, id, key, traceparent] = entries[i];
     const origin: Origin = { kind: "batch", route, correlation };
     const call = { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined };
     if (service === CANCEL_SERVICE && answerService(r, call, true)) continue;
@@ -158,6 +160,7 @@ export function onClientBatch(
       timeoutMs: timeoutMs ?? undefined,
       payload: [payloads[i]],
       raw: false,
+      traceparent,
     });
   }
 }
@@ -177,6 +180,8 @@ export function submit(
     timeoutMs?: number;
     payload: Buffer[];
     raw: boolean;
+    /** W3C trace context, as the request carried it (checked here: trace.ts). */
+    traceparent?: unknown;
   },
 ): string | null {
   const { origin } = request;
@@ -230,6 +235,7 @@ export function submit(
     cancelRequested: false,
     chargedTo: client,
     arrival: 0,
+    trace: traceOf(r, request.traceparent),
   };
   hold(r, job);
   if (!r.durable) {
@@ -403,6 +409,7 @@ export function submitStep(r: RouterState, job: Job, now: number): void {
     submit.attemptsBefore = job.attemptsBefore;
     job.attemptsBefore = 0;
   }
+  if (job.trace !== null) traceHandedOver(r, job, job.trace, now);
   r.trackerStep(submit, now);
   if (job.cancelRequested) r.trackerStep({ kind: "cancel", jobId: job.trackerId }, now);
   runEffects(r, now);

@@ -87,6 +87,8 @@ export function jobFromJournal(_r: RouterState, { accepted, attempts }: Unfinish
     // Declared here, not added later: a field added after creation costs the job a property store.
     chargedTo: undefined,
     arrival: 0,
+    // Trace context is not journaled: a replayed job runs untraced.
+    trace: null,
   };
 }
 

@@ -6,6 +6,7 @@ import { TypePlacement } from "../placement.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
 import type { RouterState } from "./state.ts";
+import { traceSent } from "./trace.ts";
 import { drainSpill, spillJob, unspill } from "./waiting.ts";
 
 export function placementFor(r: RouterState, type: string): TypePlacement | undefined {
@@ -114,6 +115,7 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
       attempt: job.attempt,
       satelliteId: satellite.id,
     });
+  if (job.trace !== null) traceSent(r, job, job.trace, satellite, now);
   satellite.inFlight++;
   const running = satellite.running;
   running.set(job, (running.get(job) ?? 0) + 1);
@@ -147,6 +149,7 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
       job.key ?? null,
       job.raw ? 1 : null,
     ];
+    if (job.trace !== null) entry[8] = job.trace.traceparent;
     r.outbox.queueJob(satellite, entry, payload);
     return;
   }
@@ -161,6 +164,7 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
           d: job.deadlineAt,
           ...(job.key !== undefined ? { k: job.key } : {}),
           ...(job.raw ? { raw: job.payload.length } : {}),
+          ...(job.trace !== null ? { tp: job.trace.traceparent } : {}),
         },
         job.payload,
       )

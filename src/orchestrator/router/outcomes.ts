@@ -16,6 +16,7 @@ import { place, pumpQueue, releaseSlot, updatePlaceable } from "./dispatch.ts";
 import { trackerTopic } from "./events.ts";
 import { findRunning, requeueQueued } from "./satellites.ts";
 import type { RouterState } from "./state.ts";
+import { traceDelivered, traceEnded, traceTrackerEvent } from "./trace.ts";
 import { unspill } from "./waiting.ts";
 
 /** Performs the tracker's effects until it has none left (effects may step it again). */
@@ -85,6 +86,7 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
           requeueQueued(r, stuck, now);
       }
       const job = effect.jobId === undefined ? undefined : r.trackedJob(effect.jobId);
+      if (job?.trace != null) traceTrackerEvent(r, job, job.trace, effect.name, now);
       r.publishEvent(trackerTopic(effect.name, job?.type), {
         ...(job !== undefined ? { id: job.id } : effect.jobId !== undefined ? { id: effect.jobId } : {}),
         ...(effect.satelliteId !== undefined ? { satellite: effect.satelliteId } : {}),
@@ -145,6 +147,7 @@ export function finish(
 ): void {
   if (!release(r, job)) return;
   job.tracked = false;
+  if (job.trace !== null) traceEnded(r, job, job.trace, status, r.now);
   if (job.spilled !== null) unspill(r, job);
   // Also while the journal is failed: the record waits in memory and the reply waits for it.
   const keep = r.durable || job.origin.kind === "titanic";
@@ -193,4 +196,5 @@ export function deliver(
     if (status === "ok") r.outbox.replyOk(job, result ?? [NULL_PAYLOAD]);
     else r.outbox.replyError(origin, job.id, status, message, job.firstType);
   }
+  if (job.trace !== null) traceDelivered(r, job, job.trace, status);
 }

@@ -19,6 +19,7 @@ import { drainedTarget } from "./fleet.ts";
 import { runEffects } from "./outcomes.ts";
 import { decodeJobEntries, FINAL_PLAIN_ERRORS, isPlainError, sameProcess } from "./shared.ts";
 import type { RouterState } from "./state.ts";
+import { traceAttemptEnd } from "./trace.ts";
 import { drainSpill } from "./waiting.ts";
 
 export function onWorkerReady(
@@ -157,6 +158,7 @@ export function onUndelivered(r: RouterState, frames: Buffer[]): void {
     const satellite = job?.satellite;
     if (job === undefined || satellite == null || job.attempt !== attempt) continue;
     job.satellite = null;
+    if (job.trace !== null) traceAttemptEnd(r, job, job.trace, "lost", now);
     releaseSlot(r, satellite, job, now);
     const message = `the request never reached satellite ${satellite.id} (its connection was gone)`;
     r.trackerStep(
@@ -313,6 +315,8 @@ export function onWorkerReply(
   // satellites in plain-MDP mode answer so): an error, not a result.
   if (header === null && isPlainError(body))
     header = { s: "error", e: body[1].toString(), r: !FINAL_PLAIN_ERRORS.has(body[0].toString()) };
+  if (current && job.trace !== null)
+    traceAttemptEnd(r, job, job.trace, header === null || header.s === "ok" ? "ok" : "failed", now);
   if (header === null || header.s === "ok") {
     satellite.done++;
     let bytes = 0;

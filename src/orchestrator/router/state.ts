@@ -88,6 +88,7 @@ export class RouterState {
     waitingRoomFull: 0,
     bytesRefused: 0,
     finishedExpired: 0,
+    tracesDropped: 0,
   };
 
   /** A journal is configured: acceptances and replies wait for their records' group commit. */

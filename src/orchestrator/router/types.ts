@@ -58,7 +58,22 @@ export type RouterEffect =
   /** Start a group commit; answer with journal-committed or journal-failed. */
   | { kind: "journal-commit" }
   /** A line for the operator's log. */
-  | { kind: "log"; line: string };
+  | { kind: "log"; line: string }
+  /**
+   * A finished span of a traced job (router/trace.ts), a child of the client's `traceparent`;
+   * times in epoch ms (the router's clock). Only jobs that came with a traceparent have any.
+   */
+  | {
+      kind: "span";
+      traceparent: string;
+      name: string;
+      startMs: number;
+      endMs: number;
+      attributes: SpanAttributes;
+    };
+
+/** A span's attributes: `dsat.job.id`, `dsat.satellite` ... */
+export type SpanAttributes = Record<string, string | number>;
 
 /** What the router is given instead of doing I/O or drawing randomness itself. */
 export interface RouterPorts {
@@ -119,6 +134,8 @@ export interface RouterCounters {
   bytesRefused: number;
   /** Finished jobs forgotten past retentionMs or finishedMax (the journal's compaction drops them). */
   finishedExpired: number;
+  /** Requests whose traceparent was not valid W3C trace context: dropped, the job ran untraced. */
+  tracesDropped: number;
 }
 
 export interface RouterStatus {

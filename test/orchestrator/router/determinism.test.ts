@@ -166,6 +166,9 @@ function effectBytes(effect: RouterEffect): Buffer {
     case "log":
       parts.push(Buffer.from(effect.line));
       break;
+    case "span":
+      parts.push(encode([effect.traceparent, effect.name, effect.startMs, effect.endMs, effect.attributes]));
+      break;
   }
   return Buffer.concat(parts);
 }

@@ -16,6 +16,8 @@ const FORBIDDEN = [
   "node:timers",
   "node:child_process",
   "node:dgram",
+  // Spans leave as effects; the shell makes them OpenTelemetry spans (src/orchestrator/tracing.ts).
+  "@opentelemetry/api",
 ];
 
 /** Every module `file` loads at run time (type-only imports excluded), with who imports it. */

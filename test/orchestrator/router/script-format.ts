@@ -43,6 +43,16 @@ export function formatEffect(effect: RouterEffect, peer: (route: Buffer) => stri
       return ["commit"];
     case "log":
       return shown.log ? [`log ${effect.line}`] : [];
+    case "span": {
+      // The parent's span id stands for the traceparent; attributes without their `dsat.` prefix.
+      const attributes = Object.entries(effect.attributes).map(
+        ([key, value]) => `${key.replace(/^dsat\./, "")}=${show(value)}`,
+      );
+      const parent = effect.traceparent.slice(36, 52);
+      return [
+        `span ${effect.name} ${effect.startMs}..${effect.endMs} parent=${parent} ${attributes.join(" ")}`,
+      ];
+    }
   }
 }
 
@@ -145,7 +155,11 @@ function requestLine(message: Buffer[]): string {
   const job = parseJobRequest(message);
   if (job === null) return `${address} plain ${message.slice(5).map(showFrame).join(" ")}`.trimEnd();
   const { header, payload } = job;
-  const options = [`d=${header.d}`, ...(header.k !== undefined ? [`k=${show(header.k)}`] : [])];
+  const options = [
+    `d=${header.d}`,
+    ...(header.k !== undefined ? [`k=${show(header.k)}`] : []),
+    ...(header.tp !== undefined ? [`tp=${header.tp.slice(36, 52)}`] : []),
+  ];
   const body =
     header.raw !== undefined
       ? `raw ${payload.map(showFrame).join(" ")}`.trimEnd()
@@ -153,8 +167,13 @@ function requestLine(message: Buffer[]): string {
   return `${header.type} ${address} ${options.join(" ")} ${body}`.trimEnd();
 }
 
-function jobEntryLine([id, attempt, type, , , deadline, key, raw]: JobEntry, payload: Buffer): string {
-  const options = [`d=${deadline}`, ...(key !== null ? [`k=${show(key)}`] : [])];
+function jobEntryLine([id, attempt, type, , , deadline, key, raw, tp]: JobEntry, payload: Buffer): string {
+  // A traceparent shows as its parent span id.
+  const options = [
+    `d=${deadline}`,
+    ...(key !== null ? [`k=${show(key)}`] : []),
+    ...(typeof tp === "string" ? [`tp=${tp.slice(36, 52)}`] : []),
+  ];
   const body = raw !== null ? `raw ${showFrame(payload)}` : showPayload(payload);
   return `${type} ${id}#${attempt} ${options.join(" ")} ${body}`;
 }

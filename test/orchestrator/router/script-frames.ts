@@ -158,7 +158,7 @@ function parseReply(line: readonly string[]): ParsedReply {
 }
 
 /**
- * A dsat client's request: one batch of `lines` (`TYPE [id=] [key=] [payload=] [timeout=] [c=]`),
+ * A dsat client's request: one batch of `lines` (`TYPE [id=] [key=] [payload=] [timeout=] [c=] [tp=]`),
  * or with `single` one single request. `correlation` hands out the client's next correlation.
  */
 export function requestMessage(
@@ -170,24 +170,29 @@ export function requestMessage(
   const payloads: Buffer[] = [];
   for (const line of lines) {
     const payload = encode(line.value("payload") ?? "hi");
-    entries.push([
+    const entry: RequestEntry = [
       line.at(0, "a job type"),
       correlation(line.number("c")),
       payload.length,
       line.number("timeout") ?? null,
       line.text("id") ?? null,
       line.text("key") ?? null,
-    ]);
+    ];
+    // A traceparent: the 7th element (clients before trace context send 6).
+    const traceparent = line.text("tp");
+    if (traceparent !== undefined) entry.push(traceparent);
+    entries.push(entry);
     payloads.push(payload);
   }
   if (options.single) {
     if (entries.length !== 1) throw new Error("request single: one request only");
-    const [type, c, , timeout, id, key] = entries[0];
+    const [type, c, , timeout, id, key, traceparent] = entries[0];
     const header = {
       c,
       ...(id !== null ? { id } : {}),
       ...(key !== null ? { k: key } : {}),
       ...(timeout !== null ? { t: timeout } : {}),
+      ...(traceparent !== undefined ? { tp: traceparent } : {}),
     };
     return clientRequestFrames(type, header, payloads[0]);
   }

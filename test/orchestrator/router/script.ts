@@ -14,7 +14,7 @@
 //   ready SAT [types=a,b] [rack=R host=H] [capacity=N] [weight=N] [plain] [batch]
 //             [heartbeat=MS] [incarnation=X] [id=X]
 //   ready                                       + one `SAT [options]` per line
-//   request CLIENT TYPE [id=] [key=] [payload=JSON] [timeout=MS] [c=N] [session=S] [single]
+//   request CLIENT TYPE [id=] [key=] [payload=JSON] [timeout=MS] [c=N] [session=S] [tp=] [single]
 //   request CLIENT [session=S]                  + one `TYPE [options]` per line: one batch
 //   cancel CLIENT JOB [session=S] [single]      mdp CLIENT SERVICE frame...
 //   publish TYPE [id=] [key=] [payload=JSON]
