@@ -10,6 +10,7 @@ import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { logLevelCommand } from "./log-level.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
+import { orchCommand } from "./orch.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
 import { raftCommand } from "./raft.ts";
 import { simulateCommand } from "./simulate.ts";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
   program.addCommand(raftCommand());
+  program.addCommand(orchCommand());
   program.addCommand(dashboardCommand());
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();

@@ -179,7 +179,10 @@ export function printStatus(status: DsatStatus): void {
   const rows: string[][] = [
     ["", "app", "pm2", "pid", "restarts", "memory", "uptime", "registered", "in flight", "done", "failed"],
   ];
-  rows.push(["orchestrator", "dsat-orchestrator", ...pm2Cells(status.orchestratorApp), "", "", "", ""]);
+  if (status.orchestratorNodes.length === 0)
+    rows.push(["orchestrator", "dsat-orchestrator", ...pm2Cells(status.orchestratorApp), "", "", "", ""]);
+  for (const node of status.orchestratorNodes)
+    rows.push([`orchestrator ${node.id}`, node.app, ...pm2Cells(node.pm2), "", "", "", ""]);
   for (const s of status.satellites) {
     const r = s.registry;
     const registered =

@@ -218,16 +218,14 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private resendAfterReconnect(): void {
     let connected = false;
     let lost = false;
-    let open = 0;
     this.dealer.events.on("disconnect", () => {
       lost = true;
-      open = Math.max(0, open - 1);
-      // A replicated set: a deposed leader closed its connection while another node serves. What
-      // it held may never commit: send it all again to the one that serves (same ids, no duplicates).
-      if (this.endpoints.length > 1 && open > 0) this.resendPending();
+      // A replicated set: a deposed leader closed its connection, maybe while another node already
+      // serves (no new connection will come). What it held may never commit: send it all again now;
+      // it waits in the writer until a node serves (same ids: the leader runs each job once).
+      if (this.endpoints.length > 1) this.resendPending();
     });
     this.dealer.events.on("connect", () => {
-      open++;
       if (connected || lost) this.resendPending();
       connected = true;
     });

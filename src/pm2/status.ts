@@ -45,6 +45,8 @@ export interface DsatStatus {
   pm2: { home: string; running: boolean; error?: string };
   /** pm2's view of the orchestrator app. */
   orchestratorApp: Pm2Process | undefined;
+  /** Replicated orchestrators: each node's pm2 app (empty for one orchestrator). */
+  orchestratorNodes: Array<{ id: string; app: string; pm2: Pm2Process | undefined }>;
   /** The control socket's status reply; null when it did not answer. */
   orchestrator: OrchestratorStatus | null;
   orchestratorError?: string;
@@ -124,6 +126,11 @@ export async function gatherStatus(
     topology: topology.file,
     pm2: { home, running: pm2Side.running, ...("error" in pm2Side ? { error: pm2Side.error } : {}) },
     orchestratorApp: byName.get(ORCHESTRATOR_APP),
+    orchestratorNodes: (topology.orchestrators ?? []).map((node) => ({
+      id: node.id,
+      app: orchestratorNodeAppName(node.id),
+      pm2: byName.get(orchestratorNodeAppName(node.id)),
+    })),
     orchestrator: orchestratorSide.status,
     ...(orchestratorSide.error !== undefined ? { orchestratorError: orchestratorSide.error } : {}),
     satellites,
