@@ -5,6 +5,7 @@ import { type Limits, validateLimits } from "../protocol/index.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { exposedControl } from "./control-binding.ts";
+import { type ResolvedScores, resolveScores, type ScoresConfig } from "./scores-config.ts";
 import {
   ConfigError,
   type JobTypeConfig,
@@ -83,6 +84,8 @@ export interface OrchestratorConfig {
    * unless set, or on (under `<journal.dir>/spill`) when there is a journal; `false` turns it off.
    */
   diskSpill?: DiskSpillConfig | false;
+  /** Satellites' scores from their load (docs/operations.md, "Scores"). */
+  scores?: ScoresConfig;
   log?: (line: string) => void;
 }
 
@@ -145,6 +148,7 @@ export interface ResolvedConfig {
   diskSpill: ResolvedDiskSpill | null;
   /** Tracker settings as given (the router completes them from the types and limits). */
   tracker: Partial<TrackerConfig>;
+  scores: ResolvedScores;
   log: (line: string) => void;
 }
 
@@ -195,6 +199,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     journal: config.journal === undefined ? null : resolveJournal(config.journal),
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     tracker: config.tracker ?? {},
+    scores: resolveScores(config.scores),
     log: config.log ?? ((line) => console.log(line)),
   };
 }

@@ -14,4 +14,5 @@ export {
 } from "./input-shapes.ts";
 export { type IntakeHeader, parseIntakeHeader } from "./intake.ts";
 export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";
+export { LOAD_SHAPE, loadHeartbeatFrames, loadWelcomeFrames, parseLoad, type SatelliteLoad } from "./load.ts";
 export { assertShape, type Shape, ShapeError, shapeProblem } from "./shape.ts";
