@@ -86,6 +86,11 @@ export interface OrchestratorConfig {
   diskSpill?: DiskSpillConfig | false;
   /** Satellites' scores from their load (docs/operations.md, "Scores"). */
   scores?: ScoresConfig;
+  /**
+   * Checks a `dsat config set` value against the topology's schema: null, or a sentence naming the
+   * key and what it expects (orchestratorConfig() gives the topology's; the router checks again).
+   */
+  liveConfigCheck?: (key: string, value: unknown) => string | null;
   log?: (line: string) => void;
 }
 
@@ -149,6 +154,7 @@ export interface ResolvedConfig {
   /** Tracker settings as given (the router completes them from the types and limits). */
   tracker: Partial<TrackerConfig>;
   scores: ResolvedScores;
+  liveConfigCheck: ((key: string, value: unknown) => string | null) | null;
   log: (line: string) => void;
 }
 
@@ -200,6 +206,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     tracker: config.tracker ?? {},
     scores: resolveScores(config.scores),
+    liveConfigCheck: config.liveConfigCheck ?? null,
     log: config.log ?? ((line) => console.log(line)),
   };
 }

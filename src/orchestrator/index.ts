@@ -10,6 +10,8 @@ export {
 export type { JobSummary } from "./job.ts";
 export { Orchestrator } from "./orchestrator.ts";
 export { buildMap, type PlacementMember, TypePlacement } from "./placement.ts";
+export { classifyLiveKey, type LiveKey } from "./router/live-config.ts";
 export { JobRouter, tickPeriodMs } from "./router/router.ts";
 export type { RouterEffect, RouterEvent, RouterPorts, RouterStatus } from "./router/types.ts";
+export type { ResolvedScores, ScoresConfig, ScoreWeights } from "./scores-config.ts";
 export { WaitingRoom } from "./waiting-room.ts";
