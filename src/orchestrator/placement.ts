@@ -198,7 +198,7 @@ export class TypePlacement {
   private appendShed(x: number, count: number): number {
     const full = this.fullWeights;
     for (let device = 0; device < full.length; device++)
-      full[device] = this.placeable[device] === 1 ? 0x10000 : 0;
+      full[device] = this.placeable[device] === 1 && this.scoreWeights[device] > 0 ? 0x10000 : 0;
     const length = this.mapper.mapInto(0, x, this.resultMax, full, this.result);
     for (let i = 0; i < length && count < this.resultMax; i++) {
       const id = this.result[i] >= 0 ? this.satelliteOf[this.result[i]] : undefined;

@@ -6,7 +6,7 @@ import { ConfigError } from "./type-config.ts";
 export interface ScoreWeights {
   /** Jobs running / capacity. */
   inFlight: number;
-  /** Jobs waiting (its own queue and the orchestrator's for it) / capacity. */
+  /** Jobs waiting in its own queue (an application's backlog, reported with its load) / capacity. */
   queued: number;
   /** Event-loop lag / lagMaxMs. */
   lag: number;

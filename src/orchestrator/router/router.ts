@@ -141,6 +141,13 @@ export class JobRouter {
     return this.r.journalError;
   }
 
+  /** What scores cost: changes put in force, load frames ignored, placement caches dropped for them. */
+  scoreFigures(): { changes: number; badLoads: number; cacheFlushes: number } {
+    let cacheFlushes = 0;
+    for (const placement of this.r.placements.values()) cacheFlushes += placement.reweightFlushes;
+    return { changes: this.r.scores.changes, badLoads: this.r.scores.badLoads, cacheFlushes };
+  }
+
   /** `dsat config get [KEY]`: the live settings (those `config set` may change), or one. */
   liveConfig(key?: string): { ok: boolean; settings?: Record<string, unknown>; error?: string } {
     return getLiveConfig(this.r, key);

@@ -50,10 +50,11 @@ export function scoreReweight(score: number): number {
 export function formulaScore(r: RouterState, satellite: SatelliteInfo, load: SatelliteLoad): number {
   const { weights, lagMaxMs, errorRateMax } = r.config.scores;
   const capacity = Math.max(1, satellite.capacity);
-  const waiting = load.queued + (satellite.queue.length - satellite.queueHead);
+  // Its own queue only: the orchestrator's queue for it is placement's doing, and counting it
+  // would herd (a burst queued on one satellite would send the next burst to the others).
   const cost =
     weights.inFlight * Math.min(1, load.inFlight / capacity) +
-    weights.queued * Math.min(1, waiting / capacity) +
+    weights.queued * Math.min(1, load.queued / capacity) +
     weights.lag * Math.min(1, load.lagMs / lagMaxMs) +
     weights.errors * Math.min(1, load.errorRate / errorRateMax);
   return Math.max(0, Math.min(100, 100 - cost));
