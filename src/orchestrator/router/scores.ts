@@ -32,6 +32,8 @@ export class ScoreBook {
   readonly locks = new Map<string, number>();
   /** Ids an operator unlocked: `startLocked` does not lock them again when they re-register. */
   readonly released = new Set<string>();
+  /** Locks `startLocked` made (not an operator): the first dropped when the table is full. */
+  readonly startLocks = new Set<string>();
   readonly inputs = new WeakMap<SatelliteInfo, ScoreInput>();
   /** Satellites whose load changed since the last tick. */
   readonly dirty = new Set<SatelliteInfo>();
@@ -63,8 +65,18 @@ export function formulaScore(r: RouterState, satellite: SatelliteInfo, load: Sat
 /** A satellite registers: its lock, or 0 if new satellites start locked, else 100 until it reports. */
 export function initialScore(r: RouterState, satellite: SatelliteInfo): void {
   const book = r.scores;
-  if (r.config.scores.startLocked && !book.locks.has(satellite.id) && !book.released.has(satellite.id))
+  if (r.config.scores.startLocked && !book.locks.has(satellite.id) && !book.released.has(satellite.id)) {
+    // Plain workers get a new id per connection: startLocked's locks of ids gone are dropped
+    // rather than kept forever (the same id coming back is locked again all the same).
+    if (book.locks.size >= r.config.limits.satellitesMax * 2)
+      for (const id of book.startLocks)
+        if (r.registry.byId(id) === undefined) {
+          book.locks.delete(id);
+          book.startLocks.delete(id);
+        }
     book.locks.set(satellite.id, 0);
+    book.startLocks.add(satellite.id);
+  }
   satellite.score = book.locks.get(satellite.id) ?? 100;
   book.inputs.set(satellite, { load: null, raw: 100, done: 0, failed: 0 });
 }
@@ -183,8 +195,12 @@ export function lockScore(
     return { ok: false, error: `too many locks (at most ${r.config.limits.satellitesMax * 2})` };
   const byType = new Map<string, Array<[number, number]>>();
   for (const id of ids) {
+    book.startLocks.delete(id);
     if (score === null) {
       book.locks.delete(id);
+      // Bounded like the locks: the oldest releases are forgotten first.
+      if (book.released.size >= r.config.limits.satellitesMax * 2)
+        book.released.delete(book.released.values().next().value as string);
       book.released.add(id);
     } else {
       book.locks.set(id, score);
