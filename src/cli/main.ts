@@ -8,11 +8,13 @@ import { isUserError, journalOpenExitCode } from "./errors.ts";
 import { drainCommand, undrainCommand } from "./fleet.ts";
 import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
+import { configCommand } from "./live-config.ts";
 import { logLevelCommand } from "./log-level.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { orchCommand } from "./orch.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
 import { raftCommand } from "./raft.ts";
+import { scoreCommand } from "./score.ts";
 import { simulateCommand } from "./simulate.ts";
 import { checkCommand, topologyCommand } from "./topology.ts";
 
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   program.addCommand(drainCommand());
   program.addCommand(undrainCommand());
   program.addCommand(logLevelCommand());
+  program.addCommand(scoreCommand());
+  program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
   program.addCommand(raftCommand());

@@ -149,6 +149,19 @@ function table(rows: string[][]): string[] {
   );
 }
 
+/** "100", "60 (lag 240ms)", "0 locked" (docs/operations.md, "Scores"). */
+function scoreCell(r: Record<string, unknown>): string {
+  if (typeof r.score !== "number") return "-";
+  const load = r.load as { queued?: number; lagMs?: number; errorRate?: number } | null | undefined;
+  const notes: string[] = [];
+  if (load != null) {
+    if ((load.queued ?? 0) > 0) notes.push(`queued ${load.queued}`);
+    if ((load.lagMs ?? 0) >= 1) notes.push(`lag ${Math.round(load.lagMs ?? 0)}ms`);
+    if ((load.errorRate ?? 0) > 0) notes.push(`errors ${Math.round((load.errorRate ?? 0) * 100)}%`);
+  }
+  return `${r.score}${r.scoreLocked === true ? " locked" : ""}${notes.length > 0 ? ` (${notes.join(", ")})` : ""}`;
+}
+
 export function printStatus(status: DsatStatus): void {
   const { pm2, orchestrator } = status;
   console.log(`topology ${status.topology}`);
@@ -177,12 +190,25 @@ export function printStatus(status: DsatStatus): void {
     }
   }
   const rows: string[][] = [
-    ["", "app", "pm2", "pid", "restarts", "memory", "uptime", "registered", "in flight", "done", "failed"],
+    [
+      "",
+      "app",
+      "pm2",
+      "pid",
+      "restarts",
+      "memory",
+      "uptime",
+      "registered",
+      "in flight",
+      "done",
+      "failed",
+      "score",
+    ],
   ];
   if (status.orchestratorNodes.length === 0)
-    rows.push(["orchestrator", "dsat-orchestrator", ...pm2Cells(status.orchestratorApp), "", "", "", ""]);
+    rows.push(["orchestrator", "dsat-orchestrator", ...pm2Cells(status.orchestratorApp), "", "", "", "", ""]);
   for (const node of status.orchestratorNodes)
-    rows.push([`orchestrator ${node.id}`, node.app, ...pm2Cells(node.pm2), "", "", "", ""]);
+    rows.push([`orchestrator ${node.id}`, node.app, ...pm2Cells(node.pm2), "", "", "", "", ""]);
   for (const s of status.satellites) {
     const r = s.registry;
     const registered =
@@ -199,6 +225,7 @@ export function printStatus(status: DsatStatus): void {
       r === undefined ? "-" : `${r.inFlight}/${r.capacity}`,
       r === undefined ? "-" : String(r.done),
       r === undefined ? "-" : String(r.failed),
+      r === undefined ? "-" : scoreCell(r),
     ]);
   }
   for (const p of status.otherApps) rows.push([`(other topology)`, p.name, ...pm2Cells(p), "", "", "", ""]);

@@ -92,6 +92,12 @@ export const SATELLITE_METRICS: readonly MetricDefinition[] = [
   ),
   perSatellite(gauge, "dsat_satellite_weight", "The satellite's CRUSH weight.", (s) => s.weight),
   perSatellite(
+    gauge,
+    "dsat_satellite_score",
+    "The satellite's score 0-100 from its load, or its lock: its CRUSH reweight (0 takes no new job).",
+    (s) => s.score,
+  ),
+  perSatellite(
     counter,
     "dsat_satellite_jobs_done_total",
     "Attempts the satellite answered with a result, since it registered.",

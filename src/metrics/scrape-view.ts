@@ -24,6 +24,8 @@ export interface SatelliteView {
   queued: number | null;
   capacity: number | null;
   weight: number | null;
+  /** Its score 0-100 (docs/operations.md, "Scores"). */
+  score: number | null;
   done: number | null;
   failed: number | null;
 }
@@ -58,6 +60,7 @@ export function scrapeView(status: OrchestratorStatus, events: EventSeries): Scr
       queued: num(satellite.queued),
       capacity: num(satellite.capacity),
       weight: num(satellite.weight),
+      score: num(satellite.score),
       done: num(satellite.done),
       failed: num(satellite.failed),
     };

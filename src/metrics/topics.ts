@@ -25,6 +25,8 @@ export const BASE_TOPICS: ReadonlySet<string> = new Set([
   "satellite.lost",
   "satellite.draining",
   "satellite.undrained",
+  "satellite.score",
+  "config.changed",
   "satellite.breaker-open",
   "satellite.breaker-half-open",
   "satellite.breaker-closed",

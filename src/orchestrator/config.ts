@@ -6,6 +6,7 @@ import { type Limits, validateLimits } from "../protocol/index.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { exposedControl } from "./control-binding.ts";
+import { type ResolvedScores, resolveScores, type ScoresConfig } from "./scores-config.ts";
 import {
   ConfigError,
   type JobTypeConfig,
@@ -84,6 +85,13 @@ export interface OrchestratorConfig {
    * unless set, or on (under `<journal.dir>/spill`) when there is a journal; `false` turns it off.
    */
   diskSpill?: DiskSpillConfig | false;
+  /** Satellites' scores from their load (docs/operations.md, "Scores"). */
+  scores?: ScoresConfig;
+  /**
+   * Checks a `dsat config set` value against the topology's schema: null, or a sentence naming the
+   * key and what it expects (orchestratorConfig() gives the topology's; the router checks again).
+   */
+  liveConfigCheck?: (key: string, value: unknown) => string | null;
   /**
    * Where the orchestrator's log lines go: a Logger (src/log), or a function taking each line as
    * text. Default: JSON lines on stdout (the process's `orchestrator` logger, docs/observability.md).
@@ -150,6 +158,8 @@ export interface ResolvedConfig {
   diskSpill: ResolvedDiskSpill | null;
   /** Tracker settings as given (the router completes them from the types and limits). */
   tracker: Partial<TrackerConfig>;
+  scores: ResolvedScores;
+  liveConfigCheck: ((key: string, value: unknown) => string | null) | null;
   log: (line: string) => void;
   /** The leveled logger behind `log`, or null when the caller gave a line function (no levels). */
   logger: Logger | null;
@@ -202,6 +212,8 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     journal: config.journal === undefined ? null : resolveJournal(config.journal),
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     tracker: config.tracker ?? {},
+    scores: resolveScores(config.scores),
+    liveConfigCheck: config.liveConfigCheck ?? null,
     ...logOf(config.log),
   };
 }

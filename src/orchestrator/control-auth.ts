@@ -29,6 +29,10 @@ export const CONTROL_ROLES: Readonly<Record<ControlCommand, readonly ControlRole
   retry: ADMINS,
   drain: ADMINS,
   undrain: ADMINS,
+  "score-lock": ADMINS,
+  "score-unlock": ADMINS,
+  "config-get": EVERYONE,
+  "config-set": ADMINS,
   "reload-keys": ADMINS,
   // Reading it is harmless, but debug and trace lines cost the orchestrator and fill the disk.
   "log-level": ADMINS,

@@ -26,6 +26,11 @@ export interface ControlHandlers {
   retry(id: string): object;
   /** `drain` / `undrain` TARGET: the satellites it names now. */
   drain(target: string, drain: boolean): object;
+  /** `score-lock` TARGET SCORE / `score-unlock` TARGET (score null). */
+  scoreLock(target: string, score: number | null): object;
+  /** `config-get` [KEY] / `config-set` KEY VALUE: live settings. */
+  configGet(key: string | undefined): object;
+  configSet(key: string, value: unknown): object;
   status(): { satellites: unknown; stats: unknown } & object;
   reloadKeys(): object;
   /** Jobs the orchestrator holds (for `memory`). */
@@ -43,6 +48,10 @@ export const CONTROL_COMMANDS = [
   "retry",
   "drain",
   "undrain",
+  "score-lock",
+  "score-unlock",
+  "config-get",
+  "config-set",
   "memory",
   "reload-keys",
   "log-level",
@@ -77,6 +86,18 @@ export function answerControl(handlers: ControlHandlers, { command, fields }: Co
     case "drain":
     case "undrain":
       return handlers.drain(typeof fields.target === "string" ? fields.target : "", command === "drain");
+    case "score-lock":
+      return typeof fields.score === "number"
+        ? handlers.scoreLock(typeof fields.target === "string" ? fields.target : "", fields.score)
+        : { ok: false, error: "score-lock needs a score (an integer in 0..100)" };
+    case "score-unlock":
+      return handlers.scoreLock(typeof fields.target === "string" ? fields.target : "", null);
+    case "config-get":
+      return handlers.configGet(typeof fields.key === "string" ? fields.key : undefined);
+    case "config-set":
+      return typeof fields.key === "string" && "value" in fields
+        ? handlers.configSet(fields.key, fields.value)
+        : { ok: false, error: "config-set needs a key and a value" };
     case "ping":
       return { ok: true };
     case "status":

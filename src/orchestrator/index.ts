@@ -15,6 +15,8 @@ export {
   type OrchestratorNodeOptions,
   type OrchestratorNodeStatus,
 } from "./replicated/node.ts";
+export { classifyLiveKey, type LiveKey } from "./router/live-config.ts";
 export { JobRouter, tickPeriodMs } from "./router/router.ts";
 export type { RouterEffect, RouterEvent, RouterPorts, RouterStatus } from "./router/types.ts";
+export type { ResolvedScores, ScoresConfig, ScoreWeights } from "./scores-config.ts";
 export { WaitingRoom } from "./waiting-room.ts";

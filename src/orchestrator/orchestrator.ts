@@ -399,6 +399,9 @@ export class Orchestrator {
     retry: (id) => this.retry(id),
     drain: (target, drain) =>
       this.step({ kind: "drain", target, drain }) ?? { ok: false, error: "no answer" },
+    scoreLock: (target, score) => this.lockScore(target, score),
+    configGet: (key) => this.configGet(key),
+    configSet: (key, value) => this.configSet(key, value),
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
     jobsHeld: () => this.router.status().jobs.inFlight,
@@ -444,6 +447,23 @@ export class Orchestrator {
   /** `dsat undrain TARGET`: they take new jobs again. */
   undrain(target: string): { ok: boolean; satellites?: string[]; error?: string } {
     return this.step({ kind: "drain", target, drain: false }) ?? { ok: false, error: "no answer" };
+  }
+
+  /** `dsat score lock TARGET N` (null: `unlock`): pins the satellites' score, or gives it back to the formula. */
+  lockScore(target: string, score: number | null): { ok: boolean; satellites?: string[]; error?: string } {
+    return this.step({ kind: "score-lock", target, score }) ?? { ok: false, error: "no answer" };
+  }
+
+  /** `dsat config get [KEY]`: the settings that change without a restart, or one. */
+  configGet(key?: string): { ok: boolean; settings?: Record<string, unknown>; error?: string } {
+    return this.router.liveConfig(key);
+  }
+
+  /** `dsat config set KEY VALUE`: checked against the topology's schema, then a router event. */
+  configSet(key: string, value: unknown): { ok: boolean; value?: unknown; error?: string } {
+    const problem = this.config.liveConfigCheck?.(key, value) ?? null;
+    if (problem !== null) return { ok: false, error: problem };
+    return this.step({ kind: "config-set", key, value }) ?? { ok: false, error: "no answer" };
   }
 
   /** `dsat retry ID`: a failed job runs again from the step that failed. */

@@ -28,6 +28,8 @@ export interface PlacementMember {
   weight: number;
   /** In placement (live, not draining, breaker closed)? */
   placeable: boolean;
+  /** Its score's share of placement (CRUSH's reweight, 16.16: 0x10000 fully in); default fully in. */
+  reweight?: number;
 }
 
 export interface TypePlacementConfig {
@@ -47,7 +49,14 @@ export class TypePlacement {
   private mapper: Mapper;
   private map: CrushMap;
   private rule: Rule;
+  /** The in/out vector CRUSH reads: a placeable device's score reweight, 0 for the others. */
   private readonly reweights: Uint32Array;
+  /** Per device: its score reweight (scores.ts), and whether it is placeable. */
+  private readonly scoreWeights: Uint32Array;
+  private readonly placeable: Uint8Array;
+  private readonly fullWeights: Uint32Array;
+  /** Times the cache was dropped for a reweight (scores' cost, measured in tests). */
+  reweightFlushes = 0;
   private readonly result: Int32Array;
   private readonly cache = new Map<number, readonly string[]>();
   /**
@@ -74,9 +83,14 @@ export class TypePlacement {
     this.map.rules[0] = this.rule;
     this.mapper = new Mapper(this.map);
     this.reweights = new Uint32Array(this.map.maxDevices);
+    this.scoreWeights = new Uint32Array(this.map.maxDevices).fill(0x10000);
+    this.placeable = new Uint8Array(this.map.maxDevices);
+    this.fullWeights = new Uint32Array(this.map.maxDevices);
     for (const member of members) {
       this.satelliteOf[member.device] = member.satelliteId;
-      this.reweights[member.device] = member.placeable ? 0x10000 : 0;
+      this.scoreWeights[member.device] = member.reweight ?? 0x10000;
+      this.placeable[member.device] = member.placeable ? 1 : 0;
+      this.reweights[member.device] = member.placeable ? this.scoreWeights[member.device] : 0;
     }
     this.result = new Int32Array(Math.max(1, config.replicas));
     this.domainOf = config.rule === undefined ? new Map() : null;
@@ -84,6 +98,7 @@ export class TypePlacement {
       for (const member of members) this.domainOf.set(member.device, domainKey(member, config.failureDomain));
     }
     this.resultMax = this.countResultMax();
+    this.scored = this.countScored();
   }
 
   private countResultMax(): number {
@@ -110,13 +125,39 @@ export class TypePlacement {
 
   /** Marks a device in or out of placement (dead, draining, breaker open). */
   setPlaceable(device: number, placeable: boolean): void {
-    const weight = placeable ? 0x10000 : 0;
-    if (device < this.reweights.length && this.reweights[device] !== weight) {
+    if (device >= this.reweights.length) return;
+    this.placeable[device] = placeable ? 1 : 0;
+    const weight = placeable ? this.scoreWeights[device] : 0;
+    if (this.reweights[device] !== weight) {
       this.reweights[device] = weight;
       this.cache.clear();
       this.lastIds = null;
       this.resultMax = this.countResultMax();
+      this.scored = this.countScored();
     }
+  }
+
+  /**
+   * Score reweights (scores.ts), several at once: CRUSH's in/out vector, apart from the CRUSH
+   * weights, so a device at 0.6 sheds 40% of its placements to the next candidates and no other
+   * placement moves. The cache is dropped once for the batch, only if a weight in force changed.
+   */
+  setReweights(changes: ReadonlyArray<readonly [device: number, weight: number]>): void {
+    let changed = false;
+    for (const [device, weight] of changes) {
+      if (device >= this.reweights.length) continue;
+      this.scoreWeights[device] = weight;
+      const inForce = this.placeable[device] === 1 ? weight : 0;
+      if (this.reweights[device] === inForce) continue;
+      this.reweights[device] = inForce;
+      changed = true;
+    }
+    if (!changed) return;
+    this.reweightFlushes++;
+    this.cache.clear();
+    this.lastIds = null;
+    this.resultMax = this.countResultMax();
+    this.scored = this.countScored();
   }
 
   /**
@@ -136,6 +177,7 @@ export class TypePlacement {
       const id = this.result[i] >= 0 ? this.satelliteOf[this.result[i]] : undefined;
       if (id !== undefined) this.scratch[count++] = id;
     }
+    if (count < this.resultMax && this.scored > 0) count = this.appendShed(x, count);
     // Sized exactly: the tracker keeps this array for the job's life, and one grown by push()
     // holds 17 slots (152 bytes) for one candidate.
     const ids = this.scratch.slice(0, count);
@@ -145,6 +187,37 @@ export class TypePlacement {
     if (this.cache.size >= this.cacheMax) this.cache.clear();
     this.cache.set(x, ids);
     return ids;
+  }
+
+  /**
+   * A score below 100 sheds a share of x's to the next candidates; where there is no next one (a
+   * type's only satellite, a domain's only one) the shed satellites still come, last: a loaded
+   * satellite takes fewer jobs, never makes a job unplaceable. Their order is CRUSH's with every
+   * placeable device fully in.
+   */
+  private appendShed(x: number, count: number): number {
+    const full = this.fullWeights;
+    for (let device = 0; device < full.length; device++)
+      full[device] = this.placeable[device] === 1 && this.scoreWeights[device] > 0 ? 0x10000 : 0;
+    const length = this.mapper.mapInto(0, x, this.resultMax, full, this.result);
+    for (let i = 0; i < length && count < this.resultMax; i++) {
+      const id = this.result[i] >= 0 ? this.satelliteOf[this.result[i]] : undefined;
+      if (id === undefined) continue;
+      let seen = false;
+      for (let j = 0; j < count; j++) if (this.scratch[j] === id) seen = true;
+      if (!seen) this.scratch[count++] = id;
+    }
+    return count;
+  }
+
+  /** Placeable devices whose score reweight is below 0x10000 (appendShed is needed only then). */
+  private scored = 0;
+
+  private countScored(): number {
+    let scored = 0;
+    for (let device = 0; device < this.scoreWeights.length; device++)
+      if (this.placeable[device] === 1 && this.scoreWeights[device] < 0x10000) scored++;
+    return scored;
   }
 
   private lastX = Number.NaN;

@@ -40,6 +40,8 @@ export interface SatelliteInfo {
   draining: boolean;
   /** Drained by an operator (`dsat drain`): no new jobs until `dsat undrain`; it stays registered. */
   drained: boolean;
+  /** Its score in force, 0-100 (router/scores.ts): its CRUSH reweight; 0 takes no new job. */
+  score: number;
   /** Job ids waiting for this satellite (bounded FIFO). */
   readonly queue: string[];
   queueHead: number;
@@ -69,6 +71,7 @@ export type NewSatellite = Omit<
   | "inFlight"
   | "draining"
   | "drained"
+  | "score"
   | "outEntries"
   | "outPayloads"
   | "outBytes"
@@ -167,6 +170,7 @@ export class SatelliteRegistry {
       inFlight: 0,
       draining: false,
       drained: false,
+      score: 100,
       queue: [],
       queueHead: 0,
       done: 0,

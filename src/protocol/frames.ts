@@ -22,6 +22,7 @@ import {
 } from "./constants.ts";
 import { BATCH_ENTRIES_MAX, type InputLimits, type InputShapes, inputShapes } from "./input-shapes.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
+import { parseLoad, type SatelliteLoad } from "./load.ts";
 import { type Shape, shapeProblem } from "./shape.ts";
 import { isTraceparent } from "./trace-context.ts";
 
@@ -114,7 +115,8 @@ export type FrontendMessage =
   | { kind: "worker-ack-batch"; flat: unknown[] }
   | { kind: "worker-ready"; service: string; hello: SatelliteHello | null }
   | { kind: "worker-reply"; address: Buffer; header: JobReplyHeader | null; body: Buffer[] }
-  | { kind: "worker-heartbeat" }
+  /** `load`: what a dsat satellite reported with it (protocol/load.ts); `loadProblem`: why one was ignored. */
+  | { kind: "worker-heartbeat"; load?: SatelliteLoad; loadProblem?: string }
   | { kind: "worker-disconnect" }
   | { kind: "worker-ack"; address: Buffer }
   | { kind: "worker-progress"; address: Buffer; progress: unknown }
@@ -242,8 +244,16 @@ function parseWorker(frames: Buffer[], shapes: InputShapes): FrontendMessage {
       }
       return { kind: "worker-reply", address, header: null, body };
     }
-    case WorkerCommand.heartbeat:
-      return frames.length === 3 ? { kind: "worker-heartbeat" } : malformed("HEARTBEAT has no body");
+    case WorkerCommand.heartbeat: {
+      if (frames.length === 3) return { kind: "worker-heartbeat" };
+      // A dsat satellite's load: a bad one is ignored (and counted), the heartbeat still counts.
+      if (frames.length !== 5 || !frames[3].equals(DSAT_MARK))
+        return malformed("HEARTBEAT has no body, or the dsat marker and a load frame");
+      const load = parseLoad(frames[4]);
+      return typeof load === "string"
+        ? { kind: "worker-heartbeat", loadProblem: load }
+        : { kind: "worker-heartbeat", load };
+    }
     case WorkerCommand.disconnect:
       return { kind: "worker-disconnect" };
     case WorkerCommand.ack:

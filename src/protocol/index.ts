@@ -14,5 +14,6 @@ export {
 } from "./input-shapes.ts";
 export { type IntakeHeader, parseIntakeHeader } from "./intake.ts";
 export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";
+export { LOAD_SHAPE, loadHeartbeatFrames, loadWelcomeFrames, parseLoad, type SatelliteLoad } from "./load.ts";
 export { assertShape, type Shape, ShapeError, shapeProblem } from "./shape.ts";
 export { isTraceparent, TRACEPARENT_LENGTH } from "./trace-context.ts";

@@ -1,5 +1,6 @@
 // What a satellite program writes: its definition (type, concurrency, handler) and the context a
 // handler gets for each job; and how a satellite process is configured (SatelliteOptions).
+import type { SatelliteLoad } from "../protocol/index.ts";
 import type { CurveOptions } from "../security/index.ts";
 
 export interface JobContext {
@@ -81,4 +82,10 @@ export interface SatelliteOptions {
    * `location` and `weight` are not sent then.
    */
   protocol?: "dsat" | "mdp";
+  /**
+   * The application's own load figures, sent with each heartbeat to an orchestrator that asks for
+   * them (docs/operations.md, "Scores"): e.g. `{ queued: myQueue.length }`. Those it names replace
+   * the runtime's (jobs running, event-loop lag, error rate over the last period).
+   */
+  load?: () => Partial<SatelliteLoad>;
 }

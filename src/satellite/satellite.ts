@@ -14,6 +14,7 @@ import {
   ackBatchFrames,
   BATCH_ENTRIES_MAX,
   BATCH_FLUSH_ENTRIES,
+  DSAT_MARK,
   decode,
   encode,
   isJobEntry,
@@ -22,6 +23,7 @@ import {
   type JobReplyEntry,
   jobReplyBatchFrames,
   jobReplyFrames,
+  loadHeartbeatFrames,
   PAYLOAD_DEPTH_MAX,
   parseJobAddress,
   parseJobRequest,
@@ -38,6 +40,7 @@ import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
 import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
+import { LoadMeter } from "./load-meter.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
 import {
@@ -76,7 +79,7 @@ export class SatelliteRuntime {
   private readonly curve: CurveOptions | undefined;
   private readonly messageBytesMax: number;
   private readonly options: Required<
-    Omit<SatelliteOptions, "location" | "log" | "curve" | "protocol" | "messageBytesMax">
+    Omit<SatelliteOptions, "location" | "log" | "curve" | "protocol" | "messageBytesMax" | "load">
   > & {
     location: Array<[string, string]>;
     log: (message: string) => void;
@@ -86,6 +89,10 @@ export class SatelliteRuntime {
   /** Logs long silences of the orchestrator and its return (docs/multi-host.md). */
   private readonly contact: OrchestratorContact;
   private unhookSignals: (() => void) | null = null;
+  /** Its load, sent with each heartbeat once the orchestrator asked for it (loadWelcome). */
+  private readonly loadMeter: LoadMeter;
+  /** This connection's orchestrator sends HEARTBEAT with the dsat marker: it takes load reports. */
+  private loadWelcome = false;
 
   constructor(
     private readonly definition: SatelliteDefinition,
@@ -123,6 +130,7 @@ export class SatelliteRuntime {
       Date.now(),
     );
     this.curve = options.curve;
+    this.loadMeter = new LoadMeter(options.load);
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
   }
 
@@ -236,6 +244,7 @@ export class SatelliteRuntime {
 
   private closeSocket(): void {
     this.registered = false;
+    this.loadWelcome = false; // the next connection's orchestrator says again
     this.receiveTurn = false; // its receive loop ends: no flush will come from it
     this.writer?.close();
     this.writer = null;
@@ -328,6 +337,10 @@ export class SatelliteRuntime {
         }
         return;
       }
+      case WorkerCommand.heartbeat:
+        // An orchestrator that takes load reports says so in its heartbeats (protocol/load.ts).
+        if (frames[3]?.equals(DSAT_MARK) === true) this.loadWelcome = true;
+        return;
       default:
         return; // heartbeats only refresh lastHeard
     }
@@ -548,7 +561,10 @@ export class SatelliteRuntime {
       this.reconnect(`orchestrator silent for ${silentMs} ms`);
       return;
     }
-    this.writer?.send(workerCommandFrames(WorkerCommand.heartbeat));
+    const load = this.loadMeter.sample(this.running.size, this.counters.done, this.counters.errors);
+    this.writer?.send(
+      this.loadWelcome ? loadHeartbeatFrames(load) : workerCommandFrames(WorkerCommand.heartbeat),
+    );
   }
 
   /** Jobs running now. */
@@ -586,6 +602,7 @@ export class SatelliteRuntime {
     this.stopped = true;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.loadMeter.close();
     this.unhookSignals?.();
     for (const job of this.running.values()) {
       abortJob(job, new Error("satellite stopped"));

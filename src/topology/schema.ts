@@ -188,5 +188,40 @@ export function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/**
+ * A checker for one node of the schema in `schemaFile` (a JSON Pointer: "/$defs/type/properties/
+ * timeoutMs"), with the file's $defs, compiled on first use; its problems read like the file's.
+ */
+export function nodeChecker(schemaFile: URL, pointer: string): SchemaCheck {
+  let validator: ValidateFunction | undefined;
+  const words = new SchemaWords({});
+  return (json) => {
+    if (validator === undefined) {
+      const ajv = new Ajv2020({
+        allErrors: false,
+        verbose: true,
+        strict: true,
+        strictTypes: false,
+        strictRequired: false,
+      });
+      ajv.addVocabulary(["x-expected"]);
+      const root = JSON.parse(readFileSync(schemaFile, "utf8")) as Schema;
+      let node: unknown = root;
+      for (const part of pointer.split("/").slice(1))
+        node = (node as Record<string, unknown> | undefined)?.[
+          part.replaceAll("~1", "/").replaceAll("~0", "~")
+        ];
+      if (typeof node !== "object" || node === null) throw new Error(`no schema node at ${pointer}`);
+      words.root = { ...(node as Schema), $defs: root.$defs };
+      validator = ajv.compile(words.root);
+    }
+    if (validator(json)) return undefined;
+    const errors = (validator.errors ?? []).filter((error) => error.keyword !== "if");
+    return errors[0] === undefined
+      ? { path: "/", message: "does not match the schema" }
+      : words.explain(errors[0]);
+  };
+}
+
 /** Checks `json` against the topology schema. */
 export const schemaProblem: SchemaCheck = schemaChecker(SCHEMA_FILE);

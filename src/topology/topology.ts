@@ -30,12 +30,14 @@ import type {
   JobTypeConfig,
   JournalConfig,
   OrchestratorConfig,
+  ScoresConfig,
 } from "../orchestrator/index.ts";
 import { buildMap, type PlacementMember, TypePlacement } from "../orchestrator/index.ts";
 import type { Limits } from "../protocol/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { sampleCandidates, whyNoCandidates } from "./candidates.ts";
 import { readJsonFile } from "./json-file.ts";
+import { liveConfigProblem } from "./live-config-schema.ts";
 import {
   orchestratorNodesProblem,
   resolveOrchestratorNodes,
@@ -87,6 +89,8 @@ export interface Topology {
     journal?: JournalConfig;
     /** Disk spill of queued jobs (docs/journal.md); `dir` made absolute (relative to the file) on load. */
     diskSpill?: DiskSpillConfig | false;
+    /** Satellites' scores from their load (docs/operations.md, "Scores"). */
+    scores?: ScoresConfig;
   };
   /**
    * Replicated orchestrators (orchestrators.ts), with absolute dirs; `orchestrator`'s endpoints are
@@ -499,6 +503,8 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     types,
     dynamicTypes: orchestrator.dynamicTypes ?? false,
     tracker: orchestrator.tracker,
+    ...(orchestrator.scores !== undefined ? { scores: orchestrator.scores } : {}),
+    liveConfigCheck: liveConfigProblem,
     ...(orchestrator.journal !== undefined ? { journal: orchestrator.journal } : {}),
     ...(orchestrator.diskSpill !== undefined ? { diskSpill: orchestrator.diskSpill } : {}),
     ...(orchestrator.security !== undefined

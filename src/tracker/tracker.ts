@@ -42,6 +42,17 @@ export interface JobInfo {
   exclude: readonly string[];
 }
 
+/** Settings that size the tracker's tables and wheel. */
+export const TRACKER_RESTART_ONLY = [
+  "wheelTickMs",
+  "wheelSlots",
+  "timersPerTickMax",
+  "jobsMax",
+  "typesMax",
+  "satellitesMax",
+  "recentJobsMax",
+] as const satisfies ReadonlyArray<keyof TrackerConfig>;
+
 const RESULT_KINDS: ReadonlySet<JobEvent["kind"]> = new Set(["ack", "progress", "succeeded", "failed"]);
 
 export class Tracker {
@@ -58,6 +69,28 @@ export class Tracker {
       if (kind === TimerKind.job) this.onJobTimer(owner, this.latestNowMs);
       else this.core.onBreakerCooldown(owner, this.latestNowMs);
     };
+  }
+
+  /**
+   * Changes settings while it runs (`dsat config set`): timeouts, attempts, backoff, breakers and
+   * poison apply to what happens from now on (a timer already set keeps its time; a job keeps the
+   * run timeout and attempts it was submitted with). The sizes of its tables and wheel cannot
+   * change. Returns why not (a sentence), or null once applied.
+   */
+  reconfigure(changes: Partial<TrackerConfig>): string | null {
+    for (const name of TRACKER_RESTART_ONLY)
+      if (changes[name] !== undefined && changes[name] !== this.config[name])
+        return `${name} sizes the tracker's tables: it changes only with a restart`;
+    let next: TrackerConfig;
+    try {
+      next = validateTrackerConfig({ ...this.config, ...changes });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    // The core reads the same object: the new values apply from its next decision.
+    Object.assign(this.config, next);
+    this.core.types.relimit();
+    return null;
   }
 
   /** Applies one observed event at nowMs; effects go to the outbox. Never throws on bad input. */

@@ -21,8 +21,9 @@ export class TypeRecord {
   constructor(
     readonly name: string,
     readonly index: number,
-    readonly runTimeoutMs: number,
-    readonly attemptsMax: number,
+    /** Jobs copy these at submit: a change (Tracker.reconfigure) applies to jobs submitted after it. */
+    public runTimeoutMs: number,
+    public attemptsMax: number,
   ) {}
 
   snapshot(): TypeStats {
@@ -71,6 +72,15 @@ export class TypeTable {
     this.records[index] = record;
     this.byName.set(name, record);
     return record;
+  }
+
+  /** Takes each type's run timeout and attempts again from the (changed) config. */
+  relimit(): void {
+    for (const record of this.live()) {
+      const limits = this.limitsOf(record.name);
+      record.runTimeoutMs = limits.runTimeoutMs;
+      record.attemptsMax = limits.attemptsMax;
+    }
   }
 
   /** Forgets a type none of whose jobs is in flight; false when it has some. */

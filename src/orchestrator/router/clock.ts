@@ -1,9 +1,10 @@
 // Time: heartbeats, liveness, the tracker's timers, this process's own stalls, idle learnt types.
 import { expireFinished } from "../../journal/core.ts";
-import { WorkerCommand, workerCommandFrames } from "../../protocol/index.ts";
+import { loadWelcomeFrames, WorkerCommand, workerCommandFrames } from "../../protocol/index.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import { runEffects } from "./outcomes.ts";
 import { loseSatellite } from "./satellites.ts";
+import { applyScores, sampleOwnView } from "./scores.ts";
 import { STATS_EVERY_MS } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 
@@ -25,8 +26,15 @@ export function tick(r: RouterState, now: number): void {
       loseSatellite(r, satellite, "its connection is gone");
       continue;
     }
-    if (heartbeatDue) r.sendFrames([satellite.routingId, ...workerCommandFrames(WorkerCommand.heartbeat)]);
+    // A dsat satellite's HEARTBEAT carries the marker: it may send its load (protocol/load.ts).
+    if (heartbeatDue)
+      r.sendFrames([
+        satellite.routingId,
+        ...(satellite.dsat ? loadWelcomeFrames() : workerCommandFrames(WorkerCommand.heartbeat)),
+      ]);
   }
+  if (heartbeatDue) sampleOwnView(r);
+  applyScores(r);
   const trackerNow = r.trackerNow(now);
   for (let round = 0; round < 10; round++) {
     if (r.tracker.tick(trackerNow) < r.tracker.config.timersPerTickMax) break;

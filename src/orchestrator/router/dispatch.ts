@@ -5,6 +5,7 @@ import type { Job } from "../job.ts";
 import { TypePlacement } from "../placement.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
+import { scoreReweight } from "./scores.ts";
 import type { RouterState } from "./state.ts";
 import { traceSent } from "./trace.ts";
 import { drainSpill, spillJob, unspill } from "./waiting.ts";
@@ -20,10 +21,14 @@ export function placementFor(r: RouterState, type: string): TypePlacement | unde
     type,
     r.config.hierarchy,
     { replicas: typeConfig.replicas, failureDomain: typeConfig.failureDomain, rule: typeConfig.rule },
-    members.map((member) => ({
-      ...member,
-      placeable: isPlaceable(r, r.registry.byId(member.satelliteId)),
-    })),
+    members.map((member) => {
+      const satellite = r.registry.byId(member.satelliteId);
+      return {
+        ...member,
+        placeable: isPlaceable(r, satellite),
+        reweight: scoreReweight(satellite?.score ?? 100),
+      };
+    }),
     r.config.limits.placementCacheMax,
     r.registry.bucketIdOf,
   );
@@ -36,6 +41,8 @@ export function isPlaceable(r: RouterState, satellite: SatelliteInfo | undefined
     satellite !== undefined &&
     !satellite.draining &&
     !satellite.drained &&
+    // Score 0 (locked, or started locked) takes no new job (scores.ts).
+    satellite.score > 0 &&
     r.tracker.mayPlaceOn(satellite.id) &&
     // Its connection is gone: what is sent now would bounce. It may come back within its window.
     Number.isNaN(satellite.connectionGoneAt)

@@ -34,6 +34,10 @@ export interface FixedEvents {
   "journal.recovered": { jobs: number; afterMs: number };
   "journal.damaged": SegmentDamage;
   "job.retried": { id: string; type: string };
+  /** `dsat score lock` / `unlock`: the score now in force. */
+  "satellite.score": { satellite: string; score: number; locked: boolean };
+  /** `dsat config set`: a live setting changed (router/live-config.ts). */
+  "config.changed": { key: string; value: unknown; previous: unknown };
   "disk-spill.error": { error: string };
   stats: { types: Record<string, unknown>; jobsInFlight: number };
 }

@@ -27,7 +27,9 @@ import {
   recover,
 } from "./commit.ts";
 import { drain } from "./fleet.ts";
+import { getLiveConfig, setLiveConfig } from "./live-config.ts";
 import { onPeerGone, onUndelivered } from "./satellites.ts";
+import { lockScore } from "./scores.ts";
 import { listJobs, retry, status } from "./snapshots.ts";
 import { RouterState } from "./state.ts";
 import type { RouterCounters, RouterEffect, RouterEvent, RouterPorts, RouterStatus } from "./types.ts";
@@ -64,7 +66,7 @@ export class JobRouter {
   step(
     event: RouterEvent,
     nowMs: number,
-  ): { ok: boolean; id?: string; satellites?: string[]; error?: string } | undefined {
+  ): { ok: boolean; id?: string; satellites?: string[]; error?: string; value?: unknown } | undefined {
     this.r.now = nowMs;
     // Before anything else: messages that waited in a socket while this process stalled are read
     // before the late tick, and must not see the stall as time the satellites had (clock.ts).
@@ -111,6 +113,10 @@ export class JobRouter {
         return retry(this.r, event.id);
       case "drain":
         return drain(this.r, event.target, event.drain);
+      case "score-lock":
+        return lockScore(this.r, event.target, event.score);
+      case "config-set":
+        return setLiveConfig(this.r, event.key, event.value);
     }
   }
 
@@ -133,6 +139,18 @@ export class JobRouter {
   /** Journal failure, while the journal cannot make records durable (the shell probes it). */
   get journalFailure(): string | null {
     return this.r.journalError;
+  }
+
+  /** What scores cost: changes put in force, load frames ignored, placement caches dropped for them. */
+  scoreFigures(): { changes: number; badLoads: number; cacheFlushes: number } {
+    let cacheFlushes = 0;
+    for (const placement of this.r.placements.values()) cacheFlushes += placement.reweightFlushes;
+    return { changes: this.r.scores.changes, badLoads: this.r.scores.badLoads, cacheFlushes };
+  }
+
+  /** `dsat config get [KEY]`: the live settings (those `config set` may change), or one. */
+  liveConfig(key?: string): { ok: boolean; settings?: Record<string, unknown>; error?: string } {
+    return getLiveConfig(this.r, key);
   }
 
   /** A snapshot for `dsat status` (the shell adds what only it knows: files, sockets). */

@@ -17,6 +17,7 @@ import { hasCurrentAttempt } from "./clock.ts";
 import { isPlaceable, place, pumpQueue, releaseSlot, updatePlaceable } from "./dispatch.ts";
 import { drainedTarget } from "./fleet.ts";
 import { runEffects } from "./outcomes.ts";
+import { initialScore, noteLoad, scoreReweight } from "./scores.ts";
 import { decodeJobEntries, FINAL_PLAIN_ERRORS, isPlainError, sameProcess } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceAttemptEnd } from "./trace.ts";
@@ -83,11 +84,15 @@ export function onWorkerReady(
   });
   // On a drained host (rack...): it registers, but takes no jobs until undrained (fleet.ts).
   satellite.drained = drainedTarget(r, satellite) !== undefined;
+  initialScore(r, satellite);
   for (const type of info.types) if (!r.config.types.has(type)) learnType(r, type);
   // New members change the type's map; a returning one only comes back in.
   for (const type of info.types) {
     if (changedTypes.includes(type)) r.placements.delete(type);
-    else r.placements.get(type)?.setPlaceable(satellite.device, isPlaceable(r, satellite));
+    else {
+      r.placements.get(type)?.setReweights([[satellite.device, scoreReweight(satellite.score)]]);
+      r.placements.get(type)?.setPlaceable(satellite.device, isPlaceable(r, satellite));
+    }
   }
   r.publishEvent("satellite.registered", {
     satellite: satellite.id,
@@ -253,6 +258,7 @@ export function onWorkerMessage(r: RouterState, route: Buffer, message: Frontend
       loseSatellite(r, satellite, "disconnected");
       return;
     case "worker-heartbeat":
+      noteLoad(r, satellite, message.load, message.loadProblem);
       r.trackerStep({ kind: "satellite-heartbeat", satelliteId: satellite.id }, now);
       // A plain MDP worker cannot report progress; one that heartbeats while it works has that
       // as its liveness from now on (busyPlainWorker).

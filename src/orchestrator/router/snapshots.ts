@@ -5,6 +5,7 @@ import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
 import { finishedJob, hold, jobFromRecord, submitStep } from "./clients.ts";
 import { acceptedRecord } from "./commit.ts";
+import { scoreView } from "./scores.ts";
 import type { RouterState } from "./state.ts";
 import type { RouterStatus } from "./types.ts";
 
@@ -127,6 +128,7 @@ export function status(r: RouterState): RouterStatus {
       failed: satellite.failed,
       draining: satellite.draining || satellite.drained,
       drained: satellite.drained,
+      ...scoreView(r, satellite),
       protocol: satellite.dsat ? "dsat/1" : "MDP/0.1",
     })),
     stats: Object.fromEntries(

@@ -15,6 +15,7 @@ import { SatelliteRegistry } from "../registry.ts";
 import { FrontendOutbox } from "../replies.ts";
 import { pipelineOf, type ResolvedTypeConfig } from "../type-config.ts";
 import type { EventFields, EventTopic, ResultFields } from "./events.ts";
+import { ScoreBook } from "./scores.ts";
 import { NO_STEPS, tickPeriodMs } from "./shared.ts";
 import type { RouterCounters, RouterEffect, RouterPorts } from "./types.ts";
 
@@ -89,6 +90,7 @@ export class RouterState {
     bytesRefused: 0,
     finishedExpired: 0,
     tracesDropped: 0,
+    badLoads: 0,
   };
 
   /** A journal is configured: acceptances and replies wait for their records' group commit. */
@@ -144,6 +146,8 @@ export class RouterState {
   readonly owners = new SessionOwners();
   /** Targets an operator drained (`dsat drain`), until undrained (fleet.ts). */
   readonly drainedTargets = new Set<string>();
+  /** Satellites' scores: loads, locks (scores.ts). */
+  readonly scores = new ScoreBook();
 
   constructor(
     config: ResolvedConfig,

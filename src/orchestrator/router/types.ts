@@ -46,7 +46,17 @@ export type RouterEvent =
    */
   | { kind: "drain"; target: string; drain: boolean }
   /** `dsat retry ID` (control, admin): step() returns the answer. */
-  | { kind: "retry"; id: string };
+  | { kind: "retry"; id: string }
+  /**
+   * `dsat score lock TARGET N` / `unlock TARGET` (control, admin; router/scores.ts): `score` null
+   * releases the lock. step() returns the satellites it names now.
+   */
+  | { kind: "score-lock"; target: string; score: number | null }
+  /**
+   * `dsat config set KEY VALUE` (control, admin; router/live-config.ts): a setting that changes
+   * without a restart, already checked against the topology's schema by the shell. step() answers.
+   */
+  | { kind: "config-set"; key: string; value: unknown };
 
 export type RouterEffect =
   /** Frames to the frontend ROUTER: [routing id, ...message]. */
@@ -136,6 +146,8 @@ export interface RouterCounters {
   finishedExpired: number;
   /** Requests whose traceparent was not valid W3C trace context: dropped, the job ran untraced. */
   tracesDropped: number;
+  /** HEARTBEAT load frames ignored for their shape or values (router/scores.ts). */
+  badLoads: number;
 }
 
 export interface RouterStatus {

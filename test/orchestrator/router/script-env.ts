@@ -26,12 +26,13 @@ import {
   ackMessage,
   cancelMessage,
   intakeMessage,
+  loadMessage,
   mdpMessage,
   readyMessage,
   replyMessages,
   requestMessage,
 } from "./script-frames.ts";
-import { candidateLines, jobLines, statsLines, statusLines } from "./script-snapshots.ts";
+import { candidateLines, jobLines, scoreLines, statsLines, statusLines } from "./script-snapshots.ts";
 
 interface Satellite {
   readonly route: Buffer;
@@ -136,6 +137,29 @@ export class ScriptEnv {
         return this.fromSatellite(args.at(0, "a satellite"), workerCommandFrames(WorkerCommand.heartbeat));
       case "drain":
         return this.fromSatellite(args.at(0, "a satellite"), workerCommandFrames(WorkerCommand.drain));
+      case "load":
+        return this.fromSatellite(args.at(0, "a satellite"), loadMessage(args));
+      case "score": {
+        const how = args.at(0, "lock or unlock");
+        const target = args.at(1, "a target");
+        const score = how === "lock" ? Number(args.at(2, "a score")) : null;
+        return this.control({ kind: "score-lock", target, score });
+      }
+      case "live-config": {
+        if (args.at(0, "get or set") === "get") {
+          const answer = this.router.liveConfig(args.positional[1]);
+          if (!answer.ok) return [`answer error ${JSON.stringify(answer.error)}`];
+          return Object.entries(answer.settings ?? {}).map(
+            ([key, value]) => `${key}=${JSON.stringify(value)}`,
+          );
+        }
+        const text = args.positional.slice(2).join(" ");
+        let value: unknown = text;
+        try {
+          value = JSON.parse(text);
+        } catch {}
+        return this.control({ kind: "config-set", key: args.at(1, "a key"), value });
+      }
       case "disconnect": {
         const name = args.at(0, "a satellite");
         const out = this.fromSatellite(name, workerCommandFrames(WorkerCommand.disconnect));
@@ -166,6 +190,8 @@ export class ScriptEnv {
         return this.retry(args.at(0, "a job id"));
       case "status":
         return statusLines(this.router, this.journal);
+      case "scores":
+        return scoreLines(this.router);
       case "jobs":
         return jobLines(this.router);
       case "stats":
@@ -575,6 +601,21 @@ export class ScriptEnv {
   }
 
   // ---- control ----
+
+  /** A control event and its answer (score locks, live config). */
+  private control(event: RouterEvent): string[] {
+    const out = this.turn(event);
+    const answer = this.answer;
+    if (answer === undefined) return ["answer none", ...out];
+    if (!answer.ok) return [`answer error ${JSON.stringify(answer.error)}`, ...out];
+    const detail =
+      answer.satellites !== undefined
+        ? ` satellites=${answer.satellites.join(",") || "-"}`
+        : "value" in answer
+          ? ` value=${JSON.stringify(answer.value)}`
+          : "";
+    return [`answer ok${detail}`, ...out];
+  }
 
   private retry(id: string): string[] {
     const out = this.turn({ kind: "retry", id });

@@ -4,11 +4,13 @@ import {
   ackBatchFrames,
   clientBatchFrames,
   clientRequestFrames,
+  DSAT_MARK,
   EMPTY,
   encode,
   type JobReplyEntry,
   jobReplyBatchFrames,
   jobReplyFrames,
+  loadHeartbeatFrames,
   MDP_CLIENT,
   parseJobAddress,
   type RequestEntry,
@@ -239,4 +241,16 @@ export function intakeMessage(args: Args): Buffer[] {
 /** The session token (16-64 bytes) a script names, or none. */
 function sessionToken(name: string | undefined): Buffer | undefined {
   return name === undefined ? undefined : Buffer.from(`session-${name}`.padEnd(16, "."));
+}
+
+/** `load SAT [inFlight=N] [queued=N] [lag=MS] [errors=RATE] [bad]`: a HEARTBEAT with a load (bad: a string for inFlight). */
+export function loadMessage(args: Args): Buffer[] {
+  if (args.has("bad"))
+    return [...workerCommandFrames(WorkerCommand.heartbeat), DSAT_MARK, encode({ inFlight: "lots" })];
+  return loadHeartbeatFrames({
+    inFlight: args.number("inFlight") ?? 0,
+    queued: args.number("queued") ?? 0,
+    lagMs: args.number("lag") ?? 0,
+    errorRate: args.number("errors") ?? 0,
+  });
 }

@@ -28,6 +28,19 @@ export function statusLines(router: JobRouter, journal: { appended: number; comm
   return lines;
 }
 
+/** `scores`: each satellite's score, lock and last load (scores.ts): "s1 score=60 locked load=2/0/100ms/0". */
+export function scoreLines(router: JobRouter): string[] {
+  const status = router.status();
+  const lines = status.satellites.map((satellite) => {
+    const load = satellite.load as Record<string, number> | null;
+    const loadText =
+      load === null ? "" : ` load=${load.inFlight}/${load.queued}/${load.lagMs}ms/${load.errorRate}`;
+    return `${satellite.id} score=${satellite.score}${satellite.scoreLocked === true ? " locked" : ""}${loadText}`;
+  });
+  if (status.counters.badLoads > 0) lines.push(`badLoads=${status.counters.badLoads}`);
+  return lines.length > 0 ? lines : ["no satellites"];
+}
+
 /** Live and kept jobs, by id. */
 export function jobLines(router: JobRouter): string[] {
   const { jobs } = router.listJobs({}, { limit: 1000, after: null });
