@@ -5,9 +5,9 @@ import { DsatError } from "../../src/client/index.ts";
 import { ERROR_CATALOGUE, ErrorCode, isRetryableError } from "../../src/protocol/index.ts";
 
 describe("error codes", () => {
-  it("only refusals where nothing ran are retryable: overload, satellites away", () => {
+  it("only refusals where nothing ran are retryable: overload, satellites away, a deposed leader", () => {
     const retryable = Object.values(ErrorCode).filter((code) => isRetryableError(code));
-    expect(retryable.sort()).toEqual(["DSAT_ERR_NO_SATELLITE", "DSAT_ERR_OVERLOADED"]);
+    expect(retryable.sort()).toEqual(["DSAT_ERR_NOT_LEADER", "DSAT_ERR_NO_SATELLITE", "DSAT_ERR_OVERLOADED"]);
     expect(isRetryableError("DSAT_ERR_SOMETHING_NEW")).toBe(false);
   });
 
