@@ -25,6 +25,13 @@ export class ReplicatedBook {
   lastAppliedTerm = 0;
   records = 0;
   badRecords = 0;
+  /**
+   * While this node serves, its router holds the live state: committed entries are kept as they are
+   * and folded only when the book is read (a snapshot, the end of the leadership), which saves the
+   * leader decoding every record it wrote itself.
+   */
+  private deferring = false;
+  private deferred: Array<{ index: number; data: Uint8Array }> = [];
 
   constructor(private readonly log: (line: string) => void) {}
 
@@ -32,7 +39,20 @@ export class ReplicatedBook {
   apply(entry: Entry): void {
     this.lastAppliedTerm = entry.term;
     if (entry.kind !== "normal") return;
-    this.applyBatch(entry.data, `entry ${entry.index}`);
+    if (this.deferring) this.deferred.push({ index: entry.index, data: entry.data });
+    else this.applyBatch(entry.data, `entry ${entry.index}`);
+  }
+
+  /** Keep entries unfolded (this node serves) or fold them as they come (and what was kept, now). */
+  defer(on: boolean): void {
+    this.deferring = on;
+    if (!on) this.catchUp();
+  }
+
+  private catchUp(): void {
+    const deferred = this.deferred;
+    this.deferred = [];
+    for (const { index, data } of deferred) this.applyBatch(data, `entry ${index}`);
   }
 
   private applyBatch(data: Uint8Array, where: string): void {
@@ -63,6 +83,7 @@ export class ReplicatedBook {
 
   /** Forgets finished jobs past retention, and the oldest past finishedMax (as a restart would). */
   expire(nowMs: number, retentionMs: number, finishedMax: number): void {
+    if (this.deferring) return; // the router expires its own; the book catches up when read
     this.book.expire(nowMs, retentionMs);
     for (const id of this.book.finished.keys()) {
       if (this.book.finished.size <= finishedMax) break;
@@ -72,10 +93,12 @@ export class ReplicatedBook {
 
   /** The live records, as one batch: what log reduction keeps in place of the entries. */
   snapshot(): Uint8Array {
+    this.catchUp();
     return encodeBatch([...this.liveRecords()].map(encodeRecord));
   }
 
   restore(snapshot: Snapshot): void {
+    this.deferred = [];
     this.book = new JobBook();
     this.lastAppliedTerm = snapshot.term;
     if (snapshot.data.length > 0) this.applyBatch(snapshot.data, `snapshot ${snapshot.index}`);
@@ -98,6 +121,7 @@ export class ReplicatedBook {
 
   /** What a new leader's router starts from: the replay of everything committed. */
   recovery(): Recovery {
+    this.catchUp();
     return {
       unfinished: [...this.book.unfinished.values()],
       finished: new Map<string, CompletedRecord>(this.book.finished),
@@ -109,6 +133,7 @@ export class ReplicatedBook {
   }
 
   get jobs(): { unfinished: number; finished: number } {
+    this.catchUp();
     return { unfinished: this.book.unfinished.size, finished: this.book.finished.size };
   }
 }

@@ -270,6 +270,7 @@ export class OrchestratorNode {
       throw new Error(`could not serve as leader of term ${term}: ${(error as Error).message}`);
     }
     this.serving = { term, orchestrator };
+    this.book.defer(true);
     this.leaderships++;
     this.log(`orchestrator node ${this.id}: leader of term ${term}, serving`);
   }
@@ -278,6 +279,7 @@ export class OrchestratorNode {
     const serving = this.serving;
     if (serving === null) return;
     this.serving = null;
+    this.book.defer(false);
     this.log(`orchestrator node ${this.id}: ${why}: stops serving`);
     await serving.orchestrator.stop();
   }
