@@ -110,10 +110,6 @@ async function runOrchestratorNode(topology: Topology, id: string | undefined): 
   const node = nodes.find((each) => each.id === id);
   if (node === undefined)
     throw new UsageError(`${topology.file}: no orchestrator "${id}" in /orchestrators (${known})`);
-  if (topology.orchestrator.security !== undefined)
-    throw new UsageError(
-      `${topology.file}: replicated orchestrators do not take "security" yet (Raft between nodes is not encrypted)`,
-    );
   const log = (line: string) => console.log(`[${id}] ${line}`);
   const running = await OrchestratorNode.start({
     id,

@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Mode, makeConfig, type NodeId } from "../../raft/index.ts";
 import { DiskStorage, RaftNode, type TransportCurve } from "../../raft/node/index.ts";
+import { readKeyPair } from "../../security/index.ts";
 import type { OrchestratorConfig } from "../config.ts";
 import { Orchestrator } from "../orchestrator.ts";
 import { type AdminHandlers, AdminPort } from "./admin.ts";
@@ -30,6 +31,10 @@ export interface OrchestratorNodeOptions {
    * `journal` sets retention and recovery (its `dir` is ignored: the journal is the Raft log).
    */
   orchestrator: OrchestratorConfig;
+  /**
+   * CURVE between the nodes' Raft sockets. Default, when `orchestrator.security` is set: the
+   * orchestrators' shared server key for every node (one logical orchestrator, one key).
+   */
   curve?: TransportCurve;
   /** Milliseconds per Raft tick (default 50: elections after 0.5-1 s with electionTicks 10). */
   tickMs?: number;
@@ -42,6 +47,20 @@ export interface OrchestratorNodeOptions {
   log?: (line: string) => void;
   /** The Raft node stopped on a storage failure or a bug: the process should exit. */
   onFatal?: (error: Error) => void;
+}
+
+/** Every node with the orchestrators' server key pair (a NAME.key file or the pair itself). */
+function sharedKeyCurve(
+  security: OrchestratorConfig["security"],
+  nodes: readonly NodeId[],
+): TransportCurve | undefined {
+  if (security === undefined) return undefined;
+  const pair = typeof security.serverKey === "string" ? readKeyPair(security.serverKey) : security.serverKey;
+  return {
+    publicKey: pair.publicKey,
+    secretKey: pair.secretKey,
+    peers: Object.fromEntries(nodes.map((id) => [id, pair.publicKey])),
+  };
 }
 
 /** How often the node looks at its role (a change of leader is acted on within this). */
@@ -103,6 +122,7 @@ export class OrchestratorNode {
       log: (line) => log(`raft: ${line}`),
     });
     const book = new ReplicatedBook(log);
+    const curve = options.curve ?? sharedKeyCurve(options.orchestrator.security, Object.keys(options.peers));
     const raft = await RaftNode.start({
       raft: {
         id: options.id,
@@ -113,7 +133,7 @@ export class OrchestratorNode {
       storage,
       bind: options.bind ?? options.peers[options.id],
       peers: Object.fromEntries(Object.entries(options.peers).filter(([id]) => id !== options.id)),
-      ...(options.curve !== undefined ? { curve: options.curve } : {}),
+      ...(curve !== undefined ? { curve } : {}),
       tickMs: options.tickMs ?? 50,
       apply: (entry) => book.apply(entry),
       restore: (snapshot) => book.restore(snapshot),

@@ -3,11 +3,14 @@
 // load: a new one serves from the replicated book, and every job the client was told about is
 // answered exactly once, none lost.
 import { afterEach, describe, expect, it } from "vitest";
+import { Dealer } from "zeromq";
 import { connect } from "../../../src/client/index.ts";
 import type { OrchestratorConfig } from "../../../src/orchestrator/index.ts";
 import { OrchestratorNode } from "../../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../../src/satellite/index.ts";
+import { type CurveOptions, curveClientOptions } from "../../../src/security/index.ts";
 import { Cleanups } from "../../helpers/cleanups.ts";
+import { TestKeys } from "../../helpers/curve-keys.ts";
 import { freeEndpoints } from "../../helpers/ports.ts";
 import { TempDirs } from "../../helpers/temp-dirs.ts";
 import { until } from "../../helpers/wait.ts";
@@ -21,7 +24,9 @@ afterEach(async () => {
 
 const IDS = ["o1", "o2", "o3"];
 
-async function startCluster(): Promise<{ nodes: Map<string, OrchestratorNode>; frontends: string[] }> {
+async function startCluster(
+  security?: OrchestratorConfig["security"],
+): Promise<{ nodes: Map<string, OrchestratorNode>; frontends: string[]; peers: Record<string, string> }> {
   const raftEndpoints = await freeEndpoints(IDS.length);
   const frontends = await freeEndpoints(IDS.length);
   const peers = Object.fromEntries(IDS.map((id, i) => [id, raftEndpoints[i]]));
@@ -33,6 +38,7 @@ async function startCluster(): Promise<{ nodes: Map<string, OrchestratorNode>; f
       types: { echo: { replicas: 2, failureDomain: "host" } },
       journal: { dir: "unused", recoveryMs: 1000 },
       limits: { heartbeatMs: 200 },
+      ...(security !== undefined ? { security } : {}),
       log: () => {},
     };
     const node = await OrchestratorNode.start({
@@ -45,14 +51,19 @@ async function startCluster(): Promise<{ nodes: Map<string, OrchestratorNode>; f
     nodes.set(id, node);
     cleanups.push(() => node.stop());
   }
-  return { nodes, frontends };
+  return { nodes, frontends, peers };
 }
 
 function servingNode(nodes: Map<string, OrchestratorNode>): OrchestratorNode | undefined {
   return [...nodes.values()].find((node) => node.orchestrator !== null);
 }
 
-async function startSatellite(id: string, host: string, endpoint: string): Promise<SatelliteRuntime> {
+async function startSatellite(
+  id: string,
+  host: string,
+  endpoint: string,
+  curve?: CurveOptions,
+): Promise<SatelliteRuntime> {
   const satellite = await runSatellite(
     defineSatellite<{ n: number }, { n: number }>({
       type: "echo",
@@ -71,6 +82,7 @@ async function startSatellite(id: string, host: string, endpoint: string): Promi
       ],
       heartbeatMs: 200,
       log: () => {},
+      ...(curve !== undefined ? { curve } : {}),
     },
   );
   cleanups.push(() => satellite.stop());
@@ -130,5 +142,34 @@ describe("replicated orchestrators", () => {
     expect(second).toBeDefined();
     expect(second?.id).not.toBe(first.id);
     expect(second?.status()).toMatchObject({ role: "leader", serving: true });
+  }, 90_000);
+
+  it("run under CURVE: Raft between the nodes with the orchestrators' key, clients and satellites allow-listed", async () => {
+    const keys = new TestKeys("dsat-replicated-keys-");
+    cleanups.push(() => keys.remove());
+    keys.add("client", "clients");
+    keys.add("s1", "satellites");
+    const { nodes, frontends, peers } = await startCluster(keys.security());
+    await until(() => servingNode(nodes) !== undefined, 20_000, "a leader that serves");
+    const all = frontends.join(",");
+    await startSatellite("s1", "h1", all, keys.curve("s1"));
+    const client = await connect(all, { timeoutMs: 30_000, curve: keys.curve("client") });
+    cleanups.push(() => client.close());
+    expect(await client.request("echo", { n: 1 })).toEqual({ n: 1 });
+    const first = servingNode(nodes) as OrchestratorNode;
+    await first.stop();
+    // A new leader, elected over CURVE, serves the same client and satellite.
+    expect(await client.request("echo", { n: 2 })).toEqual({ n: 2 });
+    expect(servingNode(nodes)?.id).not.toBe(first.id);
+    // The Raft socket takes only the orchestrators' key: a client's allow-listed key is refused there.
+    const second = servingNode(nodes) as OrchestratorNode;
+    const intruder = new Dealer({ ...curveClientOptions(keys.curve("client")), linger: 0 });
+    intruder.connect(peers[second.id]);
+    await until(
+      () => (second.raft.transportStats?.refusedHandshakes ?? 0) > 0,
+      10_000,
+      "the client's key refused on the Raft socket",
+    );
+    intruder.close();
   }, 90_000);
 });
