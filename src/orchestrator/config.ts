@@ -88,6 +88,12 @@ export interface OrchestratorConfig {
   /** Satellites' scores from their load (docs/operations.md, "Scores"). */
   scores?: ScoresConfig;
   /**
+   * Replicated orchestrators: the leadership term this orchestrator serves in (set by its node,
+   * docs/raft.md). Attempt tokens then carry it, so satellites and the router tell one leadership's
+   * attempts from another's. 0 (default): a single orchestrator.
+   */
+  fencingEpoch?: number;
+  /**
    * Checks a `dsat config set` value against the topology's schema: null, or a sentence naming the
    * key and what it expects (orchestratorConfig() gives the topology's; the router checks again).
    */
@@ -159,6 +165,7 @@ export interface ResolvedConfig {
   /** Tracker settings as given (the router completes them from the types and limits). */
   tracker: Partial<TrackerConfig>;
   scores: ResolvedScores;
+  fencingEpoch: number;
   liveConfigCheck: ((key: string, value: unknown) => string | null) | null;
   log: (line: string) => void;
   /** The leveled logger behind `log`, or null when the caller gave a line function (no levels). */
@@ -212,6 +219,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     journal: config.journal === undefined ? null : resolveJournal(config.journal),
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     tracker: config.tracker ?? {},
+    fencingEpoch: config.fencingEpoch ?? 0,
     scores: resolveScores(config.scores),
     liveConfigCheck: config.liveConfigCheck ?? null,
     ...logOf(config.log),

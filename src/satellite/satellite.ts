@@ -85,7 +85,13 @@ export class SatelliteRuntime {
     log: (message: string) => void;
   };
   /** Counters for tests and status. */
-  readonly counters = { jobs: 0, done: 0, errors: 0, reconnects: 0, cancelled: 0 };
+  readonly counters = { jobs: 0, done: 0, errors: 0, reconnects: 0, cancelled: 0, fenced: 0 };
+  /**
+   * The highest fencing epoch seen in an attempt token (a replicated orchestrator's leadership term,
+   * token = epoch * 256 + attempt; 0 for one orchestrator): jobs from an earlier leadership are
+   * a deposed leader's, and are not run.
+   */
+  private epoch = 0;
   /** Logs long silences of the orchestrator and its return (docs/multi-host.md). */
   private readonly contact: OrchestratorContact;
   private unhookSignals: (() => void) | null = null;
@@ -181,6 +187,8 @@ export class SatelliteRuntime {
     });
     this.socket = socket;
     this.connected = false;
+    // Per socket: a fresh registration may meet a set whose terms started again (a wiped cluster).
+    this.epoch = 0;
     // While there is no connection libzmq retries every 100 ms and READY waits in the queue, so
     // silence then is no reason to back off: a restarted orchestrator gets READY as it binds.
     let connectedBefore = false;
@@ -385,6 +393,12 @@ export class SatelliteRuntime {
     payloadFrames: Buffer[],
     address: Buffer | null,
   ): void {
+    const epoch = Math.floor(attempt / 256);
+    if (epoch < this.epoch) {
+      this.counters.fenced++;
+      return;
+    }
+    this.epoch = epoch;
     const key = `${header.id}#${attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
     const job: RunningJob = {

@@ -280,6 +280,8 @@ export class OrchestratorNode {
     const config: OrchestratorConfig = {
       ...this.options.orchestrator,
       journal: { ...this.options.orchestrator.journal, dir: this.options.dir },
+      // Attempt tokens carry the term: this leadership's never match an earlier or later one's.
+      fencingEpoch: term,
       log: this.log,
     };
     const orchestrator = new Orchestrator(config, () => ({ journal, recovery: this.book.recovery() }));

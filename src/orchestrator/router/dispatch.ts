@@ -6,6 +6,7 @@ import { TypePlacement } from "../placement.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
 import { scoreReweight } from "./scores.ts";
+import { wireAttempt } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceSent } from "./trace.ts";
 import { drainSpill, spillJob, unspill } from "./waiting.ts";
@@ -148,7 +149,7 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
     const payload = job.payload[0];
     const entry: JobEntry = [
       job.trackerId,
-      job.attempt,
+      wireAttempt(r, job.attempt),
       job.type,
       payload.length,
       job.attempt,
@@ -160,7 +161,7 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
     r.outbox.queueJob(satellite, entry, payload);
     return;
   }
-  const address = jobAddress(job.trackerId, job.attempt);
+  const address = jobAddress(job.trackerId, wireAttempt(r, job.attempt));
   const frames = satellite.dsat
     ? jobRequestFrames(
         address,

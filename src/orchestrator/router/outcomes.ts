@@ -15,6 +15,7 @@ import { acceptedRecord } from "./commit.ts";
 import { place, pumpQueue, releaseSlot, updatePlaceable } from "./dispatch.ts";
 import { trackerTopic } from "./events.ts";
 import { findRunning, requeueQueued } from "./satellites.ts";
+import { wireAttempt } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceDelivered, traceEnded, traceTrackerEvent } from "./trace.ts";
 import { unspill } from "./waiting.ts";
@@ -45,7 +46,10 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
       if (satellite?.dsat) {
         r.sendFrames([
           satellite.routingId,
-          ...workerCommandFrames(WorkerCommand.cancel, jobAddress(effect.jobId, effect.attempt)),
+          ...workerCommandFrames(
+            WorkerCommand.cancel,
+            jobAddress(effect.jobId, wireAttempt(r, effect.attempt)),
+          ),
         ]);
       }
       return;

@@ -18,7 +18,7 @@ import { isPlaceable, place, pumpQueue, releaseSlot, updatePlaceable } from "./d
 import { drainedTarget } from "./fleet.ts";
 import { runEffects } from "./outcomes.ts";
 import { initialScore, noteLoad, scoreReweight } from "./scores.ts";
-import { decodeJobEntries, FINAL_PLAIN_ERRORS, isPlainError, sameProcess } from "./shared.ts";
+import { decodeJobEntries, FINAL_PLAIN_ERRORS, isPlainError, localAttempt, sameProcess } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceAttemptEnd } from "./trace.ts";
 import { drainSpill } from "./waiting.ts";
@@ -153,9 +153,10 @@ export function onUndelivered(r: RouterState, frames: Buffer[]): void {
   const tokens: Array<{ jobId: string; attempt: number }> = [];
   if (frames[3][0] === WorkerCommand.request) {
     const token = parseJobAddress(frames[4]);
-    if (token !== null) tokens.push(token);
+    if (token !== null) tokens.push({ jobId: token.jobId, attempt: localAttempt(r, token.attempt) });
   } else if (frames[3][0] === WorkerCommand.requestBatch) {
-    for (const entry of decodeJobEntries(frames[4])) tokens.push({ jobId: entry[0], attempt: entry[1] });
+    for (const entry of decodeJobEntries(frames[4]))
+      tokens.push({ jobId: entry[0], attempt: localAttempt(r, entry[1]) });
   } else return;
   const now = r.now;
   for (const { jobId, attempt } of tokens) {
@@ -220,7 +221,15 @@ export function onWorkerMessage(r: RouterState, route: Buffer, message: Frontend
   switch (message.kind) {
     case "worker-reply": {
       const token = parseJobAddress(message.address);
-      onWorkerReply(r, satellite, token?.jobId ?? "", token?.attempt ?? 0, message.header, message.body, now);
+      onWorkerReply(
+        r,
+        satellite,
+        token?.jobId ?? "",
+        localAttempt(r, token?.attempt ?? 0),
+        message.header,
+        message.body,
+        now,
+      );
       break;
     }
     case "worker-reply-batch":
@@ -229,12 +238,12 @@ export function onWorkerMessage(r: RouterState, route: Buffer, message: Frontend
         const header: { s: "ok" | "error"; e?: string; r?: boolean } = { s: status === 0 ? "ok" : "error" };
         if (error !== null) header.e = error;
         if (retryable !== null) header.r = retryable;
-        onWorkerReply(r, satellite, jobId, attempt, header, [message.payloads[i]], now);
+        onWorkerReply(r, satellite, jobId, localAttempt(r, attempt), header, [message.payloads[i]], now);
       }
       break;
     case "worker-ack": {
       const token = parseJobAddress(message.address);
-      if (token !== null) onWorkerAck(r, satellite, token.jobId, token.attempt, now);
+      if (token !== null) onWorkerAck(r, satellite, token.jobId, localAttempt(r, token.attempt), now);
       break;
     }
     case "worker-ack-batch":
@@ -242,7 +251,7 @@ export function onWorkerMessage(r: RouterState, route: Buffer, message: Frontend
         const jobId = message.flat[i];
         const attempt = message.flat[i + 1];
         if (typeof jobId === "string" && typeof attempt === "number")
-          onWorkerAck(r, satellite, jobId, attempt, now);
+          onWorkerAck(r, satellite, jobId, localAttempt(r, attempt), now);
       }
       break;
     case "worker-progress":
@@ -288,8 +297,9 @@ function onWorkerProgress(
   progress: unknown,
   now: number,
 ): void {
-  const token = parseJobAddress(address);
-  if (token === null) return;
+  const parsed = parseJobAddress(address);
+  if (parsed === null) return;
+  const token = { jobId: parsed.jobId, attempt: localAttempt(r, parsed.attempt) };
   r.trackerStep(
     { kind: "progress", jobId: token.jobId, attempt: token.attempt, satelliteId: satellite.id },
     now,

@@ -22,6 +22,11 @@ import type { RouterCounters, RouterEffect, RouterPorts } from "./types.ts";
 export class RouterState {
   readonly config: ResolvedConfig;
 
+  /** config.fencingEpoch: the leadership term of a replicated orchestrator, 0 otherwise (shared.ts). */
+  get fencingEpoch(): number {
+    return this.config.fencingEpoch;
+  }
+
   readonly registry: SatelliteRegistry;
 
   /** Types the topology declares; satellites may bring others only with dynamicTypes. */
