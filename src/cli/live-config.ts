@@ -2,9 +2,27 @@
 // running orchestrator's settings that change without a restart. VALUE is JSON (5000, true,
 // "text"), or else a plain string.
 import { Command } from "commander";
+import { saveLiveSetting } from "../topology/index.ts";
 import { adminControl } from "./control.ts";
 import { UsageError } from "./errors.ts";
 import { topologyOption } from "./messaging.ts";
+
+/** `dsat cache flush`: the orchestrator forgets its placement caches (after an external change). */
+export function cacheCommand(): Command {
+  const command = new Command("cache").description("the running orchestrator's placement caches");
+  command.addCommand(
+    topologyOption(
+      new Command("flush").description(
+        "forget every remembered CRUSH candidate list (after an external change)",
+      ),
+    ).action(async (options: { topology: string }) => {
+      const reply = await adminControl(options.topology, { cmd: "cache-flush" });
+      if (reply.ok !== true) throw new UsageError(`cache flush: ${String(reply.error ?? "refused")}`);
+      console.log(`placement caches flushed: ${String(reply.value)} candidate lists forgotten`);
+    }),
+  );
+  return command;
+}
 
 /** A command-line value: JSON when it parses as JSON, else the text itself. */
 export function parseValue(text: string): unknown {
@@ -50,12 +68,16 @@ export function configCommand(): Command {
       new Command("set")
         .description("change a live setting now (checked against the topology's schema)")
         .argument("<key>", "a live setting (dsat config get lists them)")
-        .argument("<value>", "its value, as JSON (5000, true) or text"),
-    ).action(async (key: string, text: string, options: { topology: string }) => {
+        .argument("<value>", "its value, as JSON (5000, true) or text")
+        .option("--save", "also write it into the topology file, so it survives a restart"),
+    ).action(async (key: string, text: string, options: { topology: string; save?: boolean }) => {
       const value = parseValue(text);
       const reply = await adminControl(options.topology, { cmd: "config-set", key, value });
       if (reply.ok !== true) throw new UsageError(`config set: ${String(reply.error ?? "refused")}`);
-      console.log(`${key} = ${JSON.stringify(value)}`);
+      if (options.save === true) {
+        saveLiveSetting(options.topology, key, value);
+        console.log(`${key} = ${JSON.stringify(value)} (saved in ${options.topology})`);
+      } else console.log(`${key} = ${JSON.stringify(value)}`);
     }),
   );
   for (const sub of command.commands) sub.exitOverride();

@@ -8,7 +8,7 @@ import { isUserError, journalOpenExitCode } from "./errors.ts";
 import { drainCommand, undrainCommand } from "./fleet.ts";
 import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
-import { configCommand } from "./live-config.ts";
+import { cacheCommand, configCommand } from "./live-config.ts";
 import { logLevelCommand } from "./log-level.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { orchCommand } from "./orch.ts";
@@ -47,6 +47,7 @@ export function buildProgram(): Command {
   program.addCommand(logLevelCommand());
   program.addCommand(scoreCommand());
   program.addCommand(configCommand());
+  program.addCommand(cacheCommand());
   program.addCommand(keysCommand());
   program.addCommand(simulateCommand());
   program.addCommand(raftCommand());

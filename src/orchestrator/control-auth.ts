@@ -30,6 +30,7 @@ export const CONTROL_ROLES: Readonly<Record<ControlCommand, readonly ControlRole
   drain: ADMINS,
   undrain: ADMINS,
   "score-lock": ADMINS,
+  "cache-flush": ADMINS,
   "score-unlock": ADMINS,
   "config-get": EVERYONE,
   "config-set": ADMINS,

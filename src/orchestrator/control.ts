@@ -31,6 +31,8 @@ export interface ControlHandlers {
   /** `config-get` [KEY] / `config-set` KEY VALUE: live settings. */
   configGet(key: string | undefined): object;
   configSet(key: string, value: unknown): object;
+  /** `cache-flush`: placement caches forgotten. */
+  cacheFlush(): object;
   status(): { satellites: unknown; stats: unknown } & object;
   reloadKeys(): object;
   /** Jobs the orchestrator holds (for `memory`). */
@@ -52,6 +54,7 @@ export const CONTROL_COMMANDS = [
   "score-unlock",
   "config-get",
   "config-set",
+  "cache-flush",
   "memory",
   "reload-keys",
   "log-level",
@@ -98,6 +101,8 @@ export function answerControl(handlers: ControlHandlers, { command, fields }: Co
       return typeof fields.key === "string" && "value" in fields
         ? handlers.configSet(fields.key, fields.value)
         : { ok: false, error: "config-set needs a key and a value" };
+    case "cache-flush":
+      return handlers.cacheFlush();
     case "ping":
       return { ok: true };
     case "status":

@@ -402,6 +402,7 @@ export class Orchestrator {
     scoreLock: (target, score) => this.lockScore(target, score),
     configGet: (key) => this.configGet(key),
     configSet: (key, value) => this.configSet(key, value),
+    cacheFlush: () => this.step({ kind: "cache-flush" }) ?? { ok: false, error: "no answer" },
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
     jobsHeld: () => this.router.status().jobs.inFlight,

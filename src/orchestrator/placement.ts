@@ -123,6 +123,14 @@ export class TypePlacement {
     return makeRule(0, [[RuleOp.take, -1, 0], choose, [RuleOp.emit, 0, 0]]);
   }
 
+  /** Forgets every remembered candidate list (`dsat cache flush`); returns how many there were. */
+  flushCache(): number {
+    const entries = this.cache.size;
+    this.cache.clear();
+    this.lastIds = null;
+    return entries;
+  }
+
   /** Marks a device in or out of placement (dead, draining, breaker open). */
   setPlaceable(device: number, placeable: boolean): void {
     if (device >= this.reweights.length) return;

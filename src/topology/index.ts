@@ -22,6 +22,7 @@ export {
   typeReport,
 } from "./report.ts";
 export { parseRuleText, RuleTextError } from "./rule-text.ts";
+export { liveKeyPath, saveLiveSetting } from "./save-setting.ts";
 export {
   escapePointer,
   SCHEMA_FILE,

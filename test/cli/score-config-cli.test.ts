@@ -126,7 +126,11 @@ describe("scores and live config", () => {
     expect(text(unlocked.stdout)).toBe("unlocked idle: idle\n");
     const back = await burst(200, "b");
     expect(back.idle).toBeGreaterThan(0);
-    expect(events.filter((e) => e.topic === "satellite.score").map((e) => e.fields.score)).toEqual([0, 100]);
+    // Locked at 0, then back to what its load says: idle, though a busy machine's event-loop lag
+    // may cost it a step or two.
+    const scores = events.filter((e) => e.topic === "satellite.score").map((e) => Number(e.fields.score));
+    expect(scores[0]).toBe(0);
+    expect(scores.at(-1)).toBeGreaterThanOrEqual(80);
 
     // Live config: get, set, and the change in force at once.
     const get = await runDsat(["config", "get", "limits.inFlightPerClientMax", "--topology", file]);
@@ -175,5 +179,48 @@ describe("scores and live config", () => {
     expect(orchestrator.configGet("types.echo.timeoutMs").settings).toEqual({
       "types.echo.timeoutMs": 30_000,
     });
+
+    // --save writes the setting into the topology file: an orchestrator started from it has it.
+    const saved = await runDsat([
+      "config",
+      "set",
+      "types.echo.timeoutMs",
+      "45000",
+      "--save",
+      "--topology",
+      file,
+    ]);
+    expect([text(saved.stderr), saved.code]).toEqual(["", 0]);
+    expect(text(saved.stdout)).toContain("saved in");
+    expect(loadTopology(file).types.echo.timeoutMs).toBe(45_000);
+    const [frontend2, control2] = await freeEndpoints(2);
+    const restarted = new Orchestrator({
+      ...orchestratorConfig(loadTopology(file)),
+      frontend: frontend2,
+      control: control2,
+      log: () => {},
+    });
+    await restarted.start();
+    cleanups.push(() => restarted.stop());
+    expect(restarted.configGet("types.echo.timeoutMs").settings).toEqual({ "types.echo.timeoutMs": 45_000 });
+    // A value the file would not take is neither set nor saved.
+    const badSave = await runDsat([
+      "config",
+      "set",
+      "types.echo.timeoutMs",
+      "-1",
+      "--save",
+      "--topology",
+      file,
+    ]);
+    expect(badSave.code).toBe(1);
+    expect(loadTopology(file).types.echo.timeoutMs).toBe(45_000);
+
+    // cache flush: the placement caches go, and an event says how many lists were forgotten.
+    await client.request("echo", 3); // a placement for echo is in use
+    const flushed = await runDsat(["cache", "flush", "--topology", file]);
+    expect([text(flushed.stderr), flushed.code]).toEqual(["", 0]);
+    expect(text(flushed.stdout)).toMatch(/^placement caches flushed: \d+ candidate lists forgotten\n$/);
+    expect(events.find((e) => e.topic === "config.cache-flushed")?.fields).toMatchObject({ types: 1 });
   }, 120_000);
 });

@@ -38,6 +38,7 @@ export interface FixedEvents {
   "satellite.score": { satellite: string; score: number; locked: boolean };
   /** `dsat config set`: a live setting changed (router/live-config.ts). */
   "config.changed": { key: string; value: unknown; previous: unknown };
+  "config.cache-flushed": { types: number; entries: number };
   "disk-spill.error": { error: string };
   stats: { types: Record<string, unknown>; jobsInFlight: number };
 }

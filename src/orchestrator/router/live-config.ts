@@ -191,3 +191,14 @@ function apply(r: RouterState, key: string, value: unknown): string | null {
   }
   return "not a live setting";
 }
+
+/**
+ * `dsat cache flush`: every type's remembered CRUSH candidates are forgotten, so the next jobs are
+ * placed from the map as it is now (after an external change the router did not see).
+ */
+export function flushPlacementCaches(r: RouterState): { ok: boolean; value: number } {
+  let entries = 0;
+  for (const placement of r.placements.values()) entries += placement.flushCache();
+  r.publishEvent("config.cache-flushed", { types: r.placements.size, entries });
+  return { ok: true, value: entries };
+}

@@ -27,7 +27,7 @@ import {
   recover,
 } from "./commit.ts";
 import { drain } from "./fleet.ts";
-import { getLiveConfig, setLiveConfig } from "./live-config.ts";
+import { flushPlacementCaches, getLiveConfig, setLiveConfig } from "./live-config.ts";
 import { onPeerGone, onUndelivered } from "./satellites.ts";
 import { lockScore } from "./scores.ts";
 import { listJobs, retry, status } from "./snapshots.ts";
@@ -117,6 +117,8 @@ export class JobRouter {
         return lockScore(this.r, event.target, event.score);
       case "config-set":
         return setLiveConfig(this.r, event.key, event.value);
+      case "cache-flush":
+        return flushPlacementCaches(this.r);
     }
   }
 

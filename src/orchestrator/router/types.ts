@@ -56,7 +56,9 @@ export type RouterEvent =
    * `dsat config set KEY VALUE` (control, admin; router/live-config.ts): a setting that changes
    * without a restart, already checked against the topology's schema by the shell. step() answers.
    */
-  | { kind: "config-set"; key: string; value: unknown };
+  | { kind: "config-set"; key: string; value: unknown }
+  /** `dsat cache flush`: placement caches forgotten after an external change. */
+  | { kind: "cache-flush" };
 
 export type RouterEffect =
   /** Frames to the frontend ROUTER: [routing id, ...message]. */
