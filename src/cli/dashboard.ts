@@ -2,6 +2,7 @@
 // control and events sockets (docs/observability.md, "Dashboard"). Read-only unless an admin token
 // is given; the keys are the other commands' ($DSAT_KEY; $DSAT_ADMIN_KEY for admin actions).
 import { Command, InvalidArgumentError } from "commander";
+import { connectAddress } from "../client/index.ts";
 import { DashboardError, DEFAULT_LISTEN, startDashboard } from "../dashboard/index.ts";
 import { curveFromEnv, loadTopology } from "../topology/index.ts";
 import { adminCurveFromEnv } from "./control.ts";
@@ -39,9 +40,14 @@ export function dashboardCommand(): Command {
       }) => {
         const topology = loadTopology(options.topology);
         const token = options.adminToken === "" ? undefined : options.adminToken;
+        // Replicated orchestrators: each node's role from its admin socket (those that have one).
+        const orchestrators = (topology.orchestrators ?? []).flatMap((node) =>
+          node.admin !== undefined ? [{ id: node.id, admin: connectAddress(node.admin) }] : [],
+        );
         const dashboard = await startDashboard({
           control: need(topology.orchestrator.control, "control", topology),
           events: need(topology.orchestrator.events, "events", topology),
+          orchestrators,
           curve: curveFromEnv(topology),
           adminCurve: adminCurveFromEnv(topology), // the job lookup (`jobs`) needs an admin key too
           listen: options.listen,

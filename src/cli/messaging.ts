@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect, connectAddress } from "../client/index.ts";
 import { sharedLogger } from "../log/index.ts";
-import type { MetricsServer } from "../metrics/index.ts";
+import type { MetricsServer, NodeMetrics } from "../metrics/index.ts";
 import { Orchestrator, OrchestratorNode } from "../orchestrator/index.ts";
 import { startWatchdog, watchdogWanted } from "../pm2/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
@@ -16,6 +16,7 @@ import {
   nodeOrchestratorConfig,
   orchestratorConfig,
   type Topology,
+  type TopologyOrchestratorNode,
 } from "../topology/index.ts";
 import { UsageError } from "./errors.ts";
 
@@ -63,7 +64,7 @@ export function orchestratorCommand(): Command {
     .action(async (options) => {
       const topology = loadTopology(options.topology);
       if (topology.orchestrators !== undefined) {
-        await runOrchestratorNode(topology, options.node as string | undefined);
+        await runOrchestratorNode(topology, options.node as string | undefined, options);
         return;
       }
       if (options.node !== undefined)
@@ -100,7 +101,11 @@ export function orchestratorCommand(): Command {
 }
 
 /** One node of a replicated set, until SIGTERM or SIGINT (docs/raft.md, "Replicated orchestrators"). */
-async function runOrchestratorNode(topology: Topology, id: string | undefined): Promise<void> {
+async function runOrchestratorNode(
+  topology: Topology,
+  id: string | undefined,
+  options: { metrics?: string; insecureMetrics?: boolean },
+): Promise<void> {
   const nodes = topology.orchestrators ?? [];
   const known = nodes.map((node) => node.id).join(", ");
   if (id === undefined)
@@ -111,6 +116,8 @@ async function runOrchestratorNode(topology: Topology, id: string | undefined): 
   if (node === undefined)
     throw new UsageError(`${topology.file}: no orchestrator "${id}" in /orchestrators (${known})`);
   const log = (line: string) => console.log(`[${id}] ${line}`);
+  // Listening first, as for one orchestrator: a taken port fails before anything binds.
+  const metrics = await startNodeMetricsFor(node, topology, options, log);
   const running = await OrchestratorNode.start({
     id,
     peers: Object.fromEntries(nodes.map((each) => [each.id, connectAddress(each.raft)])),
@@ -122,11 +129,21 @@ async function runOrchestratorNode(topology: Topology, id: string | undefined): 
     orchestrator: { ...nodeOrchestratorConfig(orchestratorConfig(topology), node), log },
     log,
     onFatal: () => process.exit(1),
+    ...(metrics !== null ? { onServing: metrics.metrics.serving } : {}),
+  }).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
   });
+  metrics?.metrics.follow(running);
+  if (metrics !== null) log(`orchestrator node: metrics at ${metrics.url}`);
   log(`orchestrator node: raft ${node.raft}, frontend ${node.frontend} (served while it leads)`);
   process.send?.("ready");
   await new Promise<void>((done) => {
-    const stop = () => void running.stop().then(done);
+    const stop = () =>
+      void running
+        .stop()
+        .then(() => metrics?.close())
+        .then(done);
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
@@ -147,6 +164,24 @@ async function startMetricsFor(
     return await startMetrics(orchestrator, { address, insecure, log });
   } catch (error) {
     throw error instanceof MetricsError ? new UsageError(error.message) : error;
+  }
+}
+
+/** A node's metrics (Raft, and its orchestrator's while it leads) if --metrics or its `metrics` asks. */
+async function startNodeMetricsFor(
+  node: TopologyOrchestratorNode,
+  topology: Topology,
+  options: { metrics?: string; insecureMetrics?: boolean },
+  log: (line: string) => void,
+): Promise<MetricsServer<NodeMetrics> | null> {
+  const address = options.metrics ?? node.metrics;
+  if (address === undefined) return null;
+  const metrics = await import("../metrics/index.ts");
+  const insecure = options.insecureMetrics === true || topology.orchestrator.insecureMetrics === true;
+  try {
+    return await metrics.MetricsServer.serve(new metrics.NodeMetrics({ log }), { address, insecure, log });
+  } catch (error) {
+    throw error instanceof metrics.MetricsError ? new UsageError(error.message) : error;
   }
 }
 

@@ -17,6 +17,7 @@ import type {
   Delta,
   ListedEvent,
   Lists,
+  OrchestratorRow,
   SatelliteRow,
   Snapshot,
   StatusReply,
@@ -96,6 +97,7 @@ export class Aggregator {
   private jobsInFlight = 0;
   private jobsWaiting = 0;
   private control: ControlHealth = { ok: false, error: "no status yet", at: null };
+  private orchestrators: OrchestratorRow[] = [];
   private last: Delta | null = null;
 
   constructor(options: AggregatorOptions) {
@@ -242,6 +244,11 @@ export class Aggregator {
   }
 
   /** The status poll failed (down, wrong endpoint, refused keys): shown on the page. */
+  /** The replicated orchestrators' latest `orch-status` answers, one row per node. */
+  onOrchestrators(rows: OrchestratorRow[]): void {
+    this.orchestrators = rows;
+  }
+
   onControlError(message: string): void {
     this.control = { ok: false, error: message, at: this.control.at };
   }
@@ -358,6 +365,7 @@ export class Aggregator {
         bytesMax: this.ring.bytesMax,
         oldestAt: this.ring.oldestAt,
       },
+      orchestrators: this.orchestrators,
     };
     this.events = 0;
     this.last = delta;
@@ -382,6 +390,7 @@ export class Aggregator {
       totals: last.totals,
       control: last.control,
       ring: last.ring,
+      orchestrators: last.orchestrators,
       admin,
     };
   }

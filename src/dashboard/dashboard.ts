@@ -6,15 +6,18 @@ import { Aggregator } from "./aggregator.ts";
 import { JobRing, type JobRingOptions } from "./job-ring.ts";
 import { checkListenReach, DashboardError, parseListen } from "./listen.ts";
 import type { StatusReply } from "./model.ts";
+import { type OrchestratorNodeEndpoint, pollOrchestratorNodes } from "./orchestrator-nodes.ts";
 import { pageHtml } from "./page.ts";
 import { type AdminAction, DashboardHttp } from "./server.ts";
 import { ControlLink, EventsFeed } from "./sources.ts";
 
 export interface DashboardOptions {
-  /** The orchestrator's control endpoint (connect address). */
+  /** The orchestrator's control endpoint (connect address; replicated: every node's, comma-separated). */
   control: string;
-  /** The orchestrator's events endpoint (connect address). */
+  /** The orchestrator's events endpoint (connect address; replicated: every node's, comma-separated). */
   events: string;
+  /** Replicated orchestrators: each node's admin socket, asked `orch-status` every tick. */
+  orchestrators?: readonly OrchestratorNodeEndpoint[];
   /** CURVE keys for a secured topology (status and events). */
   curve?: CurveOptions;
   /** An admin key, for admin actions and the job lookup; `curve` when absent. */
@@ -39,6 +42,7 @@ export const DEFAULT_LISTEN = "127.0.0.1:8090";
 export class Dashboard {
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private pollingNodes = false;
   private closed = false;
 
   private constructor(
@@ -48,6 +52,8 @@ export class Dashboard {
     private readonly control: ControlLink,
     private readonly http: DashboardHttp,
     private readonly now: () => number,
+    private readonly nodes: readonly OrchestratorNodeEndpoint[],
+    private readonly intervalMs: number,
   ) {}
 
   /** Listens first (a taken port fails before any socket connects), then connects and starts ticking. */
@@ -97,7 +103,16 @@ export class Dashboard {
     const feed = new EventsFeed(options.events, options.curve, (topic, fields) =>
       aggregator.onEvent(topic, fields),
     );
-    dashboard = new Dashboard(aggregator, ring, feed, control, http, now);
+    dashboard = new Dashboard(
+      aggregator,
+      ring,
+      feed,
+      control,
+      http,
+      now,
+      options.orchestrators ?? [],
+      intervalMs,
+    );
     dashboard.poll();
     dashboard.timer = setInterval(() => dashboard?.tickNow(), intervalMs);
     return dashboard;
@@ -115,6 +130,7 @@ export class Dashboard {
   }
 
   private poll(): void {
+    this.pollNodes();
     if (this.polling || this.closed) return;
     this.polling = true;
     const requestedAt = this.now();
@@ -129,6 +145,19 @@ export class Dashboard {
       .catch((error: unknown) => this.aggregator.onControlError((error as Error).message))
       .finally(() => {
         this.polling = false;
+      });
+  }
+
+  /** Each replicated node's orch-status; a node that does not answer within the tick (at most 2 s) is unreachable. */
+  private pollNodes(): void {
+    if (this.nodes.length === 0 || this.pollingNodes || this.closed) return;
+    this.pollingNodes = true;
+    pollOrchestratorNodes(this.nodes, Math.min(2000, Math.max(500, this.intervalMs)))
+      .then((rows) => {
+        if (!this.closed) this.aggregator.onOrchestrators(rows);
+      })
+      .finally(() => {
+        this.pollingNodes = false;
       });
   }
 

@@ -5,6 +5,11 @@ export { type JobEvent, JobRing, type JobRingOptions } from "./job-ring.ts";
 export { type LatencyTotals, LatencyWindow, latencyTotals } from "./latency-window.ts";
 export { checkListenReach, DashboardError, type ListenAddress, parseListen } from "./listen.ts";
 export type * from "./model.ts";
+export {
+  type OrchestratorNodeEndpoint,
+  orchestratorRow,
+  pollOrchestratorNodes,
+} from "./orchestrator-nodes.ts";
 export { type AdminAction, parseAction, TOKEN_HEADER } from "./server.ts";
 export { EVENT_PREFIXES } from "./sources.ts";
 export { buildTree, NO_LOCATION } from "./tree.ts";

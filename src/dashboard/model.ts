@@ -124,6 +124,26 @@ export interface RingFigures {
   oldestAt: number | null;
 }
 
+/** One replicated orchestrator node as its admin socket's `orch-status` describes it. */
+export interface OrchestratorRow {
+  id: string;
+  /** leader, follower, candidate, pre-candidate; "unreachable" when it did not answer. */
+  role: string;
+  mode: string | null;
+  term: number | null;
+  commit: number | null;
+  applied: number | null;
+  /** Committed entries not yet applied on that node. */
+  lag: number | null;
+  /** Its orchestrator serves clients and satellites. */
+  serving: boolean;
+  health: "green" | "yellow" | "red";
+  /** The leader it knows of. */
+  leader: string | null;
+  /** Why it gave no status; null when it answered. */
+  error: string | null;
+}
+
 export interface Delta {
   t: number;
   types: Record<string, TypePoint>;
@@ -137,6 +157,8 @@ export interface Delta {
   totals: Totals;
   control: ControlHealth;
   ring: RingFigures;
+  /** Replicated orchestrators, every node each tick (empty for a single orchestrator). */
+  orchestrators: OrchestratorRow[];
 }
 
 export interface TypeHistory {

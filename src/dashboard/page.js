@@ -117,6 +117,7 @@
       "list-lost",
       message.lists.lost.map((e) => `${time(e.at)} ${e.satellite} ${e.detail ?? ""}`),
     );
+    renderOrchestrators(message.orchestrators ?? []);
     const ring = message.ring;
     $("ring").textContent =
       `The search keeps the events of the last ${ring.jobs} jobs (at most ${ring.jobsMax}, ${Math.round(ring.bytes / 1024)} KiB of ${Math.round(ring.bytesMax / 1024)} KiB)` +
@@ -124,6 +125,37 @@
     updateCounts();
     const selected = $("detail").dataset.id;
     if (selected !== undefined && rows.has(selected)) showDetail(selected);
+  }
+
+  // ---- replicated orchestrators: one row per node, rebuilt each tick (a few rows) ----
+  function renderOrchestrators(nodes) {
+    $("orchestrators-section").hidden = nodes.length === 0;
+    page.orchestrators = nodes.map((node) => ({ id: node.id, role: node.role, term: node.term }));
+    $("orchestrators").tBodies[0].replaceChildren(
+      ...nodes.map((node) => {
+        const tr = el(
+          "tr",
+          node.role === "leader" ? "leader" : node.role === "unreachable" ? "unreachable" : "",
+        );
+        tr.dataset.node = node.id;
+        const cell = (key, text, className = "") => {
+          const td = el("td", className, text);
+          td.dataset.key = key;
+          tr.append(td);
+          return td;
+        };
+        cell("id", node.id);
+        cell("role", node.role).title =
+          node.error ?? (node.leader === null ? "no leader known" : `leader ${node.leader}`);
+        cell("term", fmt(node.term), "n");
+        cell("commit", fmt(node.commit), "n");
+        cell("lag", fmt(node.lag), "n");
+        const health = cell("health", "");
+        health.append(el("span", `health ${node.health}`, node.health));
+        cell("serving", node.serving ? "yes" : "no");
+        return tr;
+      }),
+    );
   }
 
   function list(id, items) {

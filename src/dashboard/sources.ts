@@ -5,6 +5,7 @@ import { Subscriber } from "zeromq";
 import { type ControlCommandRequest, controlRequest } from "../client/index.ts";
 import { decode } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
+import { endpointList } from "../transport/index.ts";
 
 /** The prefixes the dashboard subscribes to: jobs, results of published jobs, satellites. */
 export const EVENT_PREFIXES = ["job.", "result.", "satellite."] as const;
@@ -28,7 +29,9 @@ export class EventsFeed {
       linger: 0,
       receiveHighWaterMark: RECEIVE_HWM,
     });
-    this.subscriber.connect(endpoint);
+    // Replicated orchestrators: every node's events socket (a comma-separated list); only the
+    // leader's is bound, and the SUB reconnects to whichever node binds next.
+    for (const each of endpointList(endpoint)) this.subscriber.connect(each);
     for (const prefix of EVENT_PREFIXES) this.subscriber.subscribe(prefix);
     this.done = this.read(onEvent);
   }

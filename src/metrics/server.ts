@@ -10,6 +10,13 @@ import {
 } from "./orchestrator-metrics.ts";
 import type { MetricsSource } from "./scrape-view.ts";
 
+/** What the server serves: a text exposition per scrape (OrchestratorMetrics, NodeMetrics). */
+export interface Scrapeable {
+  scrape(): Promise<string>;
+  readonly contentType: string;
+  close(): void;
+}
+
 export interface MetricsServerOptions extends MetricsOptions {
   /** "host:port", e.g. "127.0.0.1:9464" (port 0: any free port). */
   address: string;
@@ -21,11 +28,11 @@ export interface MetricsServerOptions extends MetricsOptions {
 const CONNECTIONS_MAX = 32;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export class MetricsServer {
+export class MetricsServer<M extends Scrapeable = OrchestratorMetrics> {
   private closed = false;
 
   private constructor(
-    readonly metrics: OrchestratorMetrics,
+    readonly metrics: M,
     private readonly server: Server,
     /** The address it listens on, with the port the system chose for port 0. */
     readonly host: string,
@@ -45,11 +52,28 @@ export class MetricsServer {
     source: MetricsSource & MetricsSourceConfig,
     options: MetricsServerOptions,
   ): Promise<MetricsServer> {
-    const address = parseMetricsAddress(options.address);
-    const warning = checkMetricsReach(address, options.address, options.insecure === true);
+    parseMetricsAddress(options.address); // a bad address fails before the metrics attach
+    return MetricsServer.serve(new OrchestratorMetrics(source, options), options);
+  }
+
+  /**
+   * Listens on `options.address` and serves `metrics` (closed with the server, or here if the
+   * server cannot listen). Throws MetricsError as start() does.
+   */
+  static async serve<M extends Scrapeable>(
+    metrics: M,
+    options: Omit<MetricsServerOptions, keyof MetricsOptions> & { log?: (line: string) => void },
+  ): Promise<MetricsServer<M>> {
     const log = options.log ?? (() => {});
-    if (warning !== null) log(`warning: ${warning}`);
-    const metrics = new OrchestratorMetrics(source, options);
+    let address: ReturnType<typeof parseMetricsAddress>;
+    try {
+      address = parseMetricsAddress(options.address);
+      const warning = checkMetricsReach(address, options.address, options.insecure === true);
+      if (warning !== null) log(`warning: ${warning}`);
+    } catch (error) {
+      metrics.close();
+      throw error;
+    }
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
     server.maxConnections = CONNECTIONS_MAX;
     server.keepAliveTimeout = 5000;
@@ -86,7 +110,7 @@ export class MetricsServer {
 }
 
 async function serve(
-  metrics: OrchestratorMetrics,
+  metrics: Scrapeable,
   request: IncomingMessage,
   response: ServerResponse,
   log: (line: string) => void,

@@ -19,7 +19,7 @@ export interface TopologyOrchestratorNode {
   control?: string;
   /** Its Raft log and hard state; default `<journal.dir>/<id>`, or `data/<id>` next to the topology. */
   dir?: string;
-  /** Prometheus metrics, "host:port", while this node leads. */
+  /** Prometheus metrics, "host:port", for the node's life: Raft, and its orchestrator's while it leads. */
   metrics?: string;
   /** The node's admin socket for `dsat orch` (bound whether it leads or not). */
   admin?: string;

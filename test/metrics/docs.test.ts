@@ -2,12 +2,15 @@
 // dashboard queries only metrics that exist, in panels that fit its grid.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { OrchestratorMetrics } from "../../src/metrics/index.ts";
+import { NodeMetrics, OrchestratorMetrics } from "../../src/metrics/index.ts";
 
 const read = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), "utf8");
 
-/** The registry with every optional part on (journal, disk spill, per satellite, process). */
-/** Registered metric families; with `series`, a histogram's _bucket, _sum and _count too. */
+/**
+ * Registered metric families, the registry with every optional part on (journal, disk spill, per
+ * satellite, process) and a replicated node's Raft metrics; with `series`, a histogram's _bucket,
+ * _sum and _count too.
+ */
 function allMetricNames(series = false): Set<string> {
   const source = {
     config: { journal: {}, diskSpill: {} },
@@ -17,14 +20,16 @@ function allMetricNames(series = false): Set<string> {
     onEvent: () => () => {},
   };
   const metrics = new OrchestratorMetrics(source as never);
+  const node = new NodeMetrics();
   const names = new Set<string>();
-  for (const metric of metrics.registry.getMetricsAsArray()) {
+  for (const metric of [...metrics.registry.getMetricsAsArray(), ...node.registry.getMetricsAsArray()]) {
     names.add(metric.name);
     // A histogram's series: queries name these, the docs name the family.
     if (series && String(metric.type) === "histogram")
       for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${metric.name}${suffix}`);
   }
   metrics.close();
+  node.close();
   return names;
 }
 

@@ -47,6 +47,8 @@ export interface OrchestratorNodeOptions {
   log?: (line: string) => void;
   /** The Raft node stopped on a storage failure or a bug: the process should exit. */
   onFatal?: (error: Error) => void;
+  /** Called with the orchestrator once it serves, and with null just before it stops (metrics follow it). */
+  onServing?: (orchestrator: Orchestrator | null) => void;
 }
 
 /** Every node with the orchestrators' server key pair (a NAME.key file or the pair itself). */
@@ -293,6 +295,7 @@ export class OrchestratorNode {
     }
     this.serving = { term, orchestrator };
     this.book.defer(true);
+    this.notifyServing(orchestrator);
     this.leaderships++;
     this.log(`orchestrator node ${this.id}: leader of term ${term}, serving`);
   }
@@ -302,8 +305,17 @@ export class OrchestratorNode {
     if (serving === null) return;
     this.serving = null;
     this.book.defer(false);
+    this.notifyServing(null);
     this.log(`orchestrator node ${this.id}: ${why}: stops serving`);
     await serving.orchestrator.stop();
+  }
+
+  private notifyServing(orchestrator: Orchestrator | null): void {
+    try {
+      this.options.onServing?.(orchestrator);
+    } catch (error) {
+      this.log(`orchestrator node ${this.id}: onServing: ${(error as Error).message}`);
+    }
   }
 
   /** Hands leadership to another node (docs/raft.md, "Leadership transfer"). */
