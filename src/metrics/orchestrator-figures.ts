@@ -51,6 +51,16 @@ export const JOURNAL_METRICS: readonly MetricDefinition[] = [
     emit({}, num(view.status.journal?.committedSeq)),
   ),
   gauge(
+    "dsat_journal_commit_lag_records",
+    "Journal records appended but not yet committed (on disk, or on a majority when replicated).",
+    [],
+    (view, emit) => {
+      const journal = view.status.journal;
+      if (journal !== null && typeof journal.appendedSeq === "number")
+        emit({}, Math.max(0, journal.appendedSeq - journal.committedSeq));
+    },
+  ),
+  gauge(
     "dsat_journal_finished_kept",
     "Finished jobs the journal keeps for resubmissions and dsat jobs.",
     [],

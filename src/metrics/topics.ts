@@ -27,6 +27,7 @@ export const BASE_TOPICS: ReadonlySet<string> = new Set([
   "satellite.undrained",
   "satellite.score",
   "config.changed",
+  "config.cache-flushed",
   "satellite.breaker-open",
   "satellite.breaker-half-open",
   "satellite.breaker-closed",

@@ -2,6 +2,7 @@
 // time, maintenance (compaction) once a second and, while the disk is failed, a probe about once a
 // second. Every outcome goes back to the router as an event; nothing here decides.
 import type { JournalRecord, SegmentDamage } from "../journal/index.ts";
+import { LatencyHistogram } from "../tracker/index.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { JobJournal, type JournalCounters, type Recovery } from "./durable.ts";
 import type { RouterEvent } from "./router/types.ts";
@@ -48,6 +49,8 @@ export interface JournalDriverPorts {
 }
 
 export class JournalDriver {
+  /** How long group commits take, from the call to the records on disk (or on a majority). */
+  readonly commitLatency = new LatencyHistogram();
   private commitRunning = false;
   private probing = false;
   private lastProbeAt = 0;
@@ -96,9 +99,11 @@ export class JournalDriver {
       return;
     }
     this.commitRunning = true;
+    const startedAt = performance.now();
     journal.commit().then(
       () => {
         this.commitRunning = false;
+        this.commitLatency.record(performance.now() - startedAt);
         if (ports.running()) ports.step({ kind: "journal-committed", committedSeq: journal.committedSeq });
       },
       (error: unknown) => {

@@ -10,6 +10,7 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from "../log/index.ts";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { ControlProofVerifier, RefusalLimiter, ZapHandler } from "../security/index.ts";
 import { SpanSink } from "../tracing/index.ts";
+import { LATENCY_BUCKETS_MS } from "../tracker/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import type { AdmissionContext } from "./admission.ts";
 import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
@@ -484,6 +485,8 @@ export class Orchestrator {
           : {
               dir: this.config.journal?.dir,
               committedSeq: journal.committedSeq,
+              appendedSeq: journal.appendedSeq,
+              commitLatency: this.commitLatency(),
               sizeBytes: journal.sizeBytes,
               ...routerJournal,
               ...journal.counters,
@@ -491,6 +494,17 @@ export class Orchestrator {
               damage: journal.damage,
             },
       held: { bytes: heldBytes, unreadReplyBytes: this.frontendWriter?.backlogBytesHeld ?? 0 },
+    };
+  }
+
+  /** Group commit times (status().journal): cumulative counts at LATENCY_BUCKETS_MS, count and sum. */
+  private commitLatency(): { count: number; sumMs: number; buckets: number[] } | null {
+    const histogram = this.journalDriver?.commitLatency;
+    if (histogram === undefined) return null;
+    return {
+      count: histogram.count,
+      sumMs: histogram.sumMs,
+      buckets: histogram.cumulativeAtMs(LATENCY_BUCKETS_MS),
     };
   }
 
