@@ -53,6 +53,11 @@ export interface ReplicatedResult {
   resent: number;
   /** Answers DSAT_ERR_NOT_LEADER (a deposed leader's refusals: never passed on to the caller). */
   notLeader: number;
+  /**
+   * Jobs the satellites ran (done or failed); above the answers when a job ran again under the new
+   * leader (at-least-once execution: it was running for the old one when it died).
+   */
+  executions: number;
 }
 
 /** One `kill-leader`: how long until the set answered again, and the latency around it. */

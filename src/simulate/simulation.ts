@@ -66,6 +66,8 @@ export type { SatelliteLoad, SimulationResult };
 
 /** libzmq's reconnect interval (ZMQ_RECONNECT_IVL): how often a peer tries an endpoint again. */
 const RECONNECT_MS = 100;
+/** While a new leader's recovery window is open, how often the shell places held jobs (recovery.ts). */
+const RECOVERY_POLL_MS = 10;
 /** The dsat client sends a request refused with DSAT_ERR_NOT_LEADER again after this. */
 const NOT_LEADER_RETRY_MS = 100;
 /** The latency around a leader kill: answers in this window before it, and after it. */
@@ -520,6 +522,13 @@ class Simulation {
     });
     this.step({ kind: "bound" });
     this.endOfTurn();
+    // The shell looks at the held jobs every RECOVERY_POLL_MS while the recovery window is open.
+    const poll = () => {
+      if (session !== this.session || !session.live || !session.router.isRecovering) return;
+      this.arrive({ kind: "recovery-poll" });
+      this.queue.after(RECOVERY_POLL_MS, poll);
+    };
+    this.queue.after(RECOVERY_POLL_MS, poll);
   }
 
   /** Its node died or no longer leads: connections close (peers see it one link delay later). */
@@ -680,6 +689,7 @@ class Simulation {
       proposals: this.proposals + (this.session.live ? (this.session.journal?.proposals ?? 0) : 0),
       resent: this.resent,
       notLeader: this.notLeader,
+      executions: this.satellites.reduce((sum, satellite) => sum + satellite.jobs, 0),
     };
   }
 
