@@ -3,6 +3,7 @@
 import type { JobReplyEntry, RequestEntry } from "../protocol/index.ts";
 import type { Interval, TypeTotals } from "./metrics.ts";
 import type { Distribution } from "./random.ts";
+import type { ReplicatedResult, Session } from "./replicated.ts";
 import type { Target } from "./scenario.ts";
 
 /** What a run gives: totals per type, a timeline, load per satellite and failure domain. */
@@ -24,6 +25,8 @@ export interface SimulationResult {
   events: Array<{ atMs: number; action: string; what: string; satellites: number; note?: string }>;
   /** Satellite events the router published (satellite.lost, satellite.registered, ...). */
   satelliteEvents: Record<string, number>;
+  /** Only with several orchestrators (the topology's `orchestrators`): nodes, leaderships, failovers. */
+  orchestrators?: ReplicatedResult;
 }
 
 export interface SatelliteLoad {
@@ -102,8 +105,16 @@ export class SimSatellite {
     readonly location: Array<[string, string]>,
     readonly capacity: number,
     public weight: number,
-    readonly linkMs: number,
+    /** One way to the orchestrator it is connected to (replicated: set at each connection). */
+    public linkMs: number,
   ) {}
+
+  /** The orchestrator its connection reaches (null: none, it is trying to reconnect). */
+  session: Session | null = null;
+  /** Replicated orchestrators: the one-way delay to each node, by node index. */
+  linksMs: number[] = [];
+  /** Replicated: the token of the reconnect loop running (a new loop or a connection bumps it). */
+  reconnecting = 0;
 
   in(target: Target): boolean {
     if ("satellite" in target) return this.id === target.satellite;
@@ -115,6 +126,9 @@ export class SimSatellite {
 export interface Pending {
   type: string;
   sentAt: number;
+  /** Replicated orchestrators: what to send again after a failover (same id), and its payload. */
+  entry?: RequestEntry;
+  payload?: Buffer;
 }
 
 export class SimClient {
@@ -124,5 +138,9 @@ export class SimClient {
   payloads: Buffer[] = [];
   flushScheduled = false;
   lastUp = 0;
+  /** The orchestrator its connection reaches (null: none, it is trying to reconnect). */
+  session: Session | null = null;
+  /** Replicated: the token of the reconnect loop running (a new loop or a connection bumps it). */
+  reconnecting = 0;
   constructor(readonly route: Buffer) {}
 }

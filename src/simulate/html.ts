@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { COMPARE_ROWS } from "./compare.ts";
 import { round } from "./metrics.ts";
-import { failedByText, TYPE_COLUMNS, typeRow } from "./report.ts";
+import { failedByText, orchestratorLines, TYPE_COLUMNS, typeRow } from "./report.ts";
 import type { SimulationResult } from "./simulation.ts";
 
 /** What the page script (report-page.js) reads: time in seconds, rates per second, columns. */
@@ -164,6 +164,10 @@ function runSummary(result: SimulationResult): string {
     shown.map((s) => [s.id, s.jobs, `${(s.utilization * 100).toFixed(1)}%`, s.location]),
     "satellites",
   );
+  // Several orchestrators only: leaderships and failovers (a single one's page is unchanged).
+  const orchestrators = orchestratorLines(result)
+    .map((line) => `\n<p class="orchestrators">${escapeHtml(line)}</p>`)
+    .join("");
   const routerEvents = Object.entries(result.satelliteEvents)
     .map(([topic, n]) => `${topic} ${n}`)
     .join(", ");
@@ -173,7 +177,7 @@ function runSummary(result: SimulationResult): string {
 ${summary}
 ${failures}
 <h3>Events</h3>
-${events}
+${events}${orchestrators}
 <h3>${sorted.length <= 12 ? "Satellites" : `Satellites (6 busiest, 6 idlest of ${sorted.length})`}</h3>
 ${satellites}
 `;

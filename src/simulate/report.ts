@@ -61,6 +61,10 @@ export function formatResult(result: SimulationResult): string {
   );
   const failures = Object.entries(result.types).filter(([, t]) => t.failed > 0);
   for (const [type, t] of failures) out.push(`  ${type} failed by code: ${failedByText(t)}`);
+  if (result.orchestrators !== undefined) {
+    out.push("");
+    out.push(...orchestratorLines(result));
+  }
   out.push("");
   out.push(`over time (every ${result.intervalMs} ms, all types)`);
   const marks = new Map<number, string[]>();
@@ -149,4 +153,31 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+/** Several orchestrators: the nodes, each leadership, each failover and the latency around it. */
+export function orchestratorLines(result: SimulationResult): string[] {
+  const o = result.orchestrators;
+  if (o === undefined) return [];
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const after = (at: number | null, from: number) => (at === null ? "never" : `+${Math.round(at - from)} ms`);
+  const lines = [
+    `orchestrators (Raft): ${o.nodes
+      .map((n) => `${n.id} on ${n.host} ${n.up ? `${n.role} term ${n.term}` : "dead"}`)
+      .join(", ")}`,
+    `leaderships: ${o.leaderships
+      .map(
+        (l) =>
+          `${l.node} term ${l.term} from ${s(l.fromMs)}${l.toMs === null ? "" : ` to ${s(l.toMs)} (${l.ended ?? ""})`}`,
+      )
+      .join("; ")}`,
+  ];
+  for (const f of o.failovers)
+    lines.push(
+      `failover at ${s(f.atMs)}: ${f.killed} killed with ${f.inFlight} requests waiting; ${f.leader ?? "no node"} elected ${after(f.electedAtMs, f.atMs)}, serving ${after(f.servingAtMs, f.atMs)}, first answer ${after(f.firstAnswerAtMs, f.atMs)}; latency p50/p99/max ${f.windowMs / 1000} s before ${f.latencyBeforeMs.p50}/${f.latencyBeforeMs.p99}/${f.latencyBeforeMs.max} ms, after ${f.latencyAfterMs.p50}/${f.latencyAfterMs.p99}/${f.latencyAfterMs.max} ms`,
+    );
+  lines.push(
+    `raft: ${o.raftMessages} messages, ${o.proposals} entries proposed; clients sent ${o.resent} requests again${o.notLeader > 0 ? `, ${o.notLeader} NOT_LEADER answers` : ""}; satellites ran ${o.executions} jobs`,
+  );
+  return lines;
 }

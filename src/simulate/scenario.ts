@@ -47,6 +47,8 @@ export type ScenarioEvent = { atMs: number; note?: string } & (
   | { action: "set-weight"; target: Target; weight: number }
   | { action: "add-host"; host: string; location: Record<string, string>; types?: string[] }
   | { action: "set-timeout"; type: string; timeoutMs: number }
+  | { action: "kill-leader" }
+  | { action: "restart-orchestrator"; node: string }
 );
 
 export interface Scenario {
@@ -61,6 +63,11 @@ export interface Scenario {
     host?: string;
     costUs?: number;
     commitMs?: number;
+    /** Several orchestrators: node id -> host (default: the i-th node on the topology's i-th host). */
+    hosts?: Record<string, string>;
+    /** Several orchestrators: ms per Raft tick and ticks per election timeout (as a node's defaults). */
+    raftTickMs?: number;
+    electionTicks?: number;
     tracker?: Record<string, unknown>;
     limits?: Record<string, unknown>;
   };
@@ -164,6 +171,13 @@ export function checkAgainst(scenario: Scenario, topology: Topology, satelliteId
   const host = scenario.orchestrator?.host;
   if (host !== undefined && !hosts.has(host))
     fail("/orchestrator/host", `expected a host of the topology, found "${host}"`);
+  const nodes = (topology.orchestrators ?? []).map((node) => node.id);
+  const several = `several orchestrators (the topology's "orchestrators": ${nodes.length === 0 ? "none" : nodes.join(", ")})`;
+  for (const [node, at] of Object.entries(scenario.orchestrator?.hosts ?? {})) {
+    const path = `/orchestrator/hosts/${escapePointer(node)}`;
+    if (!nodes.includes(node)) fail(path, `expected a node of ${several}, found "${node}"`);
+    if (!hosts.has(at)) fail(path, `expected a host of the topology, found "${at}"`);
+  }
   // Hosts added by events count as known from their event on.
   const added = new Set<string>();
   const ids = new Set(satelliteIds);
@@ -215,6 +229,13 @@ export function checkAgainst(scenario: Scenario, topology: Topology, satelliteId
       added.add(event.host);
       for (const bucket of Object.values(event.location)) added.add(bucket);
     }
+    if (event.action === "kill-leader" && nodes.length < 2)
+      fail(
+        `${path}/action`,
+        `expected ${several} for kill-leader, found ${nodes.length === 0 ? "one" : "one node"}`,
+      );
+    if (event.action === "restart-orchestrator" && !nodes.includes(event.node))
+      fail(`${path}/node`, `expected a node of ${several}, found "${event.node}"`);
     if (event.action === "set-timeout" && !types.includes(event.type))
       fail(`${path}/type`, `expected a type of the topology (${types.join(", ")}), found "${event.type}"`);
   }

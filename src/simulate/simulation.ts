@@ -18,17 +18,20 @@ import {
   BATCH_FLUSH_ENTRIES,
   clientBatchFrames,
   decode,
+  ErrorCode,
   encode,
   isJobEntry,
   jobReplyBatchFrames,
   jobReplyFrames,
   parseJobRequest,
   type ReplyEntry,
+  type RequestEntry,
   splitBatch,
   WorkerCommand,
   workerCommandFrames,
   workerReadyFrames,
 } from "../protocol/index.ts";
+import type { Entry, Message } from "../raft/index.ts";
 import { type SatelliteInstance, satelliteInstances, type Topology } from "../topology/index.ts";
 import {
   DEFAULT_LATENCY,
@@ -39,9 +42,16 @@ import {
   SimSatellite,
   type SimulationResult,
 } from "./actors.ts";
-import { Metrics, round } from "./metrics.ts";
+import { Metrics, percentiles, round } from "./metrics.ts";
 import { EventQueue } from "./queue.ts";
 import { draw, KeyPicker, Random } from "./random.ts";
+import {
+  type Failover,
+  type ReplicatedResult,
+  type Session,
+  SimOrchestratorNode,
+  SimReplicatedJournal,
+} from "./replicated.ts";
 import {
   checkAgainst,
   DEFAULT_DRAIN_MS,
@@ -53,6 +63,15 @@ import {
 import { baseName, factorAt, niceInterval, simulatedConfig, splitToken } from "./support.ts";
 
 export type { SatelliteLoad, SimulationResult };
+
+/** libzmq's reconnect interval (ZMQ_RECONNECT_IVL): how often a peer tries an endpoint again. */
+const RECONNECT_MS = 100;
+/** While a new leader's recovery window is open, how often the shell places held jobs (recovery.ts). */
+const RECOVERY_POLL_MS = 10;
+/** The dsat client sends a request refused with DSAT_ERR_NOT_LEADER again after this. */
+const NOT_LEADER_RETRY_MS = 100;
+/** The latency around a leader kill: answers in this window before it, and after it. */
+const FAILOVER_WINDOW_MS = 5000;
 
 /** Runs `scenario` on `topology` with `seed`; deterministic: the same inputs give the same result. */
 export function simulate(topology: Topology, scenario: Scenario, seed: number): SimulationResult {
@@ -80,7 +99,9 @@ function instancesOf(topology: Topology): SatelliteInstance[] {
 class Simulation {
   private readonly queue = new EventQueue();
   private readonly random: Random;
-  private readonly router: JobRouter;
+  /** The router serving now (replicated: the leader's, or the last one's while none serves). */
+  private session: Session;
+  private readonly resolved: ReturnType<typeof resolveConfig>;
   private readonly metrics: Metrics;
   private readonly satellites: SimSatellite[] = [];
   private readonly peers = new Map<
@@ -110,6 +131,18 @@ class Simulation {
   private routerSteps = 0;
   private submitted = 0;
   private answered = 0;
+  // Several orchestrators (the topology's `orchestrators`): the nodes, and what the result reports.
+  private readonly nodes: SimOrchestratorNode[] = [];
+  private readonly replicated: boolean;
+  private readonly leaderships: ReplicatedResult["leaderships"] = [];
+  private readonly failovers: Failover[] = [];
+  private readonly windows: Array<{ failover: Failover; before: number[]; after: number[] }> = [];
+  private readonly raftRandom: Random;
+  private readonly raftLastAt = new Map<string, number>();
+  private raftMessages = 0;
+  private proposals = 0;
+  private resent = 0;
+  private notLeader = 0;
 
   constructor(
     private readonly topology: Topology,
@@ -119,23 +152,21 @@ class Simulation {
     this.random = new Random(seed);
     const config = simulatedConfig(topology, scenario);
     const resolved = resolveConfig(config);
+    this.resolved = resolved;
     this.hierarchy = resolved.hierarchy;
     this.heartbeatMs = resolved.limits.heartbeatMs;
     this.liveness = resolved.limits.heartbeatLiveness;
-    const routerRandom = this.random.fork("router");
-    let counter = 0;
-    this.router = new JobRouter(resolved, {
-      random: () => routerRandom.next(),
-      randomBytes: (bytes) => {
-        const buffer = Buffer.alloc(bytes);
-        buffer.writeUIntBE(++counter % 2 ** 48, Math.max(0, bytes - 6), Math.min(6, bytes));
-        return buffer;
-      },
-      instance: "sim",
-      peerBacklogBytes: () => 0,
-      spill: new WaitingRoom(resolved.limits.waitingBytesMax),
-      curve: () => null,
-    });
+    this.replicated = (topology.orchestrators?.length ?? 0) > 1;
+    this.raftRandom = this.random.fork("raft-network");
+    // The single orchestrator serves from the start; replicated, a router starts with each leadership.
+    this.session = {
+      router: this.newRouter("router", "sim"),
+      node: null,
+      journal: null,
+      term: 0,
+      live: !this.replicated,
+      startedAtMs: 0,
+    };
     this.latency = { ...DEFAULT_LATENCY, ...scenario.latency };
     const orchestratorHost = scenario.orchestrator?.host ?? Object.keys(topology.hosts)[0];
     this.orchestratorLocation = this.locationOf(orchestratorHost, topology.hosts[orchestratorHost] ?? {});
@@ -145,9 +176,36 @@ class Simulation {
     this.endMs = scenario.durationMs + (scenario.drainMs ?? DEFAULT_DRAIN_MS);
     this.intervalMs = scenario.intervalMs ?? Math.max(100, niceInterval(scenario.durationMs / 30));
     this.metrics = new Metrics(this.intervalMs, Object.keys(topology.types));
+    for (const event of scenario.events ?? [])
+      if (event.action === "kill-leader")
+        this.windows.push({ failover: emptyFailover(event.atMs), before: [], after: [] });
+  }
+
+  /** A router as the orchestrator process builds it: the real one, its randomness seeded. */
+  private newRouter(label: string, instance: string): JobRouter {
+    const resolved = this.resolved;
+    const routerRandom = this.random.fork(label);
+    let counter = 0;
+    return new JobRouter(resolved, {
+      random: () => routerRandom.next(),
+      randomBytes: (bytes) => {
+        const buffer = Buffer.alloc(bytes);
+        buffer.writeUIntBE(++counter % 2 ** 48, Math.max(0, bytes - 6), Math.min(6, bytes));
+        return buffer;
+      },
+      instance,
+      peerBacklogBytes: () => 0,
+      spill: new WaitingRoom(resolved.limits.waitingBytesMax),
+      curve: () => null,
+    });
+  }
+
+  private get router(): JobRouter {
+    return this.session.router;
   }
 
   run(): SimulationResult {
+    if (this.replicated) this.startNodes();
     this.startSatellites();
     this.startTicks();
     this.startLoad();
@@ -167,7 +225,13 @@ class Simulation {
 
   // ---- the orchestrator: the router behind an inbox ----
 
+  /** A message a peer sent over its connection: lost if that orchestrator no longer serves. */
+  private arriveFrom(session: Session, event: RouterEvent): void {
+    if (session === this.session) this.arrive(event);
+  }
+
   private arrive(event: RouterEvent): void {
+    if (!this.session.live) return;
     if (this.costMs === 0) {
       // Free processing: the event is read and its turn ends at once (nothing else can arrive
       // at this instant meanwhile: arrivals are queued actions).
@@ -203,6 +267,7 @@ class Simulation {
   };
 
   private step(event: RouterEvent): void {
+    if (!this.session.live) return;
     const now = Math.floor(this.queue.now);
     this.router.step(event, now);
     this.routerSteps++;
@@ -216,6 +281,13 @@ class Simulation {
   }
 
   private endOfTurn(): void {
+    if (!this.session.live) return;
+    this.flushTurn();
+    // Replicated: what was appended while a commit replicates is proposed now (pipelined).
+    this.session.journal?.endOfTurn();
+  }
+
+  private flushTurn(): void {
     for (let round = 0; round < 1000; round++) {
       const flushed = this.router.takeEffects(true);
       if (flushed.length === 0 && this.raised.length === 0) return;
@@ -240,8 +312,13 @@ class Simulation {
           break;
         case "journal-append":
           this.journal.appended = effect.seq;
+          this.session.journal?.append(effect.record);
           break;
         case "journal-commit": {
+          if (this.session.journal !== null) {
+            this.commitReplicated(this.session);
+            break;
+          }
           // A group commit lands commitMs later and covers what was appended when it started.
           const seq = this.journal.appended;
           this.queue.after(this.commitMs, () =>
@@ -261,12 +338,23 @@ class Simulation {
     if (peer === undefined) return;
     if (peer.client !== undefined) {
       const client = peer.client;
-      this.queue.after(this.linkDelay(this.latency.clientMs), () => this.clientReceive(client, frames));
+      if (client.session !== this.session) {
+        // Replicated: the client has no connection to this node (yet): unroutable, as libzmq says.
+        this.raised.push({ kind: "peer-gone", route: frames[0] }, { kind: "undelivered", frames });
+        return;
+      }
+      const session = this.session;
+      this.queue.after(this.linkDelay(this.latency.clientMs), () =>
+        this.clientReceive(client, frames, session),
+      );
       return;
     }
     const satellite = peer.satellite as SimSatellite;
     const live =
-      satellite.connection === peer.connection && satellite.state !== "dead" && satellite.state !== "stopped";
+      satellite.connection === peer.connection &&
+      satellite.session === this.session &&
+      satellite.state !== "dead" &&
+      satellite.state !== "stopped";
     if (!live) {
       // libzmq's mandatory ROUTER refuses a send to a closed connection: the shell raises both.
       this.raised.push({ kind: "peer-gone", route: frames[0] }, { kind: "undelivered", frames });
@@ -288,6 +376,323 @@ class Simulation {
     return ms * (1 + this.latency.jitter * this.random.next());
   }
 
+  // ---- several orchestrators: Raft nodes, leaderships, failovers ----
+
+  /**
+   * The nodes of the topology's `orchestrators`, each the real Raft core on its own disk. The first
+   * active node campaigns at 0 ms, as if the set had been running before the scenario: it serves a
+   * few round trips later, and peers connect to it at their first try.
+   */
+  private startNodes(): void {
+    const nodes = this.topology.orchestrators ?? [];
+    const hostNames = Object.keys(this.topology.hosts);
+    const ids = nodes.map((node) => node.id);
+    const timing = {
+      tickMs: this.scenario.orchestrator?.raftTickMs ?? 50,
+      electionTicks: this.scenario.orchestrator?.electionTicks ?? 10,
+      fsyncMs: this.commitMs,
+    };
+    const journal = this.resolved.journal;
+    const retentionMs = journal?.retentionMs ?? 3_600_000;
+    const finishedMax = journal?.finishedMax ?? 100_000;
+    const hooks = {
+      after: (ms: number, action: () => void) => this.queue.after(ms, action),
+      send: (from: SimOrchestratorNode, message: Message) => this.raftSend(from, message),
+      applied: (node: SimOrchestratorNode, entry: Entry) => this.appliedOn(node, entry),
+      changed: (node: SimOrchestratorNode) => this.reconcile(node),
+      diskFree: (node: SimOrchestratorNode) => {
+        if (this.session.node === node && this.session.live) this.session.journal?.diskFree();
+      },
+      ticked: (node: SimOrchestratorNode) =>
+        node.book.expire(Math.floor(this.queue.now), retentionMs, finishedMax),
+    };
+    for (const [index, spec] of nodes.entries()) {
+      const host = this.scenario.orchestrator?.hosts?.[spec.id] ?? hostNames[index % hostNames.length];
+      const node = new SimOrchestratorNode(
+        spec.id,
+        index,
+        host,
+        this.locationOf(host, this.topology.hosts[host] ?? {}),
+        spec.mode ?? "active",
+        SimOrchestratorNode.bootstrapStorage(ids),
+        timing,
+        this.random.fork(`raft:${spec.id}`),
+        hooks,
+      );
+      this.nodes.push(node);
+    }
+    for (const node of this.nodes) node.start();
+    this.nodes.find((node) => node.mode === "active")?.campaign();
+  }
+
+  /** A Raft message over the link between two nodes' hosts, in order on that link (TCP). */
+  private raftSend(from: SimOrchestratorNode, message: Message): void {
+    const to = this.nodes.find((node) => node.id === message.to);
+    if (to === undefined) return;
+    const link = `${from.id}>${to.id}`;
+    const delay =
+      this.linkMsTo(from.location, to.location) * (1 + this.latency.jitter * this.raftRandom.next());
+    const at = Math.max(this.queue.now + delay, this.raftLastAt.get(link) ?? 0);
+    this.raftLastAt.set(link, at);
+    const life = to.life;
+    this.queue.at(at, () => {
+      // A connection to a process that died since is gone, with what was on it.
+      if (to.life !== life || !to.up) return;
+      this.raftMessages++;
+      to.step(message);
+    });
+  }
+
+  /** An entry applied on a node: on the serving leader, a group commit of its journal may land. */
+  private appliedOn(node: SimOrchestratorNode, entry: Entry): void {
+    const session = this.session;
+    if (session.node !== node || !session.live || session.journal === null) return;
+    if (!session.journal.applied(entry)) return;
+    // Heard by the router in a turn of its own (the Ready being performed here is not its turn).
+    this.queue.after(0, () => this.settleCommit(session));
+  }
+
+  private commitReplicated(session: Session): void {
+    const outcome = (session.journal as SimReplicatedJournal).commit();
+    if (outcome === "busy" || outcome === "waiting") return;
+    this.queue.after(0, () => this.settleCommit(session, true));
+  }
+
+  private settleCommit(session: Session, now = false): void {
+    const journal = session.journal as SimReplicatedJournal;
+    if (!now) journal.settle();
+    if (journal.failure !== null)
+      this.arriveFrom(session, { kind: "journal-failed", error: journal.failure, notLeader: true });
+    else this.arriveFrom(session, { kind: "journal-committed", committedSeq: journal.committedSeq });
+  }
+
+  /**
+   * After each of a node's Readies, as the real node's reconcile loop: it serves once it leads and
+   * has applied its own term's first entry; it stops as soon as it no longer leads that term.
+   */
+  private reconcile(node: SimOrchestratorNode): void {
+    const raft = node.raft;
+    if (raft === null) return;
+    const session = this.session;
+    if (raft.role === "leader") {
+      const failover = this.failovers.at(-1);
+      if (failover !== undefined && failover.electedAtMs === null && failover.killed !== node.id) {
+        failover.electedAtMs = round(this.queue.now);
+        failover.leader = node.id;
+      }
+    }
+    if (session.node === node && session.live && (raft.role !== "leader" || raft.term !== session.term)) {
+      this.stopServing(session, `no longer the leader of term ${session.term}`);
+      return;
+    }
+    if (
+      !(session.node === node && session.live) &&
+      raft.role === "leader" &&
+      node.book.lastAppliedTerm === raft.term
+    )
+      this.startServing(node, raft.term);
+  }
+
+  /** The node's router starts from its book, as after a restart's replay ("recovered"), then binds. */
+  private startServing(node: SimOrchestratorNode, term: number): void {
+    if (this.session.live) this.stopServing(this.session, `node ${node.id} leads term ${term}`);
+    const session: Session = {
+      router: this.newRouter(`router:${node.id}:${term}`, `sim-${node.id}-${term}`),
+      node,
+      journal: new SimReplicatedJournal(node, term),
+      term,
+      live: true,
+      startedAtMs: this.queue.now,
+    };
+    this.session = session;
+    node.leaderships++;
+    this.leaderships.push({ node: node.id, term, fromMs: round(this.queue.now), toMs: null });
+    const failover = this.failovers.at(-1);
+    if (failover !== undefined && failover.servingAtMs === null && failover.killed !== node.id)
+      failover.servingAtMs = round(this.queue.now);
+    const recovery = node.book.recovery();
+    node.book.defer(true);
+    this.step({
+      kind: "recovered",
+      unfinished: recovery.unfinished,
+      finished: recovery.finished,
+      appendedSeq: 0,
+      records: recovery.records,
+      badRecords: recovery.badRecords,
+    });
+    this.step({ kind: "bound" });
+    this.endOfTurn();
+    // The shell looks at the held jobs every RECOVERY_POLL_MS while the recovery window is open.
+    const poll = () => {
+      if (session !== this.session || !session.live || !session.router.isRecovering) return;
+      this.arrive({ kind: "recovery-poll" });
+      this.queue.after(RECOVERY_POLL_MS, poll);
+    };
+    this.queue.after(RECOVERY_POLL_MS, poll);
+  }
+
+  /** Its node died or no longer leads: connections close (peers see it one link delay later). */
+  private stopServing(session: Session, why: string): void {
+    session.live = false;
+    this.proposals += session.journal?.proposals ?? 0;
+    session.node?.book.defer(false);
+    this.inbox = [];
+    this.inboxHead = 0;
+    const leadership = this.leaderships.at(-1);
+    if (leadership !== undefined && leadership.toMs === null) {
+      leadership.toMs = round(this.queue.now);
+      leadership.ended = why;
+    }
+    for (const clients of this.clients.values())
+      for (const client of clients)
+        if (client.session === session)
+          this.queue.after(this.linkDelay(this.latency.clientMs), () => {
+            if (client.session !== session) return;
+            client.session = null;
+            // The dsat client sends every waiting request again (they wait until a node serves).
+            this.reconnect(client, RECONNECT_MS);
+          });
+    for (const satellite of this.satellites)
+      if (satellite.session === session)
+        this.queue.after(this.linkDelay(satellite.linkMs), () => {
+          if (satellite.session !== session) return;
+          satellite.session = null;
+          this.reconnect(satellite, RECONNECT_MS);
+        });
+  }
+
+  /**
+   * A peer without a connection tries every RECONNECT_MS; once a node serves, the connection
+   * completes a round trip later: a satellite registers (READY), a client sends again every request
+   * still waiting, with the same ids (as the dsat client does on a new connection).
+   */
+  private reconnect(peer: SimSatellite | SimClient, firstTryMs: number): void {
+    // One loop per peer: a newer one (a new process, another lost connection) replaces it.
+    const token = ++peer.reconnecting;
+    const satellite = peer instanceof SimSatellite ? peer : null;
+    const oneWayMs = satellite !== null ? 0 : this.latency.clientMs;
+    const gone = () =>
+      peer.reconnecting !== token ||
+      (satellite !== null && (satellite.state === "dead" || satellite.state === "stopped"));
+    const attempt = () => {
+      if (gone()) return;
+      const session = this.session;
+      if (!session.live || session.node === null) {
+        this.queue.after(RECONNECT_MS, attempt);
+        return;
+      }
+      const linkMs = satellite !== null ? satellite.linksMs[session.node.index] : oneWayMs;
+      this.queue.after(2 * this.linkDelay(linkMs), () => {
+        if (gone()) return;
+        if (session !== this.session || !session.live) {
+          this.queue.after(RECONNECT_MS, attempt);
+          return;
+        }
+        peer.reconnecting++;
+        if (satellite !== null) this.attach(satellite, session);
+        else this.resendPending(peer as SimClient, session);
+      });
+    };
+    this.queue.after(firstTryMs, attempt);
+  }
+
+  private resendPending(client: SimClient, session: Session): void {
+    client.session = session;
+    client.lastUp = 0;
+    client.entries = [];
+    client.payloads = [];
+    for (const pending of client.pending.values()) {
+      client.entries.push(pending.entry as RequestEntry);
+      client.payloads.push(pending.payload as Buffer);
+      this.resent++;
+      if (client.entries.length >= BATCH_FLUSH_ENTRIES) this.flushClient(client);
+    }
+    this.flushClient(client);
+  }
+
+  /** One request again (after DSAT_ERR_NOT_LEADER), if it still waits. */
+  private resend(client: SimClient, correlation: number): void {
+    const pending = client.pending.get(correlation);
+    if (pending === undefined) return;
+    this.resent++;
+    client.entries.push(pending.entry as RequestEntry);
+    client.payloads.push(pending.payload as Buffer);
+    this.flushClient(client);
+  }
+
+  /** The failover figures: the first answer from a leadership started after a kill, windows. */
+  private answeredReplicated(session: Session, latency: number): void {
+    const now = this.queue.now;
+    for (const window of this.windows) {
+      const failover = window.failover;
+      if (now >= failover.atMs - FAILOVER_WINDOW_MS && now < failover.atMs) window.before.push(latency);
+      else if (now >= failover.atMs && now < failover.atMs + FAILOVER_WINDOW_MS) window.after.push(latency);
+      if (
+        failover.killed !== "" &&
+        failover.firstAnswerAtMs === null &&
+        session.startedAtMs >= failover.atMs
+      ) {
+        failover.firstAnswerAtMs = round(now);
+        failover.failoverMs = round(now - failover.atMs);
+      }
+    }
+  }
+
+  /** kill -9 of the node that leads (serving or not yet): its router and unsynced writes are gone. */
+  private killLeader(atMs: number): string {
+    const serving = this.session.live ? this.session.node : null;
+    const leader =
+      serving ??
+      this.nodes
+        .filter((node) => node.raft?.role === "leader")
+        .sort((a, b) => (b.raft?.term ?? 0) - (a.raft?.term ?? 0))[0] ??
+      null;
+    if (leader === null) return "no leader";
+    let inFlight = 0;
+    for (const clients of this.clients.values())
+      for (const client of clients) inFlight += client.pending.size;
+    const failover = { ...emptyFailover(atMs), killed: leader.id, inFlight };
+    this.failovers.push(failover);
+    // The window before the kill has been filling since the run began (placeholders: emptyFailover).
+    const window = this.windows.find((w) => w.failover.atMs === atMs && w.failover.killed === "");
+    if (window !== undefined) window.failover = failover;
+    else this.windows.push({ failover, before: [], after: [] });
+    leader.kill();
+    if (this.session.node === leader && this.session.live) this.stopServing(this.session, "killed");
+    return leader.id;
+  }
+
+  private replicatedResult(): ReplicatedResult {
+    for (const window of this.windows) {
+      window.failover.latencyBeforeMs = percentiles(window.before);
+      window.failover.latencyAfterMs = percentiles(window.after);
+    }
+    return {
+      nodes: this.nodes.map((node) => {
+        const status = node.raft?.status();
+        return {
+          id: node.id,
+          host: node.host,
+          mode: node.mode,
+          up: node.up,
+          role: status?.role ?? "dead",
+          term: status?.term ?? node.storage.hardState().term,
+          commit: status?.commit ?? node.storage.hardState().commit,
+          applied: status?.applied ?? 0,
+          leaderships: node.leaderships,
+          book: node.up ? node.book.jobs : { unfinished: 0, finished: 0 },
+        };
+      }),
+      leaderships: this.leaderships,
+      failovers: this.failovers,
+      raftMessages: this.raftMessages,
+      proposals: this.proposals + (this.session.live ? (this.session.journal?.proposals ?? 0) : 0),
+      resent: this.resent,
+      notLeader: this.notLeader,
+      executions: this.satellites.reduce((sum, satellite) => sum + satellite.jobs, 0),
+    };
+  }
+
   // ---- satellites ----
 
   private locationOf(host: string, placement: Record<string, string>): Array<[string, string]> {
@@ -297,10 +702,13 @@ class Simulation {
     ]);
   }
 
-  /** Latency between the orchestrator and a host: by the innermost level they share. */
-  private linkMsTo(location: Array<[string, string]>): number {
+  /** Latency between the orchestrator (or `other`) and a host: by the innermost level they share. */
+  private linkMsTo(
+    location: Array<[string, string]>,
+    other: Array<[string, string]> = this.orchestratorLocation,
+  ): number {
     const n = this.hierarchy.length;
-    const same = (i: number) => location[i]?.[1] === this.orchestratorLocation[i]?.[1];
+    const same = (i: number) => location[i]?.[1] === other[i]?.[1];
     if (same(n - 1)) return this.latency.sameHostMs;
     if (n < 2 || same(n - 2)) return this.latency.sameRackMs;
     if (n < 3 || same(n - 3)) return this.latency.acrossRacksMs;
@@ -316,6 +724,7 @@ class Simulation {
     weight: number,
   ): SimSatellite {
     const satellite = new SimSatellite(id, type, host, location, capacity, weight, this.linkMsTo(location));
+    if (this.replicated) satellite.linksMs = this.nodes.map((node) => this.linkMsTo(location, node.location));
     for (const override of this.scenario.satellites ?? []) {
       if (!satellite.in(override.target)) continue;
       if (override.time !== undefined) satellite.time = override.time;
@@ -363,6 +772,7 @@ class Simulation {
         return;
       this.queue.after(this.heartbeatMs, beat);
       if (satellite.state === "hung") return;
+      if (satellite.session === null) return; // replicated: reconnecting to whichever node serves
       if (this.queue.now - satellite.lastHeard > this.heartbeatMs * this.liveness) {
         // The orchestrator went silent: reconnect, same incarnation (its jobs may carry on).
         this.connect(satellite);
@@ -374,6 +784,18 @@ class Simulation {
   }
 
   private connect(satellite: SimSatellite): void {
+    if (this.replicated) {
+      satellite.session = null;
+      this.reconnect(satellite, 0);
+      return;
+    }
+    this.attach(satellite, this.session);
+  }
+
+  /** A new connection to `session`'s orchestrator: a new route, READY. */
+  private attach(satellite: SimSatellite, session: Session): void {
+    satellite.session = session;
+    if (session.node !== null) satellite.linkMs = satellite.linksMs[session.node.index];
     satellite.connection++;
     satellite.route = Buffer.from(`${satellite.id}~${satellite.connection}`);
     this.peers.set(satellite.route.toString("latin1"), { satellite, connection: satellite.connection });
@@ -397,10 +819,13 @@ class Simulation {
 
   private satelliteSend(satellite: SimSatellite, frames: Buffer[]): void {
     if (satellite.partitioned || satellite.state === "dead" || satellite.state === "stopped") return;
+    // Replicated, between connections: nothing to send on (the new leader never dispatched it).
+    const session = satellite.session;
+    if (session === null) return;
     const at = Math.max(this.queue.now + this.linkDelay(satellite.linkMs), satellite.lastUp);
     satellite.lastUp = at;
     const message = [satellite.route, ...frames];
-    this.queue.at(at, () => this.arrive({ kind: "frontend", frames: message }));
+    this.queue.at(at, () => this.arriveFrom(session, { kind: "frontend", frames: message }));
   }
 
   private satelliteReceive(satellite: SimSatellite, connection: number, frames: Buffer[]): void {
@@ -591,6 +1016,8 @@ class Simulation {
         const client = new SimClient(Buffer.from(`client-${type}-${i}`));
         this.peers.set(client.route.toString("latin1"), { client, connection: 0 });
         clients.push(client);
+        if (this.replicated) this.reconnect(client, 0);
+        else client.session = this.session;
       }
       this.clients.set(type, clients);
       this.timeouts.set(type, load.timeoutMs ?? null);
@@ -648,8 +1075,24 @@ class Simulation {
 
   private submit(client: SimClient, type: string, key: string | null, payload: Buffer): void {
     const correlation = client.nextCorrelation++;
-    client.pending.set(correlation, { type, sentAt: this.queue.now });
-    client.entries.push([type, correlation, payload.length, this.timeouts.get(type) ?? null, null, key]);
+    const timeoutMs = this.timeouts.get(type) ?? null;
+    if (this.replicated) {
+      // As the dsat client: every job gets an id, so a request sent again after a failover is the
+      // same job to the new leader (attached, or answered from its completed record).
+      const entry: RequestEntry = [
+        type,
+        correlation,
+        payload.length,
+        timeoutMs,
+        `${client.route.toString("latin1")}-${correlation.toString(36)}`,
+        key,
+      ];
+      client.pending.set(correlation, { type, sentAt: this.queue.now, entry, payload });
+      client.entries.push(entry);
+    } else {
+      client.pending.set(correlation, { type, sentAt: this.queue.now });
+      client.entries.push([type, correlation, payload.length, timeoutMs, null, key]);
+    }
     client.payloads.push(payload);
     this.submitted++;
     this.metrics.submitted(type, this.queue.now);
@@ -664,24 +1107,39 @@ class Simulation {
   private flushClient(client: SimClient): void {
     client.flushScheduled = false;
     if (client.entries.length === 0) return;
+    const session = client.session;
+    if (session === null) {
+      // Replicated, no node serves yet: the requests wait in `pending` and go once one does.
+      client.entries = [];
+      client.payloads = [];
+      return;
+    }
     const frames = [client.route, ...clientBatchFrames(client.entries, client.payloads)];
     client.entries = [];
     client.payloads = [];
     const at = Math.max(this.queue.now + this.linkDelay(this.latency.clientMs), client.lastUp);
     client.lastUp = at;
-    this.queue.at(at, () => this.arrive({ kind: "frontend", frames }));
+    this.queue.at(at, () => this.arriveFrom(session, { kind: "frontend", frames }));
   }
 
-  private clientReceive(client: SimClient, frames: Buffer[]): void {
+  private clientReceive(client: SimClient, frames: Buffer[], session: Session): void {
     const message = frames.slice(1);
     if (message.length < 6) return;
     const entries = decode(message[4]) as ReplyEntry[];
     for (const [correlation, , status] of entries) {
       const pending = client.pending.get(correlation);
       if (pending === undefined) continue;
+      if (status === ErrorCode.notLeader) {
+        // A deposed leader took nothing: the dsat client sends it again 100 ms later.
+        this.notLeader++;
+        this.queue.after(NOT_LEADER_RETRY_MS, () => this.resend(client, correlation));
+        continue;
+      }
       client.pending.delete(correlation);
       this.answered++;
-      this.metrics.answered(pending.type, this.queue.now, this.queue.now - pending.sentAt, status);
+      const latency = this.queue.now - pending.sentAt;
+      this.metrics.answered(pending.type, this.queue.now, latency, status);
+      if (this.replicated) this.answeredReplicated(session, latency);
     }
   }
 
@@ -706,6 +1164,10 @@ class Simulation {
   }
 
   private sample(): void {
+    if (!this.session.live) {
+      this.metrics.sample(this.queue.now, 0, 0, 0); // replicated: no node serves now
+      return;
+    }
     const status = this.router.status();
     this.metrics.sample(this.queue.now, status.jobs.inFlight, status.jobs.waiting, status.waiting.jobs);
   }
@@ -802,6 +1264,15 @@ class Simulation {
         this.timeouts.set(event.type, event.timeoutMs);
         what = `${event.type} ${event.timeoutMs} ms`;
         break;
+      case "kill-leader":
+        what = this.killLeader(event.atMs);
+        break;
+      case "restart-orchestrator": {
+        const node = this.nodes.find((each) => each.id === event.node);
+        what = node === undefined || node.up ? `${event.node} (already up)` : event.node;
+        if (node !== undefined && !node.up) node.start();
+        break;
+      }
     }
     this.eventLog.push({
       atMs: event.atMs,
@@ -868,6 +1339,24 @@ class Simulation {
       domains,
       events: this.eventLog,
       satelliteEvents: Object.fromEntries([...this.metrics.events].sort(([a], [b]) => (a < b ? -1 : 1))),
+      ...(this.replicated ? { orchestrators: this.replicatedResult() } : {}),
     };
   }
+}
+
+/** A failover before it happens: its latency window before the kill fills as answers come. */
+function emptyFailover(atMs: number): Failover {
+  return {
+    atMs,
+    killed: "",
+    inFlight: 0,
+    electedAtMs: null,
+    leader: null,
+    servingAtMs: null,
+    firstAnswerAtMs: null,
+    failoverMs: null,
+    windowMs: FAILOVER_WINDOW_MS,
+    latencyBeforeMs: percentiles([]),
+    latencyAfterMs: percentiles([]),
+  };
 }

@@ -10,8 +10,19 @@ export function simulatedConfig(topology: Topology, scenario: Scenario): Orchest
   // No CURVE handshake, no files: security and the disk spill are left out (the waiting room
   // holds what would spill); the journal is kept and its commits take commitMs.
   const { security: _security, diskSpill: _spill, ...rest } = config;
+  // Several orchestrators: their endpoints are lists (every node's); no socket is bound here.
+  const endpoints =
+    topology.orchestrators === undefined
+      ? {}
+      : {
+          frontend: topology.orchestrators[0].frontend,
+          intake: undefined,
+          events: undefined,
+          control: undefined,
+        };
   return {
     ...rest,
+    ...endpoints,
     log: () => {},
     tracker: { ...config.tracker, ...(scenario.orchestrator?.tracker ?? {}) },
     limits: { ...config.limits, ...(scenario.orchestrator?.limits ?? {}) },
