@@ -10,6 +10,7 @@ export {
 export type { JobSummary } from "./job.ts";
 export { Orchestrator } from "./orchestrator.ts";
 export { buildMap, type PlacementMember, TypePlacement } from "./placement.ts";
+export { encodeBatch, ReplicatedBook } from "./replicated/book.ts";
 export {
   OrchestratorNode,
   type OrchestratorNodeOptions,

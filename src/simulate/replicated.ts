@@ -9,10 +9,9 @@
 
 import type { JournalRecord } from "../journal/index.ts";
 import { encodeRecord } from "../journal/index.ts";
-import type { JobRouter } from "../orchestrator/index.ts";
+import { encodeBatch, type JobRouter, ReplicatedBook } from "../orchestrator/index.ts";
 // ReplicatedBook is not exported by src/orchestrator/index.ts (the replicated node is its only user
 // there); it is pure apart from its log callback, so the simulator takes it as it is.
-import { encodeBatch, ReplicatedBook } from "../orchestrator/replicated/book.ts";
 import {
   type Entry,
   MemoryStorage,
