@@ -48,14 +48,17 @@ const HOSTS = ["h1", "h2", "h3", "h4"];
  *   the real run is 2 to 11 ms slower at p50 and p95. A real run much faster than the simulated
  *   one would be a modelling error (the simulator charging for something that is not there).
  * - a starved machine: when the satellites' sleeps overshoot by more than 5 ms at p95, other load
- *   held the real processes off the CPU (measured: overshoot p95 9 ms, real p95 +52 ms) and the
- *   latency comparison is skipped, saying so; the counts are checked in every run.
+ *   held the real processes off the CPU (measured: overshoot p95 9 ms, real p95 +52 ms, about 6
+ *   times the overshoot). The real run may then be slower by a further 8 times the measured
+ *   overshoot (p95), said in the output; the "faster" bound (the modelling check) stays as it is.
  */
 const COUNT_TOLERANCE = 2;
 const PER_SATELLITE_TOLERANCE = 5;
 const P50_TOLERANCE = { faster: 0.1, slower: 0.15, ms: 5 };
 const P95_TOLERANCE = { faster: 0.1, slower: 0.25, ms: 10 };
 const STARVED_OVERSHOOT_MS = 5;
+/** On a starved machine: extra slowdown allowed per ms of measured sleep overshoot (p95). */
+const STARVED_ALLOWANCE_PER_OVERSHOOT_MS = 8;
 
 interface RealRun {
   submitted: number;
@@ -342,22 +345,29 @@ describe("the simulator against the same scenario run for real under pm2", () =>
     compared = { sim, real };
   }, 90_000);
 
-  it("latency p50 and p95 agree within the stated tolerance (unless the machine starved the real run)", (context) => {
+  it("latency p50 and p95 agree within the stated tolerance (wider, and said so, on a starved machine)", () => {
     if (compared === null) throw new Error("the real run did not complete");
     const { sim, real } = compared;
     // Timers firing late on the satellites mean the real processes waited for CPU: the simulator
-    // does not model the host's other load, so the latencies then measure the machine, not it.
-    context.skip(
-      real.overshootMs.p95 > STARVED_OVERSHOOT_MS,
-      `CPU-starved real run: the satellites' sleeps overshot by ${real.overshootMs.p95} ms at p95 (over ${STARVED_OVERSHOOT_MS} ms)`,
-    );
+    // does not model the host's other load, so the real run may be slower by what that costs.
+    const starved = real.overshootMs.p95 > STARVED_OVERSHOOT_MS;
+    const allowanceMs = starved ? STARVED_ALLOWANCE_PER_OVERSHOOT_MS * real.overshootMs.p95 : 0;
+    if (starved)
+      console.log(
+        `validation: CPU-starved real run (sleep overshoot p95 ${real.overshootMs.p95} ms): the real run may be ${allowanceMs} ms slower`,
+      );
+    const widen = (tolerance: { faster: number; slower: number; ms: number }, simulated: number) => ({
+      ...tolerance,
+      ms: tolerance.ms,
+      slower: tolerance.slower + allowanceMs / Math.max(1, simulated),
+    });
     const s = sim.types.slow.latencyMs;
     expect(
-      within(real.latencyMs.p50, s.p50, P50_TOLERANCE),
+      within(real.latencyMs.p50, s.p50, widen(P50_TOLERANCE, s.p50)),
       `p50 real ${real.latencyMs.p50} sim ${s.p50}`,
     ).toBe(true);
     expect(
-      within(real.latencyMs.p95, s.p95, P95_TOLERANCE),
+      within(real.latencyMs.p95, s.p95, widen(P95_TOLERANCE, s.p95)),
       `p95 real ${real.latencyMs.p95} sim ${s.p95}`,
     ).toBe(true);
   });
