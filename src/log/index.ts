@@ -1,6 +1,7 @@
 // Structured logs (docs/observability.md, "Logs"): one JSON-lines logger for orchestrators and
 // satellites, levels settable at run time.
 export {
+  changeLogLevel,
   createLogger,
   isLogLevel,
   LOG_LEVELS,

@@ -143,3 +143,23 @@ export function createLogger(options: LoggerOptions): Logger {
   );
   return new PinoLogger(options.name, logger);
 }
+
+/** A `log-level [LEVEL]` answer: the logger's level, set first when `level` is given. */
+export function changeLogLevel(
+  logger: Logger | null,
+  level: unknown,
+  who: string,
+): { ok: boolean; level?: LogLevel; previous?: LogLevel; error?: string } {
+  if (logger === null)
+    return { ok: false, error: `this ${who} logs through a line function (its log option): no level` };
+  if (level === undefined || level === null) return { ok: true, level: logger.level as LogLevel };
+  if (!isLogLevel(level))
+    return {
+      ok: false,
+      error: `unknown log level ${JSON.stringify(level)}; known: ${LOG_LEVELS.join(", ")}`,
+    };
+  const previous = logger.level as LogLevel;
+  logger.level = level;
+  logger.info(`${who}: log level ${previous} -> ${level}`);
+  return { ok: true, level, previous };
+}

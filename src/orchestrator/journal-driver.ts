@@ -2,7 +2,7 @@
 // time, maintenance (compaction) once a second and, while the disk is failed, a probe about once a
 // second. Every outcome goes back to the router as an event; nothing here decides.
 import type { JournalRecord, SegmentDamage } from "../journal/index.ts";
-import { LatencyHistogram } from "../tracker/index.ts";
+import { LATENCY_BUCKETS_MS, LatencyHistogram } from "../tracker/index.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { JobJournal, type JournalCounters, type Recovery } from "./durable.ts";
 import type { RouterEvent } from "./router/types.ts";
@@ -82,6 +82,27 @@ export class JournalDriver {
       badRecords: recovery.badRecords,
     });
     return new JournalDriver(journal, ports);
+  }
+
+  /** status().journal: the journal's own figures with the router's (retention, recovery). */
+  status<RouterFigures extends object>(dir: string | undefined, router: RouterFigures, expired: number) {
+    const { journal, commitLatency } = this;
+    return {
+      dir,
+      committedSeq: journal.committedSeq,
+      appendedSeq: journal.appendedSeq,
+      // Cumulative counts at LATENCY_BUCKETS_MS, count and sum (dsat_journal_commit_seconds).
+      commitLatency: {
+        count: commitLatency.count,
+        sumMs: commitLatency.sumMs,
+        buckets: commitLatency.cumulativeAtMs(LATENCY_BUCKETS_MS),
+      },
+      sizeBytes: journal.sizeBytes,
+      ...router,
+      ...journal.counters,
+      expired,
+      damage: journal.damage,
+    };
   }
 
   /** The router numbers records as the journal does; a record the journal cannot take breaks that. */

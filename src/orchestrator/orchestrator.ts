@@ -6,11 +6,10 @@
 // event-loop turn. Every decision is the router's; this file only does I/O.
 import { randomBytes } from "node:crypto";
 import type { Router, XPublisher, XSubscriber } from "zeromq";
-import { isLogLevel, LOG_LEVELS, type LogLevel } from "../log/index.ts";
+import { changeLogLevel, type LogLevel } from "../log/index.ts";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import { ControlProofVerifier, RefusalLimiter, ZapHandler } from "../security/index.ts";
 import { SpanSink } from "../tracing/index.ts";
-import { LATENCY_BUCKETS_MS } from "../tracker/index.ts";
 import { EndOfTurn, receiveEach, SocketWriter } from "../transport/index.ts";
 import type { AdmissionContext } from "./admission.ts";
 import { type OrchestratorConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
@@ -415,22 +414,7 @@ export class Orchestrator {
    * orchestrator given a line function (OrchestratorConfig.log) has no level to read or set.
    */
   logLevel(level?: unknown): { ok: boolean; level?: LogLevel; previous?: LogLevel; error?: string } {
-    const logger = this.config.logger;
-    if (logger === null)
-      return {
-        ok: false,
-        error: "this orchestrator logs through a line function (its log option): no level",
-      };
-    if (level === undefined || level === null) return { ok: true, level: logger.level };
-    if (!isLogLevel(level))
-      return {
-        ok: false,
-        error: `unknown log level ${JSON.stringify(level)}; known: ${LOG_LEVELS.join(", ")}`,
-      };
-    const previous = logger.level;
-    logger.level = level;
-    logger.info(`orchestrator: log level ${previous} -> ${level}`);
-    return { ok: true, level, previous };
+    return changeLogLevel(this.config.logger, level, "orchestrator");
   }
 
   /** `dsat jobs`: a page of live and kept jobs, newest first (router.listJobs). */
@@ -476,35 +460,17 @@ export class Orchestrator {
   /** A snapshot for `dsat status` and tests: the router's, with what only the shell knows. */
   status() {
     const { heldBytes, journal: routerJournal, ...status } = this.router.status();
-    const journal = this.journal;
     return {
       ...status,
       journal:
-        journal === null || routerJournal === null
+        this.journalDriver === null || routerJournal === null
           ? null
-          : {
-              dir: this.config.journal?.dir,
-              committedSeq: journal.committedSeq,
-              appendedSeq: journal.appendedSeq,
-              commitLatency: this.commitLatency(),
-              sizeBytes: journal.sizeBytes,
-              ...routerJournal,
-              ...journal.counters,
-              expired: status.counters.finishedExpired,
-              damage: journal.damage,
-            },
+          : this.journalDriver.status(
+              this.config.journal?.dir,
+              routerJournal,
+              status.counters.finishedExpired,
+            ),
       held: { bytes: heldBytes, unreadReplyBytes: this.frontendWriter?.backlogBytesHeld ?? 0 },
-    };
-  }
-
-  /** Group commit times (status().journal): cumulative counts at LATENCY_BUCKETS_MS, count and sum. */
-  private commitLatency(): { count: number; sumMs: number; buckets: number[] } | null {
-    const histogram = this.journalDriver?.commitLatency;
-    if (histogram === undefined) return null;
-    return {
-      count: histogram.count,
-      sumMs: histogram.sumMs,
-      buckets: histogram.cumulativeAtMs(LATENCY_BUCKETS_MS),
     };
   }
 
