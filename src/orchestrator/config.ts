@@ -6,6 +6,7 @@ import { type Limits, validateLimits } from "../protocol/index.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { exposedControl } from "./control-binding.ts";
+import { type LocalityConfig, type ResolvedLocality, resolveLocality } from "./locality-config.ts";
 import { type ResolvedScores, resolveScores, type ScoresConfig } from "./scores-config.ts";
 import {
   ConfigError,
@@ -87,6 +88,8 @@ export interface OrchestratorConfig {
   diskSpill?: DiskSpillConfig | false;
   /** Satellites' scores from their load (docs/operations.md, "Scores"). */
   scores?: ScoresConfig;
+  /** Placement near the data: the hostname map (docs/locality.md); DSAT_HOSTNAME_MAP names a file too. */
+  locality?: LocalityConfig;
   /**
    * Checks a `dsat config set` value against the topology's schema: null, or a sentence naming the
    * key and what it expects (orchestratorConfig() gives the topology's; the router checks again).
@@ -159,6 +162,7 @@ export interface ResolvedConfig {
   /** Tracker settings as given (the router completes them from the types and limits). */
   tracker: Partial<TrackerConfig>;
   scores: ResolvedScores;
+  locality: ResolvedLocality;
   liveConfigCheck: ((key: string, value: unknown) => string | null) | null;
   log: (line: string) => void;
   /** The leveled logger behind `log`, or null when the caller gave a line function (no levels). */
@@ -213,6 +217,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     diskSpill: resolveDiskSpill(config.diskSpill, config.journal, limits),
     tracker: config.tracker ?? {},
     scores: resolveScores(config.scores),
+    locality: resolveLocality(config.locality, process.env.DSAT_HOSTNAME_MAP),
     liveConfigCheck: config.liveConfigCheck ?? null,
     ...logOf(config.log),
   };
