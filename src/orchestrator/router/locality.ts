@@ -5,8 +5,9 @@
 // domain; locality only decides which satellite stands for a domain, and in what order. A replica
 // whose host is down (not placeable) is skipped, so the job runs near the next replica: it runs
 // near its data while any one of its K replicas' hosts is up, and runs anyway when none is.
+import { hashKey } from "../../crush/core.ts";
 import { hash2 } from "../../crush/hash.ts";
-import { decodeInputs, replicaHost } from "../../protocol/index.ts";
+import { decodeInputs, encode, replicaHost } from "../../protocol/index.ts";
 import type { HeldInputs, Job } from "../job.ts";
 import type { TypePlacement } from "../placement.ts";
 import type { SatelliteInfo } from "../registry.ts";
@@ -247,4 +248,46 @@ export function countNearness(r: RouterState, job: Job, satellite: SatelliteInfo
   counters.inputsLocal += inputs.local;
   counters.inputsRack += inputs.rack;
   counters.inputsRemote += inputs.remote;
+}
+
+/** One candidate of `explainNear`: a satellite and how near the inputs it is. */
+export interface NearCandidate {
+  satellite: string;
+  nearness: Nearness;
+  /** Inputs with a replica on its host, and in its rack (not on its host). */
+  localInputs: number;
+  rackInputs: number;
+}
+
+/**
+ * Where a job of `type` keyed `key` with `inputs` would go now, best first (what jobCandidates
+ * gives such a job), with each candidate's nearness: `dsat locality`, tests.
+ */
+export function explainNear(
+  r: RouterState,
+  type: string,
+  key: string,
+  inputs: unknown,
+): { candidates: NearCandidate[]; crush: readonly string[] } | string {
+  const name = r.typeName(type);
+  const placement = placementFor(r, name);
+  if (placement === undefined) return `no satellite serves ${type}`;
+  const held = heldInputs(r, encode(inputs));
+  if (typeof held === "string") return held;
+  const x = hashKey(key) | 0;
+  const crush = placement.candidates(x, false);
+  const ids = crush.length === 0 ? crush : nearData(r, placement, name, x, held.hosts, crush);
+  const candidates = ids.map((id) => {
+    const satellite = r.registry.byId(id);
+    if (satellite === undefined)
+      return { satellite: id, nearness: "remote" as Nearness, localInputs: 0, rackInputs: 0 };
+    const near = nearness(r, satellite, name, held.hosts);
+    return {
+      satellite: id,
+      nearness: near.job,
+      localInputs: near.inputs.local,
+      rackInputs: near.inputs.rack,
+    };
+  });
+  return { candidates, crush };
 }
