@@ -92,7 +92,12 @@ export function candidateLines(router: JobRouter, type: string, key: string): st
  * `near TYPE KEY inputs=a,b;c`: where such a job would go now (placeable satellites), best first,
  * each with its nearness and its local/rack inputs; then CRUSH's own list for the key.
  */
-export function nearLines(router: JobRouter, type: string, key: string, inputs: string | undefined): string[] {
+export function nearLines(
+  router: JobRouter,
+  type: string,
+  key: string,
+  inputs: string | undefined,
+): string[] {
   const answer = router.placementNear(type, key, scriptInputs(inputs ?? ""));
   if (typeof answer === "string") return [`no answer: ${answer}`];
   return [
