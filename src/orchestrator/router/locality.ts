@@ -65,6 +65,8 @@ interface SiteIndex {
   readonly byRack: Map<string, Site[]>;
   /** Every registered satellite's host -> rack, so a replica on a host without this type still has a rack. */
   readonly rackOfHost: Map<string, string>;
+  /** Satellite id -> its failure domain. */
+  readonly domainOf: Map<string, string>;
 }
 
 /** Built once per placement (a new one is built when the type's membership changes). */
@@ -74,7 +76,7 @@ function indexOf(r: RouterState, placement: TypePlacement, type: string): SiteIn
   let index = indexes.get(placement);
   if (index !== undefined) return index;
   const failureDomain = r.typeConfig(type)?.failureDomain ?? "satellite";
-  index = { byHost: new Map(), byRack: new Map(), rackOfHost: new Map() };
+  index = { byHost: new Map(), byRack: new Map(), rackOfHost: new Map(), domainOf: new Map() };
   for (const satellite of r.registry.all()) {
     const { host, rack } = whereIs(r, satellite.location);
     if (rack !== null) index.rackOfHost.set(host, rack);
@@ -89,6 +91,7 @@ function indexOf(r: RouterState, placement: TypePlacement, type: string): SiteIn
       domain: domainOf(member.location, failureDomain, member.satelliteId),
     };
     push(index.byHost, host, site);
+    index.domainOf.set(site.id, site.domain);
     if (rack !== null) {
       push(index.byRack, rack, site);
       index.rackOfHost.set(host, rack);
@@ -199,9 +202,7 @@ function nearData(
     const first = near.filter((nearby) => crush.includes(nearby.site.id)).map((nearby) => nearby.site.id);
     return [...first, ...crush.filter((id) => !first.includes(id))];
   }
-  const index = indexOf(r, placement, type);
-  const domainOfId = new Map<string, string>();
-  for (const sites of index.byHost.values()) for (const site of sites) domainOfId.set(site.id, site.domain);
+  const domainOfId = indexOf(r, placement, type).domainOf;
   const chosen: string[] = [];
   const domains = new Set<string>();
   const take = (id: string): void => {
