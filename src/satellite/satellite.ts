@@ -39,8 +39,8 @@ import { endRunSpan, runInSpan, startRunSpan } from "../tracing/index.ts";
 import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
-import { LocalReplicas, satelliteHostnames } from "./job-inputs.ts";
 import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
+import { LocalReplicas, satelliteHostnames } from "./job-inputs.ts";
 import { LoadMeter } from "./load-meter.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
@@ -80,7 +80,10 @@ export class SatelliteRuntime {
   private readonly curve: CurveOptions | undefined;
   private readonly messageBytesMax: number;
   private readonly options: Required<
-    Omit<SatelliteOptions, "location" | "log" | "curve" | "protocol" | "messageBytesMax" | "load" | "hostnames">
+    Omit<
+      SatelliteOptions,
+      "location" | "log" | "curve" | "protocol" | "messageBytesMax" | "load" | "hostnames"
+    >
   > & {
     location: Array<[string, string]>;
     log: (message: string) => void;
@@ -311,7 +314,8 @@ export class SatelliteRuntime {
         const batch = splitBatch(frames[3], frames[4], isJobEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
         if (typeof batch === "string") return;
         for (let i = 0; i < batch.entries.length; i++) {
-          const [id, attempt, type, , stepAttempt, deadline, key, raw, traceparent, inputs] = batch.entries[i];
+          const [id, attempt, type, , stepAttempt, deadline, key, raw, traceparent, inputs] =
+            batch.entries[i];
           const header: JobHeader = { id, type, a: stepAttempt };
           if (deadline !== null) header.d = deadline;
           if (key !== null) header.k = key;

@@ -13,8 +13,8 @@ import {
   sameOrigin,
 } from "../job.ts";
 import { satellitesBack } from "../recovery.ts";
-import { heldInputs } from "./locality.ts";
 import { hold, submitStep } from "./clients.ts";
+import { heldInputs } from "./locality.ts";
 import { deliver } from "./outcomes.ts";
 import { replyTitanicAccepted } from "./services.ts";
 import type { RouterState } from "./state.ts";
@@ -58,7 +58,8 @@ export function onBound(r: RouterState): void {
 
 export function jobFromJournal(r: RouterState, { accepted, attempts }: UnfinishedJob): Job {
   // Inputs the router took once are taken again (a changed map only moves their locality).
-  const inputs = accepted.inputs === undefined || accepted.inputs === null ? null : heldInputs(r, accepted.inputs);
+  const inputs =
+    accepted.inputs === undefined || accepted.inputs === null ? null : heldInputs(r, accepted.inputs);
   return {
     id: accepted.id,
     type: accepted.type,
