@@ -12,6 +12,7 @@ import { cacheCommand, configCommand } from "./live-config.ts";
 import { logLevelCommand } from "./log-level.ts";
 import { eventsCommand, orchestratorCommand, publishCommand, satelliteCommand } from "./messaging.ts";
 import { orchCommand } from "./orch.ts";
+import { localityCommand, rebalanceCommand } from "./placement-plans.ts";
 import { downCommand, logsCommand, statusCommand, upCommand } from "./pm2.ts";
 import { raftCommand } from "./raft.ts";
 import { scoreCommand } from "./score.ts";
@@ -46,6 +47,8 @@ export function buildProgram(): Command {
   program.addCommand(undrainCommand());
   program.addCommand(logLevelCommand());
   program.addCommand(scoreCommand());
+  program.addCommand(localityCommand());
+  program.addCommand(rebalanceCommand());
   program.addCommand(configCommand());
   program.addCommand(cacheCommand());
   program.addCommand(keysCommand());

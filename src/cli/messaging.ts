@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { type Client, connect, connectAddress } from "../client/index.ts";
 import { sharedLogger } from "../log/index.ts";
 import type { MetricsServer, NodeMetrics } from "../metrics/index.ts";
-import { Orchestrator, OrchestratorNode } from "../orchestrator/index.ts";
+import { Orchestrator, OrchestratorNode, resolveLocality } from "../orchestrator/index.ts";
 import { startWatchdog, watchdogWanted } from "../pm2/index.ts";
 import { runSatellite, type SatelliteDefinition } from "../satellite/index.ts";
 import {
@@ -226,6 +226,10 @@ export function satelliteCommand(): Command {
           handleSignals: true,
           curve: curveFromEnv(topology),
           protocol: options.protocol,
+          // The topology's hostname map (and its file), for context.localReplicas (docs/locality.md).
+          ...(topology.locality !== undefined
+            ? { hostnames: Object.fromEntries(resolveLocality(topology.locality).hostnames) }
+            : {}),
         },
       );
     });

@@ -18,10 +18,12 @@ import {
   decode,
   ErrorCode,
   encode,
+  encodeInputs,
   isReplyEntry,
   MDP_CLIENT,
   PAYLOAD_DEPTH_MAX,
   type RequestEntry,
+  SATELLITE_INPUTS_LIMITS,
   SESSION_BYTES_MAX,
   splitBatch,
   withinDepth,
@@ -67,6 +69,12 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborting it cancels the job (the satellite's AbortSignal fires; the request rejects CANCELLED). */
   signal?: AbortSignal;
+  /**
+   * The data the job reads, Disco style (docs/locality.md): a list of inputs, each the list of its
+   * replicas' addresses (`disco://host/path`, `http://host:port/path`, `host:/path`). The job is
+   * placed near them, and its handler gets them as `context.inputs`.
+   */
+  inputs?: string[][];
 }
 
 export interface ClientOptions {
@@ -297,12 +305,18 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
         `payload of ${body.length} bytes exceeds the limit of ${this.messageBytesMax}`,
       );
     }
+    const inputs = options.inputs === undefined ? null : inputsBytes(options.inputs);
     const entry: RequestEntry = [type, correlation, body.length, timeoutMs, id, options.key ?? null];
     // Traced only under an active span: its context travels as the entry's traceparent.
     const span = startRequestSpan(type, id);
     if (span !== null) {
       const traceparent = traceparentOf(span);
       if (traceparent !== null) entry.push(traceparent);
+    }
+    // The 8th element, only for jobs with inputs (after a null traceparent when untraced).
+    if (inputs !== null) {
+      if (entry.length === 6) entry.push(null);
+      entry.push(inputs);
     }
     return new Promise<Result>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs + CLIENT_GRACE_MS;
@@ -336,7 +350,9 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       const remainingMs = pending.deadline - CLIENT_GRACE_MS - Date.now();
       if (remainingMs <= 0) return;
       const [type, correlation, length, , id, key] = pending.entry;
-      this.enqueue([type, correlation, length, remainingMs, id, key], pending.body);
+      const entry: RequestEntry = [type, correlation, length, remainingMs, id, key];
+      entry.push(...pending.entry.slice(6)); // traceparent, inputs
+      this.enqueue(entry, pending.body);
     }, NOT_LEADER_RETRY_MS);
     timer.unref?.();
   }
@@ -349,9 +365,9 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     for (const pending of this.pending.values()) {
       const remainingMs = pending.deadline - CLIENT_GRACE_MS - now;
       if (remainingMs <= 0) continue;
-      const [type, correlation, length, , id, key, traceparent] = pending.entry;
+      const [type, correlation, length, , id, key] = pending.entry;
       const entry: RequestEntry = [type, correlation, length, remainingMs, id, key];
-      if (traceparent !== undefined) entry.push(traceparent);
+      entry.push(...pending.entry.slice(6)); // traceparent, inputs
       this.enqueue(entry, pending.body);
       resent++;
     }
@@ -602,4 +618,17 @@ export async function connect(endpoint: string, options: ClientOptions = {}): Pr
   if (options.protocol !== undefined && options.protocol !== "dsat")
     throw new TypeError(`connect(): protocol must be "dsat" or "mdp", got ${String(options.protocol)}`);
   return new Client(endpoint, options);
+}
+
+/**
+ * A request's inputs on the wire; refused here (DSAT_ERR_MALFORMED) when they are not a list of
+ * replica lists. Their counts and bytes are the orchestrator's to judge (its limits may be raised):
+ * here only ceilings no orchestrator takes.
+ */
+function inputsBytes(inputs: unknown): Buffer {
+  try {
+    return encodeInputs(inputs, SATELLITE_INPUTS_LIMITS);
+  } catch (error) {
+    throw new RejectedError(ErrorCode.malformed, `inputs: ${(error as Error).message}`);
+  }
 }

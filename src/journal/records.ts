@@ -34,6 +34,11 @@ export interface AcceptedRecord {
   deadlineAt: number;
   receivedAt: number;
   origin: JournalOrigin;
+  /**
+   * The job's inputs as its client sent them (docs/locality.md), or null; a trailing element,
+   * written only when set, so records without it read as before and older readers skip it.
+   */
+  inputs?: Buffer | null;
 }
 
 /** Attempt `attempt` of step `step` was sent to `satelliteId`. */
@@ -82,8 +87,8 @@ function originTuple(origin: JournalOrigin): unknown[] {
 
 export function encodeRecord(record: JournalRecord): Buffer {
   switch (record.k) {
-    case "accepted":
-      return encode([
+    case "accepted": {
+      const fields: unknown[] = [
         Tag.accepted,
         record.id,
         record.type,
@@ -96,7 +101,10 @@ export function encodeRecord(record: JournalRecord): Buffer {
         record.deadlineAt,
         record.receivedAt,
         originTuple(record.origin),
-      ]);
+      ];
+      if (record.inputs !== undefined && record.inputs !== null) fields.push(record.inputs);
+      return encode(fields);
+    }
     case "dispatched":
       return encode([Tag.dispatched, record.id, record.step, record.attempt, record.satelliteId]);
     case "completed":
@@ -164,7 +172,8 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord {
   const id = fields[1] as string;
   switch (fields[0]) {
     case Tag.accepted: {
-      const [, , type, firstType, step, steps, key, payload, raw, deadlineAt, receivedAt, origin] = fields;
+      const [, , type, firstType, step, steps, key, payload, raw, deadlineAt, receivedAt, origin, inputs] =
+        fields;
       if (
         !isString(type) ||
         !isString(firstType) ||
@@ -189,6 +198,7 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord {
         deadlineAt,
         receivedAt,
         origin: originOf(origin),
+        ...(inputs instanceof Uint8Array ? { inputs: asBuffers([inputs])[0] } : {}),
       };
     }
     case Tag.dispatched: {

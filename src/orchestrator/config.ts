@@ -6,6 +6,7 @@ import { type Limits, validateLimits } from "../protocol/index.ts";
 import { type KeyPair, keyName, readKeyPair } from "../security/index.ts";
 import type { TrackerConfig } from "../tracker/index.ts";
 import { exposedControl } from "./control-binding.ts";
+import { type LocalityConfig, type ResolvedLocality, resolveLocality } from "./locality-config.ts";
 import { type ResolvedScores, resolveScores, type ScoresConfig } from "./scores-config.ts";
 import {
   ConfigError,
@@ -87,6 +88,8 @@ export interface OrchestratorConfig {
   diskSpill?: DiskSpillConfig | false;
   /** Satellites' scores from their load (docs/operations.md, "Scores"). */
   scores?: ScoresConfig;
+  /** Placement near the data: the hostname map (docs/locality.md); DSAT_HOSTNAME_MAP names a file too. */
+  locality?: LocalityConfig;
   /**
    * Replicated orchestrators: the leadership term this orchestrator serves in (set by its node,
    * docs/raft.md). Attempt tokens then carry it, so satellites and the router tell one leadership's
@@ -166,6 +169,7 @@ export interface ResolvedConfig {
   tracker: Partial<TrackerConfig>;
   scores: ResolvedScores;
   fencingEpoch: number;
+  locality: ResolvedLocality;
   liveConfigCheck: ((key: string, value: unknown) => string | null) | null;
   log: (line: string) => void;
   /** The leveled logger behind `log`, or null when the caller gave a line function (no levels). */
@@ -221,6 +225,7 @@ export function resolveConfig(config: OrchestratorConfig): ResolvedConfig {
     tracker: config.tracker ?? {},
     fencingEpoch: config.fencingEpoch ?? 0,
     scores: resolveScores(config.scores),
+    locality: resolveLocality(config.locality, process.env.DSAT_HOSTNAME_MAP),
     liveConfigCheck: config.liveConfigCheck ?? null,
     ...logOf(config.log),
   };

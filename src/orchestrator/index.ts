@@ -8,6 +8,7 @@ export {
   resolveConfig,
 } from "./config.ts";
 export type { JobSummary } from "./job.ts";
+export { type LocalityConfig, type ResolvedLocality, resolveLocality } from "./locality-config.ts";
 export { Orchestrator } from "./orchestrator.ts";
 export { buildMap, type PlacementMember, TypePlacement } from "./placement.ts";
 export { encodeBatch, ReplicatedBook } from "./replicated/book.ts";

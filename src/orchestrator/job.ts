@@ -78,6 +78,16 @@ export interface Job {
   cancelRequested: boolean;
   /** A traced job's W3C traceparent and span times (router/trace.ts); null for most jobs. */
   trace: TraceMarks | null;
+  /** The data its first step reads (docs/locality.md, router/locality.ts); null for most jobs. */
+  readonly inputs: HeldInputs | null;
+}
+
+/** A job's inputs as the orchestrator keeps them. */
+export interface HeldInputs {
+  /** As the client sent them (MessagePack), passed on to the satellite and the journal unchanged. */
+  readonly bytes: Buffer;
+  /** Per input, the distinct topology hosts (lower case, through the hostname map) of its replicas. */
+  readonly hosts: ReadonlyArray<readonly string[]>;
 }
 
 /** What a traced job keeps to emit its spans (docs/observability.md, "Traces"). */

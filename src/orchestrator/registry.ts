@@ -54,6 +54,8 @@ export interface SatelliteInfo {
   readonly running: Map<Job, number>;
   /** Takes REQUEST-BATCH messages. */
   readonly batch: boolean;
+  /** Reads jobs' inputs (its READY said so): only such satellites are sent them. */
+  readonly inputs: boolean;
   /** Jobs to send in the next batch. */
   outEntries: JobEntry[];
   outPayloads: Buffer[];

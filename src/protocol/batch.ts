@@ -5,7 +5,7 @@
 // (each entry says its payload's length). Plain MDP peers never see batches.
 import { decode, encode } from "./codec.ts";
 import { EMPTY, MDP_CLIENT, MDP_WORKER, WorkerCommand } from "./constants.ts";
-import { BATCH_ENTRIES_MAX, inputShapes } from "./input-shapes.ts";
+import { BATCH_ENTRIES_MAX, ENTRY_FIELDS_MAX, inputShapes } from "./input-shapes.ts";
 import { type Shape, shapeProblem } from "./shape.ts";
 import { TRACEPARENT_LENGTH } from "./trace-context.ts";
 
@@ -22,16 +22,31 @@ export const BATCH_SERVICE = Buffer.from("dsat.batch");
 
 /**
  * Client -> orchestrator: [service, correlation, payload length, timeout ms | null, id | null,
- * key | null, traceparent?]. The 7th element is optional (clients before trace context send 6); the
- * orchestrator checks it (trace-context.ts) and drops one it cannot use, without failing the job.
+ * key | null, traceparent?, inputs?]. Trailing elements are optional (clients before trace context
+ * send 6); the orchestrator checks the 7th (trace-context.ts) and drops one it cannot use, without
+ * failing the job. The 8th is the job's inputs, MessagePack bytes (inputs.ts, docs/locality.md),
+ * sent only by jobs that have inputs (with a null 7th when untraced). Elements after the last one
+ * an orchestrator knows are ignored, up to ENTRY_FIELDS_MAX, so the next one will not need this care;
+ * orchestrators before inputs refuse 8-element entries (docs/locality.md, "Compatibility").
  */
-export type RequestEntry = [string, number, number, number | null, string | null, string | null, unknown?];
+export type RequestEntry = [
+  string,
+  number,
+  number,
+  number | null,
+  string | null,
+  string | null,
+  unknown?,
+  unknown?,
+];
 /** Orchestrator -> client: [correlation, job id, "ok" | error code, payload length, error message | null]. */
 export type ReplyEntry = [number, string, string, number, string | null];
 /**
  * Orchestrator -> satellite: [job id, attempt (fencing token), type, payload length, attempt of this
- * step, deadline epoch ms | null, key | null, raw frame count | null, traceparent?]. The 9th element
- * is there for traced jobs only, so untraced ones look as they did before trace context.
+ * step, deadline epoch ms | null, key | null, raw frame count | null, traceparent?, inputs?]. The
+ * 9th element is there for traced jobs only, so untraced ones look as they did before trace
+ * context; the 10th (inputs, MessagePack bytes) for jobs with inputs only, to satellites that
+ * announced `inputs` in their READY.
  */
 export type JobEntry = [
   string,
@@ -43,6 +58,7 @@ export type JobEntry = [
   string | null,
   number | null,
   (string | null)?,
+  (Uint8Array | null)?,
 ];
 /** Satellite -> orchestrator: [job id, attempt, 0 ok | 1 error, payload length, error | null, retryable | null]. */
 export type JobReplyEntry = [string, number, 0 | 1, number, string | null, boolean | null];
@@ -129,8 +145,9 @@ const isOptionalString = (value: unknown, max: number) =>
 const SERVICE = /^[\x21-\x7e]{1,255}$/;
 
 export function isRequestEntry(entry: unknown): entry is RequestEntry {
-  // 7 with a traceparent, whose content the orchestrator judges (a bad one never drops the batch).
-  if (!Array.isArray(entry) || (entry.length !== 6 && entry.length !== 7)) return false;
+  // 7 with a traceparent, 8 with inputs: their content the orchestrator judges (a bad traceparent
+  // is dropped, bad inputs refuse their job alone, never the batch). Later elements are ignored.
+  if (!Array.isArray(entry) || entry.length < 6 || entry.length > ENTRY_FIELDS_MAX) return false;
   const [service, correlation, length, timeout, id, key] = entry;
   return (
     typeof service === "string" &&
@@ -159,7 +176,10 @@ export function isReplyEntry(entry: unknown): entry is ReplyEntry {
 export function isJobEntry(entry: unknown): entry is JobEntry {
   return (
     Array.isArray(entry) &&
-    (entry.length === 8 || (entry.length === 9 && isOptionalString(entry[8], TRACEPARENT_LENGTH))) &&
+    entry.length >= 8 &&
+    entry.length <= 10 &&
+    (entry.length === 8 || isOptionalString(entry[8], TRACEPARENT_LENGTH)) &&
+    (entry.length <= 9 || entry[9] === null || entry[9] instanceof Uint8Array) &&
     typeof entry[0] === "string" &&
     Number.isSafeInteger(entry[1]) &&
     typeof entry[2] === "string" &&

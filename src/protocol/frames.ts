@@ -49,6 +49,8 @@ export interface RequestHeader {
   t?: number;
   /** W3C traceparent; checked by the orchestrator, which drops one it cannot use (trace-context.ts). */
   tp?: unknown;
+  /** The job's inputs, MessagePack bytes (inputs.ts); checked by the orchestrator, which refuses the job for bad ones. */
+  in?: unknown;
 }
 
 /** Header of a reply to a dsat client. */
@@ -72,6 +74,8 @@ export interface SatelliteHello {
   weight: number;
   /** Understands REQUEST-BATCH (and sends REPLY-BATCH / ACK-BATCH). */
   batch?: boolean;
+  /** Reads jobs' inputs (a job entry's 10th element, a job header's `in`; docs/locality.md). */
+  inputs?: boolean;
   /** On a CURVE topology: the satellite's public key (Z85) and proof of holding it (src/security/proof.ts). */
   key?: string;
   proof?: string;
@@ -97,6 +101,8 @@ export interface JobHeader {
   raw?: number;
   /** The job's W3C traceparent, for traced jobs only. */
   tp?: string;
+  /** The job's inputs (MessagePack bytes, inputs.ts), for jobs with inputs only. */
+  in?: Uint8Array;
 }
 
 /** Header of a dsat satellite's reply. */
@@ -189,7 +195,7 @@ function parseClient(frames: Buffer[], shapes: InputShapes): FrontendMessage {
 }
 
 function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | string {
-  const { c, id, k, t, tp } = raw;
+  const { c, id, k, t, tp, in: inputs } = raw;
   if (typeof c !== "number" || !Number.isSafeInteger(c))
     return "request header: c (correlation id) must be an integer";
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 200)) {
@@ -207,6 +213,7 @@ function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | strin
     t: t as number | undefined,
   };
   if (tp !== undefined) header.tp = tp;
+  if (inputs !== undefined) header.in = inputs;
   return header;
 }
 
@@ -333,6 +340,7 @@ function checkHello(raw: Record<string, unknown>, service: string): SatelliteHel
     capacity,
     weight,
     batch: raw.batch === true,
+    ...(raw.inputs === true ? { inputs: true } : {}),
     ...(typeof raw.key === "string" && raw.key.length === 40 ? { key: raw.key } : {}),
     ...(typeof raw.proof === "string" && /^[0-9a-f]{64}$/.test(raw.proof) ? { proof: raw.proof } : {}),
     ...(typeof raw.heartbeatMs === "number" &&
@@ -414,12 +422,13 @@ export function parseJobRequest(
   if (frames.length < 7 || !frames[5].equals(DSAT_MARK)) return null;
   const raw = decodeRecord(frames[6], inputShapes().jobHeader);
   if (typeof raw === "string") return null;
-  const { id, type, k, a, d, raw: rawFrames, tp } = raw;
+  const { id, type, k, a, d, raw: rawFrames, tp, in: inputs } = raw;
   if (typeof id !== "string" || typeof type !== "string" || typeof a !== "number") return null;
   const header: JobHeader = { id, type, a };
   if (typeof k === "string") header.k = k;
   if (typeof d === "number") header.d = d;
   if (typeof rawFrames === "number") header.raw = rawFrames;
   if (isTraceparent(tp)) header.tp = tp;
+  if (inputs instanceof Uint8Array) header.in = inputs;
   return { address: frames[3], header, payload: frames.slice(7) };
 }

@@ -12,6 +12,18 @@ export {
   type InputShapes,
   inputShapes,
 } from "./input-shapes.ts";
+export {
+  decodeInputs,
+  encodeInputs,
+  INPUT_ADDRESS_LENGTH_MAX,
+  InputsError,
+  type InputsLimits,
+  inputsProblem,
+  type JobInputs,
+  parseHostnameMap,
+  replicaHost,
+  SATELLITE_INPUTS_LIMITS,
+} from "./inputs.ts";
 export { type IntakeHeader, parseIntakeHeader } from "./intake.ts";
 export { DEFAULT_LIMITS, type Limits, LimitsError, validateLimits } from "./limits.ts";
 export { LOAD_SHAPE, loadHeartbeatFrames, loadWelcomeFrames, parseLoad, type SatelliteLoad } from "./load.ts";

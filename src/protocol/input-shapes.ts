@@ -7,8 +7,8 @@ import { assertShape, type Shape } from "./shape.ts";
 
 /** Most entries one batch may carry. */
 export const BATCH_ENTRIES_MAX = 4096;
-/** Fields of one batch entry (the longest, a job entry with a traceparent, has 9). */
-export const ENTRY_FIELDS_MAX = 9;
+/** Fields of one batch entry (the longest, a job entry with a traceparent and inputs, has 10). */
+export const ENTRY_FIELDS_MAX = 10;
 /** Nesting inside a header: a hello's location is a list of pairs (3 levels); one more is slack. */
 export const HEADER_DEPTH_MAX = 4;
 /** Items of one container inside a header (a hello's types); at least `typesPerSatelliteMax`. */

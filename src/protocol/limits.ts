@@ -69,6 +69,12 @@ export interface Limits {
   eventSubscriptionsMax: number;
   /** Bytes of those distinct prefixes together. */
   eventSubscriptionBytesMax: number;
+  /** Inputs one job may name (docs/locality.md); more are refused (DSAT_ERR_MALFORMED). */
+  inputsPerJobMax: number;
+  /** Replica addresses one input may list. */
+  replicasPerInputMax: number;
+  /** Bytes of one job's inputs as sent (MessagePack), checked before they are decoded. */
+  inputsBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -101,6 +107,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   progressBytesMax: 16_384,
   eventSubscriptionsMax: 2048,
   eventSubscriptionBytesMax: 256 * 1024,
+  inputsPerJobMax: 256,
+  replicasPerInputMax: 16,
+  inputsBytesMax: 64 * 1024,
 };
 
 export class LimitsError extends Error {

@@ -18,6 +18,16 @@ export interface JobContext {
    * handler already runs inside the job's `dsat.run` span; this is for passing the trace on by hand.
    */
   traceparent?: string;
+  /**
+   * The job's inputs (docs/locality.md): each input's replica addresses, as its client gave them;
+   * undefined for jobs without inputs.
+   */
+  inputs?: string[][];
+  /**
+   * Per input, its replicas on this satellite's host (through the hostname map), in the client's
+   * order; an empty list where none is local (read a remote replica then).
+   */
+  localReplicas?: string[][];
   /** Aborted when the job is cancelled or the satellite shuts down hard. */
   signal: AbortSignal;
   /** Reports progress (also proves the handler is alive to the tracker). */
@@ -75,6 +85,11 @@ export interface SatelliteOptions {
   log?: (message: string) => void;
   /** CURVE keys, when the orchestrator's topology turns security on; READY then proves the key. */
   curve?: CurveOptions;
+  /**
+   * Storage host name -> this topology's host name, for `context.localReplicas` (docs/locality.md);
+   * the pairs of the file DSAT_HOSTNAME_MAP names are added.
+   */
+  hostnames?: Record<string, string>;
   /**
    * "dsat" (default): dsat's extensions (hello, batches, ACK, PROGRESS, CANCEL, DRAIN); needs the
    * dsat orchestrator. "mdp": plain 7/MDP workers, one per type and unit of concurrency, one request

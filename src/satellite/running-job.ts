@@ -1,6 +1,13 @@
 // A job as the satellite runtime runs it: its abort state (the AbortSignal made on first use), its
 // JobContext, and how its result becomes reply frames.
-import { encode, type JobHeader, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
+import {
+  decodeInputs,
+  encode,
+  type JobHeader,
+  SATELLITE_INPUTS_LIMITS,
+  WorkerCommand,
+  workerCommandFrames,
+} from "../protocol/index.ts";
 import type { RunSpan } from "../tracing/index.ts";
 import type { JobContext } from "./definition.ts";
 
@@ -23,6 +30,8 @@ export interface RunningJob {
 export interface ContextPort {
   send(frames: Buffer[]): void;
   log(line: string): void;
+  /** The replica address is on this satellite's host (job-inputs.ts). */
+  isLocal(address: string): boolean;
 }
 
 /**
@@ -36,6 +45,7 @@ export class RunningJobContext implements JobContext {
   readonly attempt: number;
   readonly deadline: number | undefined;
   readonly traceparent: string | undefined;
+  readonly inputs: string[][] | undefined;
 
   constructor(
     private readonly job: RunningJob,
@@ -51,6 +61,9 @@ export class RunningJobContext implements JobContext {
     this.attempt = header.a;
     this.deadline = header.d;
     this.traceparent = header.tp;
+    // The orchestrator checked them; bytes that still do not decode leave the job without inputs.
+    const inputs = header.in === undefined ? undefined : decodeInputs(header.in, SATELLITE_INPUTS_LIMITS);
+    this.inputs = typeof inputs === "string" ? undefined : inputs;
     // Handlers may call these detached (const { progress } = context).
     this.progress = this.progress.bind(this);
     this.log = this.log.bind(this);
@@ -58,6 +71,10 @@ export class RunningJobContext implements JobContext {
 
   get signal(): AbortSignal {
     return signalOf(this.job);
+  }
+
+  get localReplicas(): string[][] | undefined {
+    return this.inputs?.map((replicas) => replicas.filter((address) => this.port.isLocal(address)));
   }
 
   progress(value?: unknown): void {

@@ -40,6 +40,7 @@ import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
 import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
+import { LocalReplicas, satelliteHostnames } from "./job-inputs.ts";
 import { LoadMeter } from "./load-meter.ts";
 import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
@@ -79,7 +80,10 @@ export class SatelliteRuntime {
   private readonly curve: CurveOptions | undefined;
   private readonly messageBytesMax: number;
   private readonly options: Required<
-    Omit<SatelliteOptions, "location" | "log" | "curve" | "protocol" | "messageBytesMax" | "load">
+    Omit<
+      SatelliteOptions,
+      "location" | "log" | "curve" | "protocol" | "messageBytesMax" | "load" | "hostnames"
+    >
   > & {
     location: Array<[string, string]>;
     log: (message: string) => void;
@@ -124,6 +128,10 @@ export class SatelliteRuntime {
       id: options.id,
     };
     this.endpoints = endpointList(options.endpoint);
+    this.localReplicas = new LocalReplicas(
+      this.options.location,
+      satelliteHostnames(options.hostnames, process.env.DSAT_HOSTNAME_MAP, this.options.log),
+    );
     this.reconnectDelay = this.options.reconnectMs;
     // Twice the liveness window: the reconnect on silence comes first, the log line if that did not help.
     this.contact = new OrchestratorContact(
@@ -165,6 +173,7 @@ export class SatelliteRuntime {
       capacity: this.capacity,
       weight: this.options.weight,
       batch: true,
+      inputs: true,
       heartbeatMs: this.options.heartbeatMs,
       incarnation: this.incarnation,
       ...(curve !== undefined ? { key: curve.publicKey } : {}),
@@ -313,12 +322,14 @@ export class SatelliteRuntime {
         const batch = splitBatch(frames[3], frames[4], isJobEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
         if (typeof batch === "string") return;
         for (let i = 0; i < batch.entries.length; i++) {
-          const [id, attempt, type, , stepAttempt, deadline, key, raw, traceparent] = batch.entries[i];
+          const [id, attempt, type, , stepAttempt, deadline, key, raw, traceparent, inputs] =
+            batch.entries[i];
           const header: JobHeader = { id, type, a: stepAttempt };
           if (deadline !== null) header.d = deadline;
           if (key !== null) header.k = key;
           if (raw !== null) header.raw = raw;
           if (isTraceparent(traceparent)) header.tp = traceparent;
+          if (inputs instanceof Uint8Array) header.in = inputs;
           this.startJob(header, attempt, [batch.payloads[i]], null);
         }
         return;
@@ -377,7 +388,9 @@ export class SatelliteRuntime {
   private readonly contextPort: ContextPort = {
     send: (frames) => this.send(frames),
     log: (line) => this.options.log(line),
+    isLocal: (address) => this.localReplicas.isLocal(address),
   };
+  private readonly localReplicas: LocalReplicas;
   /** READY that registers this connection has been sent. */
   private registered = false;
   /** Tells this process from a restarted one with the same id (hello.incarnation). */

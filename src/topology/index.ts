@@ -10,6 +10,16 @@ export {
   type TypePlacementCheck,
 } from "./placement-check.ts";
 export {
+  changedFleet,
+  type FleetChange,
+  type FleetSatellite,
+  type KeyMove,
+  NO_CHANGE,
+  planRebalance,
+  type TypeRebalance,
+  targets,
+} from "./rebalance.ts";
+export {
   type CheckProblem,
   type CheckReport,
   type CheckResult,

@@ -29,6 +29,7 @@ import type {
   DiskSpillConfig,
   JobTypeConfig,
   JournalConfig,
+  LocalityConfig,
   OrchestratorConfig,
   ScoresConfig,
 } from "../orchestrator/index.ts";
@@ -102,6 +103,8 @@ export interface Topology {
   /** Host -> its bucket at each level above host. */
   hosts: Record<string, Record<string, string>>;
   types: Record<string, TopologyType>;
+  /** Placement near the data (docs/locality.md); `hostnamesFile` made absolute on load. */
+  locality?: LocalityConfig;
 }
 
 export interface TopologySecurity {
@@ -194,6 +197,16 @@ export function parseTopology(json: unknown, file: string): Topology {
     hierarchy: raw.hierarchy ?? ["host"],
     hosts: raw.hosts,
     types: {},
+    ...(raw.locality !== undefined
+      ? {
+          locality: {
+            ...raw.locality,
+            ...(raw.locality.hostnamesFile !== undefined
+              ? { hostnamesFile: resolve(dirname(resolve(file)), raw.locality.hostnamesFile) }
+              : {}),
+          },
+        }
+      : {}),
   };
   if (raw.orchestrators !== undefined) {
     const nodesProblem = orchestratorNodesProblem(raw.orchestrators, raw.orchestrator);
@@ -225,6 +238,7 @@ interface RawTopology {
   hierarchy?: string[];
   hosts: Record<string, Record<string, string>>;
   types: Record<string, RawType>;
+  locality?: LocalityConfig;
 }
 
 /** At most `max` names, then "...". */
@@ -504,6 +518,7 @@ export function orchestratorConfig(topology: Topology): OrchestratorConfig {
     dynamicTypes: orchestrator.dynamicTypes ?? false,
     tracker: orchestrator.tracker,
     ...(orchestrator.scores !== undefined ? { scores: orchestrator.scores } : {}),
+    ...(topology.locality !== undefined ? { locality: topology.locality } : {}),
     liveConfigCheck: liveConfigProblem,
     ...(orchestrator.journal !== undefined ? { journal: orchestrator.journal } : {}),
     ...(orchestrator.diskSpill !== undefined ? { diskSpill: orchestrator.diskSpill } : {}),

@@ -224,10 +224,10 @@ describe("the shapes of dsat's frames", () => {
       kind: "malformed",
       reason: "batch entries has a array of 4097 items, more than 4096",
     });
-    const wide = clientBatchFrames([[...entry, 0, 0, 0, 0] as unknown as RequestEntry], [payload]);
+    const wide = clientBatchFrames([[...entry, 0, 0, 0, 0, 0] as unknown as RequestEntry], [payload]);
     expect(parseFrontend(wide, FRAMES_MAX)).toEqual({
       kind: "malformed",
-      reason: "batch entries has a array of 10 items, more than 9",
+      reason: "batch entries has a array of 11 items, more than 10",
     });
     const nested = clientBatchFrames(
       [[...entry.slice(0, 5), { k: 1 }] as unknown as RequestEntry],

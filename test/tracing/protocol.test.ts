@@ -63,7 +63,11 @@ describe("a client's batch entry", () => {
     // The router counts and drops it (tracesDropped); the job runs (test/tracing/traces.test.ts).
     expect(isRequestEntry([...old, "not a traceparent"])).toBe(true);
     expect(isRequestEntry([...old, 7])).toBe(true);
-    expect(isRequestEntry([...traced, "more"])).toBe(false);
+    // An 8th is inputs (docs/locality.md): bad ones refuse their job, not the batch; later
+    // elements are ignored up to ENTRY_FIELDS_MAX (10), so the next extension needs no care.
+    expect(isRequestEntry([...traced, "more"])).toBe(true);
+    expect(isRequestEntry([...traced, null, 1, 2])).toBe(true);
+    expect(isRequestEntry([...traced, null, 1, 2, 3])).toBe(false);
   });
 });
 
@@ -86,19 +90,21 @@ describe("a job entry", () => {
     expect(isJobEntry([...old, null])).toBe(true);
   });
 
-  it("refuses a 9th element that is not a short string", () => {
+  it("refuses a 9th element that is not a short string, and a 10th that is not inputs' bytes", () => {
     expect(isJobEntry([...old, 42])).toBe(false);
     expect(isJobEntry([...old, "x".repeat(56)])).toBe(false);
-    expect(isJobEntry([...old, TP, null])).toBe(false);
+    expect(isJobEntry([...old, TP, null])).toBe(true); // the 10th: inputs (docs/locality.md)
+    expect(isJobEntry([...old, TP, 42])).toBe(false);
+    expect(isJobEntry([...old, TP, null, null])).toBe(false);
   });
 
-  it("passes the satellite's check before decoding with 9 elements, not with 10", () => {
+  it("passes the satellite's check before decoding with 10 elements, not with 11", () => {
     const read = (entry: unknown[]) => {
       const frames = jobBatchFrames([entry as JobEntry], [encode("hi")]);
       return splitBatch(frames[3], frames[4], isJobEntry, (job) => job[3], BATCH_ENTRIES_MAX);
     };
     expect(read([...old, TP])).toMatchObject({ entries: [[...old, TP]] });
-    expect(read([...old, TP, null])).toBe("batch entries has a array of 10 items, more than 9");
+    expect(read([...old, TP, null, null])).toBe("batch entries has a array of 11 items, more than 10");
   });
 });
 

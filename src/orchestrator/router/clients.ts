@@ -23,11 +23,11 @@ import {
   sameOrigin,
 } from "../job.ts";
 import { acceptedRecord, attachToUnwrittenReply, jobFromJournal } from "./commit.ts";
-import { placementFor } from "./dispatch.ts";
+import { heldInputs, jobCandidates } from "./locality.ts";
 import { runEffects } from "./outcomes.ts";
 import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
 import { answerService } from "./services.ts";
-import { CANCEL_SERVICE, NO_CANDIDATES, SLOW_READER_BYTES } from "./shared.ts";
+import { CANCEL_SERVICE, SLOW_READER_BYTES } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceHandedOver, traceOf } from "./trace.ts";
 
@@ -124,6 +124,7 @@ export function onClientRequest(
     payload: message.body,
     raw: header === null,
     traceparent: header?.tp,
+    inputs: header?.in,
   });
 }
 
@@ -136,7 +137,7 @@ export function onClientBatch(
 ): void {
   const owner = session === null ? routeOwner(route) : r.owners.ofSession(session);
   for (let i = 0; i < entries.length; i++) {
-    const [service, correlation, length, timeoutMs, id, key, traceparent] = entries[i];
+    const [service, correlation, length, timeoutMs, id, key, traceparent, inputs] = entries[i];
     const origin: Origin = { kind: "batch", route, correlation };
     const call = { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined };
     if (service === CANCEL_SERVICE && answerService(r, call, true)) continue;
@@ -161,6 +162,7 @@ export function onClientBatch(
       payload: [payloads[i]],
       raw: false,
       traceparent,
+      inputs,
     });
   }
 }
@@ -182,6 +184,8 @@ export function submit(
     raw: boolean;
     /** W3C trace context, as the request carried it (checked here: trace.ts). */
     traceparent?: unknown;
+    /** Its inputs' bytes as the request carried them (checked here: locality.ts); null or absent: none. */
+    inputs?: unknown;
   },
 ): string | null {
   const { origin } = request;
@@ -198,7 +202,10 @@ export function submit(
       `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
     );
   type = r.typeName(type);
-  const heldBytes = bytesOf(request.payload);
+  const inputs =
+    request.inputs === undefined || request.inputs === null ? null : heldInputs(r, request.inputs);
+  if (typeof inputs === "string") return refuse(r, request, ErrorCode.malformed, `inputs: ${inputs}`);
+  const heldBytes = bytesOf(request.payload) + (inputs?.bytes.length ?? 0);
   // Once per job: the budgets are per client (routing id).
   const client = "route" in origin ? origin.route.toString("hex") : null;
   const overloaded = overload(r, origin, heldBytes, client);
@@ -236,6 +243,7 @@ export function submit(
     chargedTo: client,
     arrival: 0,
     trace: traceOf(r, request.traceparent),
+    inputs,
   };
   hold(r, job);
   if (!r.durable) {
@@ -394,7 +402,7 @@ export function submitStep(r: RouterState, job: Job, now: number): void {
   job.result = null;
   job.placementFailure = null;
   job.tracked = true;
-  const candidates = placementFor(r, job.type)?.candidates(job.x, job.key !== undefined) ?? NO_CANDIDATES;
+  const candidates = jobCandidates(r, job);
   const submit: SubmitEvent = {
     kind: "submit",
     jobId: job.trackerId,

@@ -14,6 +14,7 @@ import {
 } from "../job.ts";
 import { satellitesBack } from "../recovery.ts";
 import { hold, submitStep } from "./clients.ts";
+import { heldInputs } from "./locality.ts";
 import { deliver } from "./outcomes.ts";
 import { replyTitanicAccepted } from "./services.ts";
 import type { RouterState } from "./state.ts";
@@ -55,7 +56,10 @@ export function onBound(r: RouterState): void {
   if (r.recovering !== null) r.recoveryStartedAt = r.now;
 }
 
-export function jobFromJournal(_r: RouterState, { accepted, attempts }: UnfinishedJob): Job {
+export function jobFromJournal(r: RouterState, { accepted, attempts }: UnfinishedJob): Job {
+  // Inputs the router took once are taken again (a changed map only moves their locality).
+  const inputs =
+    accepted.inputs === undefined || accepted.inputs === null ? null : heldInputs(r, accepted.inputs);
   return {
     id: accepted.id,
     type: accepted.type,
@@ -89,6 +93,7 @@ export function jobFromJournal(_r: RouterState, { accepted, attempts }: Unfinish
     arrival: 0,
     // Trace context is not journaled: a replayed job runs untraced.
     trace: null,
+    inputs: typeof inputs === "string" ? null : inputs,
   };
 }
 
@@ -239,5 +244,6 @@ export function acceptedRecord(_r: RouterState, job: Job): JournalRecord {
     deadlineAt: job.deadlineAt,
     receivedAt: job.receivedAt,
     origin: originToJournal(job.origin, job.owner),
+    ...(job.inputs !== null ? { inputs: job.inputs.bytes } : {}),
   };
 }

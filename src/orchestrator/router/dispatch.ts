@@ -1,10 +1,11 @@
 // Placement and dispatch: each attempt goes to the best CRUSH candidate with room, or waits in its
 // queue; satellites' slots are taken and freed here.
 import { type JobEntry, jobAddress, jobRequestFrames, plainJobRequestFrames } from "../../protocol/index.ts";
-import type { Job } from "../job.ts";
+import type { HeldInputs, Job } from "../job.ts";
 import { TypePlacement } from "../placement.ts";
 import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
+import { countNearness, jobCandidates } from "./locality.ts";
 import { scoreReweight } from "./scores.ts";
 import { wireAttempt } from "./shared.ts";
 import type { RouterState } from "./state.ts";
@@ -77,7 +78,7 @@ export function place(
   job.queuedOn = null;
   const placement = placementFor(r, job.type);
   const typeConfig = r.typeConfig(job.type) as ResolvedTypeConfig;
-  const candidates = placement?.candidates(job.x, job.key !== undefined) ?? [];
+  const candidates = placement === undefined ? [] : jobCandidates(r, job);
   // Jobs of its type wait in the spill: it must not overtake them (FIFO), so it goes there too.
   const behindSpilled = !fromSpill && r.spill.size(job.type) > 0;
   const queueLimit = queueMax(r);
@@ -124,6 +125,7 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
       satelliteId: satellite.id,
     });
   if (job.trace !== null) traceSent(r, job, job.trace, satellite, now);
+  if (job.inputs !== null) countNearness(r, job, satellite);
   satellite.inFlight++;
   const running = satellite.running;
   running.set(job, (running.get(job) ?? 0) + 1);
@@ -158,6 +160,10 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
       job.raw ? 1 : null,
     ];
     if (job.trace !== null) entry[8] = job.trace.traceparent;
+    if (sendsInputs(job, satellite)) {
+      entry[8] = entry[8] ?? null;
+      entry[9] = (job.inputs as HeldInputs).bytes;
+    }
     r.outbox.queueJob(satellite, entry, payload);
     return;
   }
@@ -173,11 +179,17 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
           ...(job.key !== undefined ? { k: job.key } : {}),
           ...(job.raw ? { raw: job.payload.length } : {}),
           ...(job.trace !== null ? { tp: job.trace.traceparent } : {}),
+          ...(sendsInputs(job, satellite) ? { in: (job.inputs as HeldInputs).bytes } : {}),
         },
         job.payload,
       )
     : plainJobRequestFrames(address, job.payload);
   r.sendFrames([satellite.routingId, ...frames]);
+}
+
+/** Its first step's inputs go to a satellite that reads them (older ones would refuse the entry). */
+function sendsInputs(job: Job, satellite: SatelliteInfo): boolean {
+  return job.inputs !== null && job.step === 0 && satellite.inputs;
 }
 
 /** Frees the satellite's slot held by `job` and hands it the next queued job. */

@@ -28,6 +28,7 @@ import {
 } from "./commit.ts";
 import { drain } from "./fleet.ts";
 import { flushPlacementCaches, getLiveConfig, setLiveConfig } from "./live-config.ts";
+import { explainNear } from "./locality.ts";
 import { onPeerGone, onUndelivered } from "./satellites.ts";
 import { lockScore } from "./scores.ts";
 import { listJobs, retry, status } from "./snapshots.ts";
@@ -148,6 +149,14 @@ export class JobRouter {
     let cacheFlushes = 0;
     for (const placement of this.r.placements.values()) cacheFlushes += placement.reweightFlushes;
     return { changes: this.r.scores.changes, badLoads: this.r.scores.badLoads, cacheFlushes };
+  }
+
+  /**
+   * Where a job of `type` keyed `key` reading `inputs` would run now, best first, and how near its
+   * data each candidate is (docs/locality.md); a string says why there is no answer.
+   */
+  placementNear(type: string, key: string, inputs: unknown): ReturnType<typeof explainNear> {
+    return explainNear(this.r, type, key, inputs);
   }
 
   /** `dsat config get [KEY]`: the live settings (those `config set` may change), or one. */

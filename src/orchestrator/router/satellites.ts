@@ -79,6 +79,7 @@ export function onWorkerReady(
     heartbeatMs: verdict.heartbeatMs,
     incarnation: info.incarnation ?? null,
     batch: hello?.batch === true,
+    inputs: hello?.inputs === true,
     registeredAt: now,
     lastHeardAt: now,
   });

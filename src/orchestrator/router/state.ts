@@ -96,6 +96,7 @@ export class RouterState {
     finishedExpired: 0,
     tracesDropped: 0,
     badLoads: 0,
+    locality: { local: 0, rack: 0, remote: 0, inputsLocal: 0, inputsRack: 0, inputsRemote: 0 },
   };
 
   /** A journal is configured: acceptances and replies wait for their records' group commit. */

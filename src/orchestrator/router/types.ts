@@ -150,6 +150,18 @@ export interface RouterCounters {
   tracesDropped: number;
   /** HEARTBEAT load frames ignored for their shape or values (router/scores.ts). */
   badLoads: number;
+  /**
+   * Jobs with inputs, by how near them each was sent (router/locality.ts): a replica on its host
+   * (local), in its rack, or neither; and their inputs counted the same way. Per attempt sent.
+   */
+  locality: {
+    local: number;
+    rack: number;
+    remote: number;
+    inputsLocal: number;
+    inputsRack: number;
+    inputsRemote: number;
+  };
 }
 
 export interface RouterStatus {

@@ -4,9 +4,10 @@ import { ErrorCode } from "../../protocol/index.ts";
 import type { Job } from "../job.ts";
 import { DiskSpillReadError, WaitingRoomFullError } from "../job-spill.ts";
 import type { SatelliteInfo } from "../registry.ts";
-import { isPlaceable, place, placementFor, queueMax, send } from "./dispatch.ts";
+import { isPlaceable, place, queueMax, send } from "./dispatch.ts";
+import { jobCandidates } from "./locality.ts";
 import { finish } from "./outcomes.ts";
-import { NO_CANDIDATES, WAITING_SCAN_MAX } from "./shared.ts";
+import { WAITING_SCAN_MAX } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 
 /**
@@ -80,7 +81,7 @@ export function drainTo(
 export function mayRun(r: RouterState, satellite: SatelliteInfo, trackerId: string): boolean {
   const job = r.trackedJob(trackerId);
   if (job === undefined || job.spilled === null || job.spilled.includes(satellite.id)) return false;
-  return (placementFor(r, job.type)?.candidates(job.x) ?? NO_CANDIDATES).includes(satellite.id);
+  return jobCandidates(r, job, true).includes(satellite.id);
 }
 
 /** Takes a job out of the spill with its payload back (undefined if it cannot be read). */
@@ -179,7 +180,7 @@ export function spillTarget(
   exclude: readonly string[],
   satellite: SatelliteInfo | null,
 ): SatelliteInfo | "elsewhere" | null {
-  const candidates = placementFor(r, job.type)?.candidates(job.x) ?? NO_CANDIDATES;
+  const candidates = jobCandidates(r, job, true);
   const queueLimit = queueMax(r);
   let anyCandidate = false;
   let elsewhere = false;

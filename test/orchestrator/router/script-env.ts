@@ -32,7 +32,15 @@ import {
   replyMessages,
   requestMessage,
 } from "./script-frames.ts";
-import { candidateLines, jobLines, scoreLines, statsLines, statusLines } from "./script-snapshots.ts";
+import {
+  candidateLines,
+  jobLines,
+  localityLines,
+  nearLines,
+  scoreLines,
+  statsLines,
+  statusLines,
+} from "./script-snapshots.ts";
 
 interface Satellite {
   readonly route: Buffer;
@@ -198,6 +206,10 @@ export class ScriptEnv {
         return statsLines(this.router, args.at(0, "a type"));
       case "candidates":
         return candidateLines(this.router, args.at(0, "a type"), args.at(1, "a key (or job id)"));
+      case "near":
+        return nearLines(this.router, args.at(0, "a type"), args.at(1, "a key"), args.text("inputs"));
+      case "locality":
+        return localityLines(this.router);
       default:
         throw new Error(`unknown command "${verb}"`);
     }

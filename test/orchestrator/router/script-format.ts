@@ -159,6 +159,7 @@ function requestLine(message: Buffer[]): string {
     `d=${header.d}`,
     ...(header.k !== undefined ? [`k=${show(header.k)}`] : []),
     ...(header.tp !== undefined ? [`tp=${header.tp.slice(36, 52)}`] : []),
+    ...(header.in !== undefined ? [`in=${showInputs(header.in)}`] : []),
   ];
   const body =
     header.raw !== undefined
@@ -167,12 +168,16 @@ function requestLine(message: Buffer[]): string {
   return `${header.type} ${address} ${options.join(" ")} ${body}`.trimEnd();
 }
 
-function jobEntryLine([id, attempt, type, , , deadline, key, raw, tp]: JobEntry, payload: Buffer): string {
+function jobEntryLine(
+  [id, attempt, type, , , deadline, key, raw, tp, inputs]: JobEntry,
+  payload: Buffer,
+): string {
   // A traceparent shows as its parent span id.
   const options = [
     `d=${deadline}`,
     ...(key !== null ? [`k=${show(key)}`] : []),
     ...(typeof tp === "string" ? [`tp=${tp.slice(36, 52)}`] : []),
+    ...(inputs instanceof Uint8Array ? [`in=${showInputs(inputs)}`] : []),
   ];
   const body = raw !== null ? `raw ${showFrame(payload)}` : showPayload(payload);
   return `${type} ${id}#${attempt} ${options.join(" ")} ${body}`;
@@ -191,4 +196,10 @@ export function showPayload(frame: Buffer): string {
   } catch {
     return showFrame(frame);
   }
+}
+
+/** A job's inputs as a script writes them: `a,b;c`. */
+function showInputs(bytes: Uint8Array): string {
+  const inputs = decode(bytes);
+  return Array.isArray(inputs) ? inputs.map((replicas) => (replicas as string[]).join(",")).join(";") : "?";
 }

@@ -49,6 +49,7 @@ export function readyMessage(
         capacity: args.number("capacity") ?? 1,
         weight: args.number("weight") ?? 1,
         ...(batch ? { batch: true } : {}),
+        ...(args.has("inputs") ? { inputs: true } : {}),
         ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
         ...(incarnation !== undefined ? { incarnation } : {}),
       });
@@ -183,6 +184,9 @@ export function requestMessage(
     // A traceparent: the 7th element (clients before trace context send 6).
     const traceparent = line.text("tp");
     if (traceparent !== undefined) entry.push(traceparent);
+    // Inputs: the 8th element, MessagePack bytes, not checked here (the router judges them).
+    const inputs = line.text("inputs");
+    if (inputs !== undefined) entry.push(traceparent ?? null, encode(scriptInputs(inputs)));
     entries.push(entry);
     payloads.push(payload);
   }
@@ -253,4 +257,9 @@ export function loadMessage(args: Args): Buffer[] {
     lagMs: args.number("lag") ?? 0,
     errorRate: args.number("errors") ?? 0,
   });
+}
+
+/** `inputs=a,b;c`: inputs separated by `;`, each input's replica addresses by `,`. */
+export function scriptInputs(text: string): string[][] {
+  return text.split(";").map((input) => input.split(","));
 }

@@ -3,6 +3,7 @@
 import { hashKey } from "../../../src/crush/index.ts";
 import { TypePlacement } from "../../../src/orchestrator/index.ts";
 import type { JobRouter } from "../../../src/orchestrator/router/router.ts";
+import { scriptInputs } from "./script-frames.ts";
 
 export function statusLines(router: JobRouter, journal: { appended: number; committed: number }): string[] {
   const status = router.status();
@@ -85,6 +86,35 @@ export function candidateLines(router: JobRouter, type: string, key: string): st
     registry.bucketIdOf,
   );
   return [`${type} ${key}: ${placement.candidates(hashKey(key)).join(" ")}`];
+}
+
+/**
+ * `near TYPE KEY inputs=a,b;c`: where such a job would go now (placeable satellites), best first,
+ * each with its nearness and its local/rack inputs; then CRUSH's own list for the key.
+ */
+export function nearLines(
+  router: JobRouter,
+  type: string,
+  key: string,
+  inputs: string | undefined,
+): string[] {
+  const answer = router.placementNear(type, key, scriptInputs(inputs ?? ""));
+  if (typeof answer === "string") return [`no answer: ${answer}`];
+  return [
+    ...answer.candidates.map(
+      (c) => `${c.satellite} ${c.nearness} local=${c.localInputs} rack=${c.rackInputs}`,
+    ),
+    `crush: ${answer.crush.join(" ")}`,
+  ];
+}
+
+/** `locality`: jobs (and inputs) sent local, rack-local, remote. */
+export function localityLines(router: JobRouter): string[] {
+  const l = router.counters.locality;
+  return [
+    `jobs local=${l.local} rack=${l.rack} remote=${l.remote}`,
+    `inputs local=${l.inputsLocal} rack=${l.inputsRack} remote=${l.inputsRemote}`,
+  ];
 }
 
 /** Non-zero counters, flattened (`security.foreignJobRefused=1`). */
