@@ -17,6 +17,7 @@ const support = netnsSupport();
 if (!support.ok)
   console.log(`multihost replicated: netns test skipped: ${support.reason}; 0 netns tests ran`);
 
+let ran = 0;
 const NODES = ["o1", "o2", "o3"];
 const RACKS = { rack1: ["r1a"], rack2: ["r2a"], rack3: ["r3a"] };
 const HEARTBEAT_MS = 250;
@@ -57,6 +58,7 @@ describe.skipIf(!support.ok)("replicated orchestrators on three hosts, the leade
   afterAll(async () => {
     await client?.close().catch(() => {});
     await fleet?.stop();
+    console.log(`multihost replicated: ${ran} netns tests ran`);
   }, 60_000);
 
   it("a new leader serves on the majority side, the old one steps down and rejoins, every job answered once", async () => {
@@ -170,7 +172,7 @@ describe.skipIf(!support.ok)("replicated orchestrators on three hosts, the leade
       expect(load.answers.length).toBe(load.sent);
       expect(ids.size).toBe(load.sent);
       expect(load.orphans).toBe(0);
-      const across = load.answers.filter((a) => a.sentAt < cutAt + 50 && a.answeredAt > cutAt);
+      const across = load.answers.filter((a) => a.sentAt < cutAt && a.answeredAt > cutAt);
       report({
         jobs: load.sent,
         lost: load.sent - ids.size + load.failures.length,
@@ -194,6 +196,7 @@ describe.skipIf(!support.ok)("replicated orchestrators on three hosts, the leade
         "partition ms": healAt - cutAt,
         "old leader caught up as follower after heal ms": rejoinedAt - healAt,
       });
+      ran++;
     } finally {
       await load.stop();
     }
