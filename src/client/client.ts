@@ -193,6 +193,12 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       // Several orchestrators: requests go only to a connected one (the leader), never queue for
       // a follower that does not listen.
       immediate: this.endpoints.length > 1,
+      // ... and a leader cut off by the network keeps no connection: no FIN or RST crosses a
+      // partition, so without a ZMTP PING answered in time its TCP connection stays "up" and gets
+      // its share of the requests until the deadline (docs/multi-host.md, replicated orchestrators).
+      ...(this.endpoints.length > 1
+        ? { heartbeatInterval: LINK_PING_MS, heartbeatTimeout: LINK_TIMEOUT_MS }
+        : {}),
     });
     // Before connect(): libzmq's monitor misses the events from before it exists (docs/journal.md).
     if (options.resendOnReconnect !== false) this.resendAfterReconnect();
@@ -604,6 +610,14 @@ function sessionToken(options: ClientOptions): Buffer {
 
 /** After DSAT_ERR_NOT_LEADER: the time a replicated set takes to serve from its new leader, about. */
 const NOT_LEADER_RETRY_MS = 100;
+
+/**
+ * Several orchestrators: a ZMTP PING every LINK_PING_MS; a connection that brings nothing for
+ * LINK_TIMEOUT_MS after one is closed (libzmq answers PINGs in its I/O thread: a busy leader's
+ * event loop does not delay the PONG). Its requests are then sent again to the others.
+ */
+const LINK_PING_MS = 500;
+const LINK_TIMEOUT_MS = 1500;
 
 /** First and longest wait before connecting again after a refused CURVE handshake. */
 const REFUSED_RETRY_MS = 250;

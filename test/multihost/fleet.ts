@@ -37,7 +37,7 @@ export interface Endpoints {
   control: string;
 }
 
-function execAsync(
+export function execAsync(
   file: string,
   args: string[],
   options: { env: NodeJS.ProcessEnv; timeoutMs: number },

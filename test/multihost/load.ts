@@ -15,6 +15,8 @@ export interface Answer {
 export class Load {
   readonly answers: Answer[] = [];
   readonly failures: Array<{ n: number; error: string }> = [];
+  /** Jobs answered with another job's payload (a result delivered to the wrong request). */
+  readonly wrong: number[] = [];
   /** Replies for requests no longer waiting (a second answer to one job would land here). */
   orphans = 0;
   sent = 0;
@@ -42,6 +44,7 @@ export class Load {
           { ms: this.options.jobMs, n },
           { timeoutMs: 30_000 },
         );
+        if (result.n !== n) this.wrong.push(n);
         this.answers.push({
           n,
           host: result.host,
