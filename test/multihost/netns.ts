@@ -290,6 +290,17 @@ export class Network {
     this.exec(name, "tc", ["qdisc", "replace", "dev", "eth0", "root", "netem", "delay", `${ms}ms`]);
   }
 
+  /**
+   * Slow link without netem: a token bucket (tc tbf, in every kernel with traffic control) lets
+   * `kbit` through; what the host sends beyond that waits in the queue (up to `latencyMs`).
+   */
+  throttle(name: string, kbit: number, latencyMs: number): void {
+    this.exec(name, "tc", [
+      ...["qdisc", "replace", "dev", "eth0", "root", "tbf"],
+      ...["rate", `${kbit}kbit`, "burst", "1600", "latency", `${latencyMs}ms`],
+    ]);
+  }
+
   undelay(name: string): void {
     this.exec(name, "tc", ["qdisc", "del", "dev", "eth0", "root"]);
   }
