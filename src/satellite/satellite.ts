@@ -201,9 +201,22 @@ export class SatelliteRuntime {
     // While there is no connection libzmq retries every 100 ms and READY waits in the queue, so
     // silence then is no reason to back off: a restarted orchestrator gets READY as it binds.
     let connectedBefore = false;
+    // A connection of this socket closed (a leader killed, or deposed and unbound): the next one
+    // is where to register.
+    let lostOne = false;
     followConnection(socket, () => socket === this.socket, {
       connected: () => {
         if (connectedBefore) {
+          // Several orchestrators: another node's socket accepting a connection (a leader just
+          // elected, or a stopped one whose kernel still accepts) is no news while the one we are
+          // registered with talks to us; a deposed leader says DISCONNECT, a silent one times out.
+          if (
+            this.endpoints.length > 1 &&
+            this.registered &&
+            !lostOne &&
+            Date.now() - this.lastHeard < 2 * this.options.heartbeatMs
+          )
+            return;
           // libzmq reconnected this socket: the orchestrator may have restarted and forgotten us.
           setImmediate(() => {
             if (socket === this.socket) this.registerAgain();
@@ -216,6 +229,7 @@ export class SatelliteRuntime {
       },
       disconnected: () => {
         this.connected = false;
+        lostOne = true;
       },
       // Reconnect with backoff, so the satellite registers once its key is listed (reload-keys).
       refused: () => this.reconnect("the orchestrator refused this satellite's CURVE key"),
