@@ -40,7 +40,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 async function fleetNow(file: string, topology: Topology, live: boolean): Promise<FleetSatellite[]> {
   if (!live) return declaredSatellites(topology);
   const control = topology.orchestrator.control;
-  if (control === undefined) throw new UsageError(`${file}: --live (and applying a rebalance) needs /orchestrator/control`);
+  if (control === undefined)
+    throw new UsageError(`${file}: --live (and applying a rebalance) needs /orchestrator/control`);
   const reply = (await controlRequest(
     connectAddress(control),
     "satellites",
