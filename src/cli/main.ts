@@ -6,6 +6,7 @@ import { dashboardCommand } from "./dashboard.ts";
 import { demoCommand } from "./demo.ts";
 import { isUserError, journalOpenExitCode } from "./errors.ts";
 import { drainCommand, undrainCommand } from "./fleet.ts";
+import { inputsCommand } from "./inputs.ts";
 import { jobsCommand, retryCommand } from "./jobs.ts";
 import { keysCommand } from "./keys.ts";
 import { cacheCommand, configCommand } from "./live-config.ts";
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   program.addCommand(logLevelCommand());
   program.addCommand(scoreCommand());
   program.addCommand(localityCommand());
+  program.addCommand(inputsCommand());
   program.addCommand(rebalanceCommand());
   program.addCommand(configCommand());
   program.addCommand(cacheCommand());

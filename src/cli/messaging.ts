@@ -19,6 +19,7 @@ import {
   type TopologyOrchestratorNode,
 } from "../topology/index.ts";
 import { UsageError } from "./errors.ts";
+import { readInputs } from "./inputs.ts";
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -275,6 +276,11 @@ export function publishCommand(): Command {
     .option("--key <key>", "placement key (default: each job's id)")
     .option("--timeout <ms>", "deadline per job", positiveInteger)
     .option("--no-wait", "fire and forget through the intake socket (no results, no latency)")
+    .option(
+      "--inputs <file>",
+      "the jobs' inputs, as `dsat inputs` prints them (- for stdin): docs/locality.md",
+    )
+    .option("--split", "with --inputs: one job per input (-n is then the number of inputs)")
     .action(async (type: string, json: string, options) => {
       let payload: unknown;
       try {
@@ -283,6 +289,10 @@ export function publishCommand(): Command {
         throw new UsageError(`payload is not valid JSON: ${(error as Error).message}`);
       }
       const topology = loadTopology(options.topology);
+      const inputs = options.inputs === undefined ? undefined : readInputs(options.inputs);
+      if (inputs !== undefined && !options.wait)
+        throw new UsageError("--inputs: not with --no-wait (published jobs carry no inputs yet)");
+      if (inputs !== undefined && options.split === true) options.count = inputs.length;
       if (!options.wait) {
         const client = await connect(connectAddress(topology.orchestrator.frontend), {
           publish: need(topology.orchestrator.intake, "intake", topology),
@@ -307,6 +317,7 @@ export function publishCommand(): Command {
         options.concurrency,
         options.key,
         options.timeout,
+        inputs === undefined ? undefined : (i: number) => (options.split === true ? [inputs[i]] : inputs),
       );
       await client.close();
     });
@@ -320,6 +331,7 @@ async function runPublish(
   concurrency: number,
   key: string | undefined,
   timeoutMs: number | undefined,
+  inputsOf?: (job: number) => string[][],
 ): Promise<void> {
   const started = Date.now();
   const bar = new ProgressBar(count, started);
@@ -336,10 +348,15 @@ async function runPublish(
   // `concurrency` workers, each sending its next job when the previous one is answered.
   const worker = async () => {
     while (issued < count) {
-      issued++;
+      const job = issued++;
       const sent = performance.now();
       try {
-        lastResult = await client.request(type, payload, options);
+        const inputs = inputsOf?.(job);
+        lastResult = await client.request(
+          type,
+          payload,
+          inputs === undefined ? options : { ...options, inputs },
+        );
         latencies.push(performance.now() - sent);
       } catch (error) {
         failed++;

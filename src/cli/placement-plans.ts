@@ -19,7 +19,9 @@ import {
   type TypeRebalance,
 } from "../topology/index.ts";
 import { formatTable, seededRandom } from "../util/index.ts";
+import { adminControl } from "./control.ts";
 import { UsageError } from "./errors.ts";
+import { applyRebalance, liveKeys } from "./rebalance-apply.ts";
 
 function defaultFile(file: string | undefined): string {
   return file ?? process.env.DSAT_TOPOLOGY ?? "topologies/demo.json";
@@ -38,7 +40,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 async function fleetNow(file: string, topology: Topology, live: boolean): Promise<FleetSatellite[]> {
   if (!live) return declaredSatellites(topology);
   const control = topology.orchestrator.control;
-  if (control === undefined) throw new UsageError(`${file}: --live needs /orchestrator/control`);
+  if (control === undefined)
+    throw new UsageError(`${file}: --live (and applying a rebalance) needs /orchestrator/control`);
   const reply = (await controlRequest(
     connectAddress(control),
     "satellites",
@@ -211,12 +214,26 @@ export function rebalanceCommand(): Command {
     .option("--keys <file>", "keys to place, one a line")
     .option("--samples <n>", "keys 0..n-1 through CRUSH's compare, for the share that moves", count, 10_000)
     .option("--max-moves <n>", "list (and apply) at most this many key moves", count)
-    .option("--dry-run", "print the plan only")
+    .option(
+      "--dry-run",
+      "print the plan only; without it the change is sent to the orchestrator and its queued keyed jobs follow their keys (admin)",
+    )
     .option("--json", "print the plan as JSON")
     .action(async (fileArgument: string | undefined, options: RebalanceOptions) => {
       const file = defaultFile(fileArgument);
       const topology = loadTopology(file);
-      const before = await fleetNow(file, topology, options.live === true);
+      const apply = options.dryRun !== true;
+      if (apply && options.to !== undefined)
+        throw new UsageError(
+          "rebalance --to: only with --dry-run (a topology edit is applied by restarting)",
+        );
+      if (apply && options.weight.length > 0)
+        throw new UsageError(
+          "rebalance --weight: only with --dry-run (weights come with each satellite's READY: restart it with the new weight, then run `dsat rebalance` without a change)",
+        );
+      // Applying acts on the running orchestrator: the plan starts from its registry.
+      const live = options.live === true || apply;
+      const before = await fleetNow(file, topology, live);
       const change: FleetChange = {
         drain: options.drain,
         undrain: options.undrain,
@@ -232,13 +249,33 @@ export function rebalanceCommand(): Command {
       } catch (error) {
         throw new UsageError(`rebalance: ${(error as Error).message}`);
       }
-      const plans = planRebalance(topology, before, after, keysOf(options), options.samples);
-      if (options.json === true) console.log(JSON.stringify(plans, null, 2));
-      else process.stdout.write(formatPlans(plans, options.maxMoves));
-      if (options.dryRun !== true)
-        throw new UsageError(
-          'rebalance: applying is not built yet; the plan above is what would move (docs/operations.md, "Rebalance"). Run with --dry-run',
-        );
+      // Without --key/--keys, --live takes the keys of the jobs the orchestrator holds now.
+      let keys = keysOf(options);
+      if (keys.length === 0 && options.key.length === 0 && options.keys === undefined && live)
+        keys = await liveKeys((request) => adminControl(file, request));
+      const plans = planRebalance(topology, before, after, keys, options.samples);
+      if (!apply) {
+        if (options.json === true) console.log(JSON.stringify(plans, null, 2));
+        else process.stdout.write(formatPlans(plans, options.maxMoves));
+        return;
+      }
+      const applied = await applyRebalance(
+        (request) => adminControl(file, request),
+        change,
+        options.maxMoves,
+      );
+      if (options.json === true) {
+        console.log(JSON.stringify({ plans, applied }, null, 2));
+        return;
+      }
+      process.stdout.write(formatPlans(plans, options.maxMoves));
+      for (const line of applied.changes) console.log(line);
+      console.log(
+        `moved ${applied.moves.length} queued jobs to their key's first satellite now` +
+          (applied.full > 0 ? `; ${applied.full} stay (that satellite's queue is full)` : "") +
+          (applied.left > 0 ? `; ${applied.left} left by --max-moves` : ""),
+      );
+      for (const move of applied.moves) console.log(`  ${move.id} (${move.key}): ${move.from} -> ${move.to}`);
     });
 }
 

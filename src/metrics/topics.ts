@@ -28,6 +28,7 @@ export const BASE_TOPICS: ReadonlySet<string> = new Set([
   "satellite.score",
   "config.changed",
   "config.cache-flushed",
+  "rebalance.applied",
   "satellite.breaker-open",
   "satellite.breaker-half-open",
   "satellite.breaker-closed",

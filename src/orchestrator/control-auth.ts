@@ -31,6 +31,7 @@ export const CONTROL_ROLES: Readonly<Record<ControlCommand, readonly ControlRole
   undrain: ADMINS,
   "score-lock": ADMINS,
   "cache-flush": ADMINS,
+  rebalance: ADMINS,
   "score-unlock": ADMINS,
   "config-get": EVERYONE,
   "config-set": ADMINS,

@@ -33,6 +33,8 @@ export interface ControlHandlers {
   configSet(key: string, value: unknown): object;
   /** `cache-flush`: placement caches forgotten. */
   cacheFlush(): object;
+  /** `rebalance` [maxMoves]: queued keyed jobs follow their key's first candidate now (null: all). */
+  rebalance(maxMoves: number | null): object;
   status(): { satellites: unknown; stats: unknown } & object;
   reloadKeys(): object;
   /** Jobs the orchestrator holds (for `memory`). */
@@ -55,6 +57,7 @@ export const CONTROL_COMMANDS = [
   "config-get",
   "config-set",
   "cache-flush",
+  "rebalance",
   "memory",
   "reload-keys",
   "log-level",
@@ -103,6 +106,10 @@ export function answerControl(handlers: ControlHandlers, { command, fields }: Co
         : { ok: false, error: "config-set needs a key and a value" };
     case "cache-flush":
       return handlers.cacheFlush();
+    case "rebalance":
+      return fields.maxMoves === undefined || fields.maxMoves === null || typeof fields.maxMoves === "number"
+        ? handlers.rebalance((fields.maxMoves as number | null | undefined) ?? null)
+        : { ok: false, error: "rebalance: maxMoves must be a non-negative integer" };
     case "ping":
       return { ok: true };
     case "status":

@@ -108,6 +108,8 @@ export interface TraceMarks {
 export interface JobSummary {
   id: string;
   type: string;
+  /** Its placement key (keyed jobs go where their key goes; `dsat rebalance --live` takes them); null without. */
+  key: string | null;
   /** "live" or "finished". */
   phase: string;
   /** A tracker state (received ... retry-wait), "accepted"/"recovering", or done/failed/cancelled/expired. */

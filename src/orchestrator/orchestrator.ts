@@ -403,6 +403,7 @@ export class Orchestrator {
     configGet: (key) => this.configGet(key),
     configSet: (key, value) => this.configSet(key, value),
     cacheFlush: () => this.step({ kind: "cache-flush" }) ?? { ok: false, error: "no answer" },
+    rebalance: (maxMoves) => this.rebalance(maxMoves),
     status: () => this.status(),
     reloadKeys: () => ({ ok: this.zap !== null, ...this.reloadKeys() }),
     jobsHeld: () => this.router.status().jobs.inFlight,
@@ -438,6 +439,11 @@ export class Orchestrator {
   /** `dsat score lock TARGET N` (null: `unlock`): pins the satellites' score, or gives it back to the formula. */
   lockScore(target: string, score: number | null): { ok: boolean; satellites?: string[]; error?: string } {
     return this.step({ kind: "score-lock", target, score }) ?? { ok: false, error: "no answer" };
+  }
+
+  /** `dsat rebalance`: queued keyed jobs move to their first placeable candidate now, at most maxMoves. */
+  rebalance(maxMoves: number | null = null): ReturnType<JobRouter["step"]> & object {
+    return this.step({ kind: "rebalance", maxMoves }) ?? { ok: false, error: "no answer" };
   }
 
   /** `dsat config get [KEY]`: the settings that change without a restart, or one. */

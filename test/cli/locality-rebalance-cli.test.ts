@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/client/index.ts";
 import { hashKey } from "../../src/crush/index.ts";
 import { Orchestrator } from "../../src/orchestrator/index.ts";
 import { defineSatellite, runSatellite, type SatelliteRuntime } from "../../src/satellite/index.ts";
@@ -156,7 +157,7 @@ describe("dsat rebalance", () => {
     expect(plan.sampleFirstMoved / plan.sample.inputs).toBeLessThan(0.25);
   });
 
-  it("--max-moves lists that many and counts the rest; without --dry-run it says apply is not built (exit 1)", async () => {
+  it("--max-moves lists that many and counts the rest; applying needs a control endpoint and refuses --weight", async () => {
     const run = await runDsat([
       "rebalance",
       file,
@@ -173,7 +174,10 @@ describe("dsat rebalance", () => {
     expect(out).toMatch(/more moves past --max-moves 3/);
     const apply = await runDsat(["rebalance", file, "--drain", "h11", "--samples", "10"]);
     expect(apply.code).toBe(1);
-    expect(text(apply.stderr)).toMatch(/applying is not built yet/);
+    expect(text(apply.stderr)).toMatch(/applying a rebalance\) needs \/orchestrator\/control/);
+    const weight = await runDsat(["rebalance", file, "--weight", "scan@h11=2", "--samples", "10"]);
+    expect(weight.code).toBe(1);
+    expect(text(weight.stderr)).toMatch(/--weight: only with --dry-run/);
     const bad = await runDsat(["rebalance", file, "--dry-run", "--weight", "scan@h11"]);
     expect(bad.code).toBe(1);
     expect(text(bad.stderr)).toMatch(/--weight scan@h11: expected TARGET=NUMBER/);
@@ -216,5 +220,85 @@ describe("dsat rebalance", () => {
     const moves = (JSON.parse(text(back.stdout)) as TypeRebalance[])[0].moves;
     expect(moves.length).toBeGreaterThan(20);
     expect(moves.every((move) => move.to === "scan@h11")).toBe(true);
+  }, 60_000);
+
+  it("rebalance dry-run equals what is applied: the queued jobs of the keys that move, and only those", async () => {
+    const [frontend, control] = await freeEndpoints(2);
+    const live = topologyFile("apply", { frontend, control });
+    const topology = loadTopology(live);
+    const orchestrator = new Orchestrator({ ...orchestratorConfig(topology), log: () => {} });
+    await orchestrator.start();
+    cleanups.push(() => orchestrator.stop());
+    // Every satellite holds its one job until the end, so the others queue.
+    let release = () => {};
+    const gate = new Promise<void>((done) => (release = done));
+    cleanups.push(() => release());
+    const ran: string[] = [];
+    for (const declared of declaredSatellites(topology)) {
+      const satellite = await runSatellite(
+        defineSatellite({
+          type: "scan",
+          handle: async () => {
+            ran.push(declared.id);
+            await gate;
+            return null;
+          },
+        }),
+        {
+          endpoint: frontend,
+          id: declared.id,
+          location: declared.location.split(",").map((pair) => pair.split("=") as [string, string]),
+          log: () => {},
+        },
+      );
+      cleanups.push(() => satellite.stop());
+    }
+    await until(() => orchestrator.status().satellites.length === 6, 10_000, "satellites register");
+    // Scores pinned: a loaded satellite's score would otherwise move keys between the two runs.
+    for (const rack of ["r1", "r2", "r3"]) orchestrator.lockScore(rack, 100);
+    orchestrator.drain("h11");
+    const client = await connect(frontend, { timeoutMs: 60_000 });
+    cleanups.push(() => client.close());
+    const jobs = Promise.allSettled(
+      KEYS.slice(0, 80).map((key, i) => client.request("scan", i, { key, id: `job-${key}` })),
+    );
+    await until(() => orchestrator.status().jobs.inFlight === 80, 10_000, "80 jobs held");
+    await until(() => ran.length === 5, 10_000, "one job running on each undrained satellite");
+    const held = orchestrator.listJobs({ state: "live" }, { limit: 1000, after: null }).jobs;
+    const queuedKeys = new Set(held.filter((job) => job.satellite === null).map((job) => job.key));
+    expect(queuedKeys.size).toBe(75);
+
+    // No --key: the keys of the jobs the orchestrator holds.
+    const dry = await runDsat(["rebalance", live, "--live", "--dry-run", "--undrain", "h11", "--json"]);
+    expect(text(dry.stderr)).toBe("");
+    const [plan] = JSON.parse(text(dry.stdout)) as TypeRebalance[];
+    expect(plan.keys).toBe(80);
+    const expected = plan.moves
+      .filter((move) => queuedKeys.has(move.key))
+      .map(({ key, from, to }) => ({ key, from, to }));
+    expect(expected.length).toBeGreaterThan(3);
+    // Some key that moves belongs to a running job: it stays.
+    expect(plan.moves.length).toBeGreaterThan(expected.length);
+
+    const applied = await runDsat(["rebalance", live, "--undrain", "h11", "--json"]);
+    expect(text(applied.stderr)).toBe("");
+    expect(applied.code).toBe(0);
+    const answer = JSON.parse(text(applied.stdout)) as {
+      applied: { changes: string[]; moves: Array<{ id: string; key: string; from: string; to: string }> };
+    };
+    expect(answer.applied.changes).toEqual(["undrain h11: scan@h11"]);
+    const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    expect(answer.applied.moves.map(({ key, from, to }) => ({ key, from, to })).sort(byKey)).toEqual(
+      expected.sort(byKey),
+    );
+    for (const move of answer.applied.moves) expect(move.id).toBe(`job-${move.key}`);
+    // Nothing left to move: a second apply moves nothing.
+    const again = await runDsat(["rebalance", live, "--samples", "10"]);
+    expect(text(again.stdout)).toMatch(/moved 0 queued jobs/);
+    release();
+    const results = await jobs;
+    expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+    const runOnH11 = ran.filter((id) => id === "scan@h11").length;
+    expect(runOnH11).toBeGreaterThanOrEqual(expected.length);
   }, 60_000);
 });

@@ -39,6 +39,8 @@ export interface FixedEvents {
   /** `dsat config set`: a live setting changed (router/live-config.ts). */
   "config.changed": { key: string; value: unknown; previous: unknown };
   "config.cache-flushed": { types: number; entries: number };
+  /** `dsat rebalance` applied: queued keyed jobs moved to their first candidate now (router/rebalance.ts). */
+  "rebalance.applied": { moves: number; full: number; left: number; by: "operator" };
   "disk-spill.error": { error: string };
   stats: { types: Record<string, unknown>; jobsInFlight: number };
 }

@@ -29,6 +29,7 @@ import {
 import { drain } from "./fleet.ts";
 import { flushPlacementCaches, getLiveConfig, setLiveConfig } from "./live-config.ts";
 import { explainNear } from "./locality.ts";
+import { type RebalanceMove, rebalance } from "./rebalance.ts";
 import { onPeerGone, onUndelivered } from "./satellites.ts";
 import { lockScore } from "./scores.ts";
 import { listJobs, retry, status } from "./snapshots.ts";
@@ -67,7 +68,16 @@ export class JobRouter {
   step(
     event: RouterEvent,
     nowMs: number,
-  ): { ok: boolean; id?: string; satellites?: string[]; error?: string; value?: unknown } | undefined {
+  ):
+    | {
+        ok: boolean;
+        id?: string;
+        satellites?: string[];
+        error?: string;
+        value?: unknown;
+        moves?: RebalanceMove[];
+      }
+    | undefined {
     this.r.now = nowMs;
     // Before anything else: messages that waited in a socket while this process stalled are read
     // before the late tick, and must not see the stall as time the satellites had (clock.ts).
@@ -120,6 +130,8 @@ export class JobRouter {
         return setLiveConfig(this.r, event.key, event.value);
       case "cache-flush":
         return flushPlacementCaches(this.r);
+      case "rebalance":
+        return rebalance(this.r, event.maxMoves);
     }
   }
 

@@ -33,6 +33,7 @@ export function listJobs(
     consider({
       id: job.id,
       type: job.type,
+      key: job.key ?? null,
       phase: "live",
       state: tracked?.state ?? (recovering.has(job) ? "recovering" : "accepted"),
       step: job.step,
@@ -47,6 +48,7 @@ export function listJobs(
     consider({
       id: record.id,
       type: record.firstType,
+      key: record.key,
       phase: "finished",
       state: finishedState(record.status),
       step: null,

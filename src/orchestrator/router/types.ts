@@ -58,7 +58,12 @@ export type RouterEvent =
    */
   | { kind: "config-set"; key: string; value: unknown }
   /** `dsat cache flush`: placement caches forgotten after an external change. */
-  | { kind: "cache-flush" };
+  | { kind: "cache-flush" }
+  /**
+   * `dsat rebalance` (control, admin; router/rebalance.ts): queued keyed jobs whose first placeable
+   * candidate changed move to it, at most `maxMoves` (null: all). step() returns the moves.
+   */
+  | { kind: "rebalance"; maxMoves: number | null };
 
 export type RouterEffect =
   /** Frames to the frontend ROUTER: [routing id, ...message]. */

@@ -168,6 +168,8 @@ export class ScriptEnv {
         } catch {}
         return this.control({ kind: "config-set", key: args.at(1, "a key"), value });
       }
+      case "rebalance":
+        return this.rebalance(args.number("max") ?? null);
       case "disconnect": {
         const name = args.at(0, "a satellite");
         const out = this.fromSatellite(name, workerCommandFrames(WorkerCommand.disconnect));
@@ -627,6 +629,23 @@ export class ScriptEnv {
           ? ` value=${JSON.stringify(answer.value)}`
           : "";
     return [`answer ok${detail}`, ...out];
+  }
+
+  /** `rebalance [max=N]`: the moves made, one line each (router/rebalance.ts). */
+  private rebalance(maxMoves: number | null): string[] {
+    const out = this.turn({ kind: "rebalance", maxMoves });
+    const answer = this.answer as {
+      ok: boolean;
+      error?: string;
+      moves?: Array<Record<string, string>>;
+    } & Record<string, unknown>;
+    if (answer === undefined || !answer.ok) return [`answer error ${JSON.stringify(answer?.error)}`, ...out];
+    const moves = answer.moves ?? [];
+    return [
+      `answer ok moves=${moves.length} full=${answer.full} left=${answer.left}`,
+      ...moves.map((m) => `move ${m.id} key=${m.key} ${m.from} -> ${m.to}`),
+      ...out,
+    ];
   }
 
   private retry(id: string): string[] {
