@@ -81,7 +81,8 @@ describe("dsat inputs", () => {
     expect(text(missing.stderr)).toMatch(/ENOENT/);
   });
 
-  it.skipIf(!hasGetfattr)("takes user.dsat.replicas before the manifest", async () => {
+  it("takes user.dsat.replicas before the manifest (getfattr, Debian's attr: .ci/run installs it)", async () => {
+    if (!hasGetfattr) throw new Error("getfattr is missing: apt-get install attr (.ci/run installs it)");
     const file = join(tree, "logs/a.log");
     const set = spawnSync("python3", [
       "-c",
