@@ -90,8 +90,13 @@ describe("dsat inputs", () => {
       file,
     ]);
     expect(set.status).toBe(0);
-    const run = await runDsat(["inputs", tree, "--filter", "a.log", "--json"]);
-    expect(JSON.parse(text(run.stdout))).toEqual([["h99:/a.log", "h98:/a.log"]]);
+    try {
+      const run = await runDsat(["inputs", tree, "--filter", "a.log", "--json"]);
+      expect(JSON.parse(text(run.stdout))).toEqual([["h99:/a.log", "h98:/a.log"]]);
+    } finally {
+      // The tree is shared with the next tests, which read the manifest's replicas.
+      spawnSync("python3", ["-c", "import os,sys; os.removexattr(sys.argv[1], 'user.dsat.replicas')", file]);
+    }
   });
 
   it("feeds dsat publish: one job per input, each handler gets its replica list", async () => {
