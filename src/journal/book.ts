@@ -1,6 +1,9 @@
 // Replay: folds the journal's records, in order, into the jobs they describe. Pure. An orchestrator
 // starting up folds its own journal; a Raft follower will fold the replicated log the same way.
-import type { AcceptedRecord, CompletedRecord, JournalRecord } from "./records.ts";
+import type { AcceptedRecord, CompletedRecord, JournalRecord, OperatorRecord } from "./records.ts";
+
+/** Operators' decisions kept (distinct targets and keys); beyond, the oldest is forgotten. */
+export const OPERATOR_DECISIONS_MAX = 10_000;
 
 /** A job that had not ended: its current step as accepted, and how far that step got. */
 export interface UnfinishedJob {
@@ -15,6 +18,11 @@ export class JobBook {
   readonly unfinished = new Map<string, UnfinishedJob>();
   /** Ended jobs, in the order they ended. */
   readonly finished = new Map<string, CompletedRecord>();
+  /**
+   * Operators' decisions in force (drains, score locks, live settings), by what they decide on,
+   * oldest first; at most OPERATOR_DECISIONS_MAX (the oldest go).
+   */
+  readonly operator = new Map<string, OperatorRecord>();
   /** Records that named a job the book did not have (dispatched after completed, for example). */
   stray = 0;
 
@@ -44,6 +52,12 @@ export class JobBook {
         return;
       case "forgotten":
         this.finished.delete(record.id);
+        return;
+      case "operator":
+        this.operator.delete(record.id); // re-inserted: the map stays in decision order
+        this.operator.set(record.id, record);
+        if (this.operator.size > OPERATOR_DECISIONS_MAX)
+          this.operator.delete(this.operator.keys().next().value as string);
         return;
     }
   }

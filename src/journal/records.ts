@@ -77,9 +77,35 @@ export interface ForgottenRecord {
   id: string;
 }
 
-export type JournalRecord = AcceptedRecord | DispatchedRecord | CompletedRecord | ForgottenRecord;
+/**
+ * An operator's decision that outlives a restart and a change of leader: a drain, a score lock, a
+ * live setting. `id` names what it decides on ("drain:rack1", "score:s1", "config:tracker.X"): a
+ * later record with the same id replaces it (an undrain, an unlock, a new value).
+ */
+export interface OperatorRecord {
+  k: "operator";
+  id: string;
+  command: "drain" | "undrain" | "score-lock" | "score-unlock" | "config-set";
+  target: string;
+  value: unknown;
+}
 
-const Tag = { accepted: 1, dispatched: 2, completed: 3, forgotten: 4 } as const;
+export type JournalRecord =
+  | AcceptedRecord
+  | DispatchedRecord
+  | CompletedRecord
+  | ForgottenRecord
+  | OperatorRecord;
+
+const Tag = { accepted: 1, dispatched: 2, completed: 3, forgotten: 4, operator: 5 } as const;
+
+const OPERATOR_COMMANDS: readonly OperatorRecord["command"][] = [
+  "drain",
+  "undrain",
+  "score-lock",
+  "score-unlock",
+  "config-set",
+];
 
 function originTuple(origin: JournalOrigin): unknown[] {
   return [origin.kind, origin.route, origin.correlation, origin.service, origin.owner];
@@ -126,6 +152,8 @@ export function encodeRecord(record: JournalRecord): Buffer {
       ]);
     case "forgotten":
       return encode([Tag.forgotten, record.id]);
+    case "operator":
+      return encode([Tag.operator, record.id, record.command, record.target, record.value ?? null]);
   }
 }
 
@@ -256,6 +284,12 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord {
     }
     case Tag.forgotten:
       return { k: "forgotten", id };
+    case Tag.operator: {
+      const [, , command, target, value] = fields;
+      const known = OPERATOR_COMMANDS.find((each) => each === command);
+      if (known === undefined || !isString(target)) throw new JournalRecordError(`bad operator record ${id}`);
+      return { k: "operator", id, command: known, target, value };
+    }
     default:
       throw new JournalRecordError(`unknown record tag ${String(fields[0])}`);
   }

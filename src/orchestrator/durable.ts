@@ -11,6 +11,7 @@ import {
   type JournalRecord,
   type JournalStore,
   lockDirectory,
+  type OperatorRecord,
   type SegmentDamage,
   SegmentLog,
   type UnfinishedJob,
@@ -23,6 +24,8 @@ export interface Recovery {
   finished: Map<string, CompletedRecord>;
   records: number;
   badRecords: number;
+  /** Operators' decisions in force (drains, score locks, live settings), oldest first. */
+  operator: OperatorRecord[];
   /** Damage found and repaired at open (empty normally): publish each as `journal.damaged`. */
   damage: SegmentDamage[];
   /** Bytes of a torn tail cut off at open (the normal result of a crash mid-commit). */
@@ -121,6 +124,7 @@ export class JobJournal {
       {
         unfinished: [...book.unfinished.values()],
         finished: book.finished,
+        operator: [...book.operator.values()],
         records,
         badRecords,
         damage,

@@ -80,6 +80,7 @@ export class JournalDriver {
       appendedSeq: journal.appendedSeq,
       records: recovery.records,
       badRecords: recovery.badRecords,
+      operator: recovery.operator,
     });
     return new JournalDriver(journal, ports);
   }

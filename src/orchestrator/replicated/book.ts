@@ -105,6 +105,7 @@ export class ReplicatedBook {
   }
 
   private *liveRecords(): Iterable<JournalRecord> {
+    yield* this.book.operator.values();
     for (const record of this.book.finished.values()) yield record;
     for (const job of this.book.unfinished.values()) {
       yield job.accepted;
@@ -124,6 +125,7 @@ export class ReplicatedBook {
     this.catchUp();
     return {
       unfinished: [...this.book.unfinished.values()],
+      operator: [...this.book.operator.values()],
       finished: new Map<string, CompletedRecord>(this.book.finished),
       records: this.records,
       badRecords: this.badRecords,

@@ -15,6 +15,7 @@ import {
 import { satellitesBack } from "../recovery.ts";
 import { hold, submitStep } from "./clients.ts";
 import { heldInputs } from "./locality.ts";
+import { replayDecisions } from "./operator.ts";
 import { deliver } from "./outcomes.ts";
 import { replyTitanicAccepted } from "./services.ts";
 import type { RouterState } from "./state.ts";
@@ -27,10 +28,19 @@ import { spilledPayload } from "./waiting.ts";
  */
 export function recover(
   r: RouterState,
-  { unfinished, finished, appendedSeq, records, badRecords }: Extract<RouterEvent, { kind: "recovered" }>,
+  {
+    unfinished,
+    finished,
+    appendedSeq,
+    records,
+    badRecords,
+    operator,
+  }: Extract<RouterEvent, { kind: "recovered" }>,
 ): void {
   r.appendedSeq = appendedSeq;
   r.committedSeq = appendedSeq;
+  // Drains, locks and live settings first: the replayed jobs are placed under them.
+  if (operator !== undefined && operator.length > 0) replayDecisions(r, operator);
   for (const [id, record] of finished) r.finished.set(id, record);
   const jobs: Job[] = [];
   for (const entry of unfinished) {
@@ -218,6 +228,7 @@ export function onJournalResumed(r: RouterState, committedSeq: number, downMs: n
  * accepted (and its attempt).
  */
 export function* liveRecords(r: RouterState): Iterable<JournalRecord> {
+  yield* r.operatorDecisions.values();
   yield* r.finished.values();
   for (const job of r.jobs.values()) {
     // A spilled job's payload is on disk, not in the job.

@@ -26,12 +26,11 @@ import {
   placeRecovered,
   recover,
 } from "./commit.ts";
-import { drain } from "./fleet.ts";
-import { flushPlacementCaches, getLiveConfig, setLiveConfig } from "./live-config.ts";
+import { flushPlacementCaches, getLiveConfig } from "./live-config.ts";
 import { explainNear } from "./locality.ts";
+import { configDecided, drainDecided, scoreLockDecided } from "./operator.ts";
 import { type RebalanceMove, rebalance } from "./rebalance.ts";
 import { onPeerGone, onUndelivered } from "./satellites.ts";
-import { lockScore } from "./scores.ts";
 import { listJobs, retry, status } from "./snapshots.ts";
 import { RouterState } from "./state.ts";
 import type { RouterCounters, RouterEffect, RouterEvent, RouterPorts, RouterStatus } from "./types.ts";
@@ -123,11 +122,11 @@ export class JobRouter {
       case "retry":
         return retry(this.r, event.id);
       case "drain":
-        return drain(this.r, event.target, event.drain);
+        return drainDecided(this.r, event.target, event.drain);
       case "score-lock":
-        return lockScore(this.r, event.target, event.score);
+        return scoreLockDecided(this.r, event.target, event.score);
       case "config-set":
-        return setLiveConfig(this.r, event.key, event.value);
+        return configDecided(this.r, event.key, event.value);
       case "cache-flush":
         return flushPlacementCaches(this.r);
       case "rebalance":

@@ -1,7 +1,7 @@
 // The router's state: every job, satellite and table in one place, with the few helpers every
 // part uses (effects, the journal's numbering, the finished book, the tracker's clock). The parts
 // of the router are functions over it (router.ts lists them).
-import type { CompletedRecord, JournalRecord } from "../../journal/core.ts";
+import type { CompletedRecord, JournalRecord, OperatorRecord } from "../../journal/core.ts";
 import { ErrorCode, type ErrorCodeName } from "../../protocol/index.ts";
 import { RefusalLimiter } from "../../security/core.ts";
 import { Tracker, type TrackerEvent } from "../../tracker/index.ts";
@@ -107,6 +107,8 @@ export class RouterState {
    * order they ended: every one with a journal (within retention), Titanic's only without.
    */
   readonly finished = new Map<string, CompletedRecord>();
+  /** Operators' decisions in force, by what they decide on (operator.ts): journaled, replayed. */
+  readonly operatorDecisions = new Map<string, OperatorRecord>();
 
   /** The seq of the last record this router asked to append, and of the last one on disk. */
   appendedSeq = 0;

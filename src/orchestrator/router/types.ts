@@ -1,6 +1,6 @@
 // The router's inputs (events), outputs (effects), the ports it is given and its status snapshot
 // (docs/router.md has them as tables).
-import type { CompletedRecord, JournalRecord, UnfinishedJob } from "../../journal/core.ts";
+import type { CompletedRecord, JournalRecord, OperatorRecord, UnfinishedJob } from "../../journal/core.ts";
 import type { TypeStats } from "../../tracker/index.ts";
 import type { AdmissionContext } from "../admission.ts";
 import type { JobSpill } from "../job-spill.ts";
@@ -27,6 +27,8 @@ export type RouterEvent =
       records: number;
       /** Records whose checksum held but which did not decode (skipped, logged). */
       badRecords: number;
+      /** Operators' decisions in force (drains, score locks, live settings), oldest first. */
+      operator?: readonly OperatorRecord[];
     }
   /** The sockets are bound: satellites and clients can reach us. */
   | { kind: "bound" }

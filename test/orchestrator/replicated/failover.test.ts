@@ -144,6 +144,32 @@ describe("replicated orchestrators", () => {
     expect(second?.status()).toMatchObject({ role: "leader", serving: true });
   }, 90_000);
 
+  it("keep operators' decisions across a change of leader: a drain and a live setting", async () => {
+    const { nodes, frontends } = await startCluster();
+    await until(() => servingNode(nodes) !== undefined, 20_000, "a leader that serves");
+    const all = frontends.join(",");
+    await startSatellite("s1", "h1", all);
+    await startSatellite("s2", "h2", all);
+    const first = servingNode(nodes) as OrchestratorNode;
+    const orchestrator = first.orchestrator;
+    if (orchestrator === null) throw new Error("no orchestrator");
+    await until(() => orchestrator.status().satellites.length === 2, 20_000, "both satellites registered");
+    expect(orchestrator.drain("h1").ok).toBe(true);
+    expect(orchestrator.configSet("types.echo.timeoutMs", 7000).ok).toBe(true);
+    // On a majority before the leader goes (the decisions ride the next group commit).
+    const client = await connect(all, { timeoutMs: 30_000 });
+    cleanups.push(() => client.close());
+    expect(await client.request("echo", { n: 1 })).toEqual({ n: 1 });
+    await first.stop();
+    await until(() => servingNode(nodes) !== undefined, 20_000, "a new leader that serves");
+    const second = (servingNode(nodes) as OrchestratorNode).orchestrator;
+    if (second === null) throw new Error("no orchestrator");
+    await until(() => second.status().satellites.length === 2, 20_000, "both satellites back");
+    expect(second.status().satellites.find((satellite) => satellite.id === "s1")?.draining).toBe(true);
+    expect(second.configGet("types.echo.timeoutMs").settings).toEqual({ "types.echo.timeoutMs": 7000 });
+    expect(await client.request("echo", { n: 2 })).toEqual({ n: 2 });
+  }, 90_000);
+
   it("run under CURVE: Raft between the nodes with the orchestrators' key, clients and satellites allow-listed", async () => {
     const keys = new TestKeys("dsat-replicated-keys-");
     cleanups.push(() => keys.remove());

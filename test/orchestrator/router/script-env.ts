@@ -147,6 +147,9 @@ export class ScriptEnv {
         return this.fromSatellite(args.at(0, "a satellite"), workerCommandFrames(WorkerCommand.drain));
       case "load":
         return this.fromSatellite(args.at(0, "a satellite"), loadMessage(args));
+      case "operator-drain":
+      case "operator-undrain":
+        return this.control({ kind: "drain", target: args.at(0, "a target"), drain: verb === "operator-drain" });
       case "score": {
         const how = args.at(0, "lock or unlock");
         const target = args.at(1, "a target");
@@ -609,6 +612,7 @@ export class ScriptEnv {
         appendedSeq: this.journal.committed,
         records: kept.length,
         badRecords: 0,
+        operator: [...book.operator.values()],
       }),
       ...this.turn({ kind: "bound" }),
     ];

@@ -73,6 +73,8 @@ function formatRecord(record: JournalRecord): string {
     }
     case "forgotten":
       return `forgotten ${record.id}`;
+    case "operator":
+      return `operator ${record.command} ${record.target}${record.value === null || record.value === undefined ? "" : ` ${JSON.stringify(record.value)}`}`;
   }
 }
 
