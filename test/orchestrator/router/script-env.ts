@@ -149,7 +149,11 @@ export class ScriptEnv {
         return this.fromSatellite(args.at(0, "a satellite"), loadMessage(args));
       case "operator-drain":
       case "operator-undrain":
-        return this.control({ kind: "drain", target: args.at(0, "a target"), drain: verb === "operator-drain" });
+        return this.control({
+          kind: "drain",
+          target: args.at(0, "a target"),
+          drain: verb === "operator-drain",
+        });
       case "score": {
         const how = args.at(0, "lock or unlock");
         const target = args.at(1, "a target");
