@@ -420,12 +420,14 @@ export class SatelliteRuntime {
     payloadFrames: Buffer[],
     address: Buffer | null,
   ): void {
-    const epoch = Math.floor(attempt / 256);
-    if (epoch < this.epoch) {
-      this.counters.fenced++;
-      return;
-    }
-    this.epoch = epoch;
+    // Only with several orchestrators (a replicated set) do tokens carry a term; below 256, or not
+    // a safe integer, a token carries none (epoch 0).
+    const epoch =
+      this.endpoints.length > 1 && attempt >= 256 && Number.isSafeInteger(attempt)
+        ? Math.floor(attempt / 256)
+        : 0;
+    const fenced = epoch < this.epoch;
+    if (!fenced) this.epoch = epoch;
     const key = `${header.id}#${attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
     const job: RunningJob = {
@@ -438,6 +440,14 @@ export class SatelliteRuntime {
       span: header.tp === undefined ? null : startRunSpan(header.tp, { ...header, attempt }, this.options.id),
     };
     this.running.set(key, job);
+    if (fenced) {
+      // A deposed leader's job (an earlier term than one already seen): not run, but answered, so
+      // the one who sent it frees its slot; it cannot commit the failure anyway.
+      this.counters.fenced++;
+      const message = `fenced: term ${epoch} is older than term ${this.epoch} seen here`;
+      this.finishJob(key, job, { s: "error", e: message, r: true }, null);
+      return;
+    }
     this.counters.jobs++;
     // A job that came alone is acked at once; batch jobs are acked in the next ACK-BATCH, and only
     // if still running then (see the end of this method).

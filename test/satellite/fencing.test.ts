@@ -1,6 +1,7 @@
 // A satellite under replicated orchestrators (docs/raft.md): attempt tokens carry the leadership
 // term (epoch * 256 + attempt). Once it has seen a job of term 5, a job of term 4 is a deposed
-// leader's: it is not run (counters.fenced). A raw ROUTER plays the orchestrators.
+// leader's: it is not run (counters.fenced) but answered with an error. A raw ROUTER plays the
+// orchestrators. A satellite given one orchestrator never fences (its tokens carry no term).
 import { afterEach, describe, expect, it } from "vitest";
 import { Router } from "zeromq";
 import { encode, type JobEntry, jobBatchFrames } from "../../src/protocol/index.ts";
@@ -19,7 +20,8 @@ const token = (epoch: number, attempt: number) => epoch * 256 + attempt;
 
 describe("satellite fencing", () => {
   it("runs a later leadership's jobs and refuses an earlier one's; handlers see the plain attempt", async () => {
-    const [endpoint] = await freeEndpoints(1);
+    // Two frontends (a replicated set): only then do tokens carry a term. Nothing listens on the second.
+    const [endpoint, follower] = await freeEndpoints(2);
     router = new Router({ linger: 0 });
     await router.bind(endpoint);
     const ran: Array<{ id: string; attempt: number }> = [];
@@ -31,7 +33,7 @@ describe("satellite fencing", () => {
           return payload;
         },
       }),
-      { endpoint, id: "s1", heartbeatMs: 60_000, log: () => {} },
+      { endpoint: `${endpoint},${follower}`, id: "s1", heartbeatMs: 60_000, log: () => {} },
     );
     // Its READY tells us its routing id.
     const [route] = await router.receive();

@@ -40,7 +40,9 @@ const HOSTS = ["h1", "h2", "h3", "h4"];
  * - done and lost: exact (every job done, none lost, in both).
  * - retried and rerouted: the killed satellite's jobs in flight at the kill instant (placement is
  *   the same in both runs, so the same jobs; the kill lands a few ms later for real, and a job
- *   whose sleep ends in those ms is done rather than retried): +-2. Jobs done per satellite: +-5.
+ *   whose sleep ends in those ms is done rather than retried): +-2. Jobs done per satellite: +-10
+ *   (+-5 in quiet runs; measured 8 once in CI: which of two candidates takes a job whose first is
+ *   the killed satellite depends on when pm2's restart registers it, a few ms apart in the two runs).
  * - latency: the real run may be slower than the simulated one by up to 15 % (p50) and 25 % (p95),
  *   faster by at most 10 % (or 5 ms and 10 ms, whichever is larger). Asymmetric on purpose: the
  *   simulator charges a job its sleep, the queueing and fixed link delays, not the CPU the real
@@ -53,7 +55,7 @@ const HOSTS = ["h1", "h2", "h3", "h4"];
  *   overshoot (p95), said in the output; the "faster" bound (the modelling check) stays as it is.
  */
 const COUNT_TOLERANCE = 2;
-const PER_SATELLITE_TOLERANCE = 5;
+const PER_SATELLITE_TOLERANCE = 10;
 const P50_TOLERANCE = { faster: 0.1, slower: 0.15, ms: 5 };
 const P95_TOLERANCE = { faster: 0.1, slower: 0.25, ms: 10 };
 const STARVED_OVERSHOOT_MS = 5;
