@@ -2,7 +2,7 @@
 // `dsat rebalance` (docs/operations.md, "Rebalance"): which keys move, from which satellite to
 // which, when the fleet changes. Both ask the orchestrator's own placement code, never a copy.
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { connectAddress, controlRequest } from "../client/index.ts";
 import { JobRouter, resolveConfig, WaitingRoom } from "../orchestrator/index.ts";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
@@ -21,18 +21,10 @@ import {
 import { formatTable, seededRandom } from "../util/index.ts";
 import { adminControl } from "./control.ts";
 import { UsageError } from "./errors.ts";
+import { defaultTopologyFile, integerIn } from "./options.ts";
 import { applyRebalance, liveKeys } from "./rebalance-apply.ts";
 
-function defaultFile(file: string | undefined): string {
-  return file ?? process.env.DSAT_TOPOLOGY ?? "topologies/demo.json";
-}
-
-function count(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0 || parsed > 10_000_000)
-    throw new InvalidArgumentError(`expected an integer in 0..10000000, got "${value}"`);
-  return parsed;
-}
+const count = integerIn(0, 10_000_000);
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -120,7 +112,7 @@ export function localityCommand(): Command {
           json?: boolean;
         },
       ) => {
-        const file = defaultFile(options.topology);
+        const file = defaultTopologyFile(options.topology);
         const topology = loadTopology(file);
         const fleet = await fleetNow(file, topology, options.live === true);
         const router = offlineRouter(topology, fleet, options.down);
@@ -220,7 +212,7 @@ export function rebalanceCommand(): Command {
     )
     .option("--json", "print the plan as JSON")
     .action(async (fileArgument: string | undefined, options: RebalanceOptions) => {
-      const file = defaultFile(fileArgument);
+      const file = defaultTopologyFile(fileArgument);
       const topology = loadTopology(file);
       const apply = options.dryRun !== true;
       if (apply && options.to !== undefined)

@@ -1,6 +1,6 @@
 // `dsat topology check [FILE]` and `dsat topology show [FILE]` (docs/topology.md), and `dsat check`
 // (docs/operations.md): does every type's placement still have its failure domains.
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { connectAddress, controlRequest } from "../client/index.ts";
 import {
   checkPlacements,
@@ -14,17 +14,9 @@ import {
 } from "../topology/index.ts";
 import { formatTable } from "../util/index.ts";
 import { UsageError } from "./errors.ts";
+import { defaultTopologyFile, integerIn } from "./options.ts";
 
-function defaultFile(file: string | undefined): string {
-  return file ?? process.env.DSAT_TOPOLOGY ?? "topologies/demo.json";
-}
-
-function samplesOption(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > 10_000_000)
-    throw new InvalidArgumentError(`expected an integer in 1..10000000, got "${value}"`);
-  return parsed;
-}
+const samplesOption = integerIn(1, 10_000_000);
 
 export function topologyCommand(): Command {
   const command = new Command("topology").description("check and show topology files (docs/topology.md)");
@@ -36,7 +28,7 @@ export function topologyCommand(): Command {
       .argument("[file]", "topology JSON file (default: $DSAT_TOPOLOGY or topologies/demo.json)")
       .option("--samples <n>", "CRUSH mappings per type for the shares", samplesOption, 10_000)
       .action((file: string | undefined, options: { samples: number }) => {
-        const name = defaultFile(file);
+        const name = defaultTopologyFile(file);
         // A file that does not load throws (one line, exit 1). One that loads but names files that
         // are not there (keys, modules) gets its report and one line per missing file, exit 1.
         const result = checkTopology(loadTopology(name), name, options.samples);
@@ -50,7 +42,7 @@ export function topologyCommand(): Command {
       .description("the hierarchy as a tree with each host's satellites, and each type's CRUSH tree")
       .argument("[file]", "topology JSON file (default: $DSAT_TOPOLOGY or topologies/demo.json)")
       .action((file: string | undefined) => {
-        const name = defaultFile(file);
+        const name = defaultTopologyFile(file);
         process.stdout.write(formatShow(loadTopology(name), name));
       }),
   );
@@ -73,7 +65,7 @@ export function checkCommand(): Command {
     .option("--json", "print the checks as JSON")
     .action(
       async (file: string | undefined, options: { live?: boolean; samples: number; json?: boolean }) => {
-        const name = defaultFile(file);
+        const name = defaultTopologyFile(file);
         const topology = loadTopology(name);
         const satellites =
           options.live === true ? await liveSatellites(name, topology) : declaredSatellites(topology);

@@ -42,6 +42,10 @@ export interface JournalCounters {
   resumed: number;
 }
 
+export function newJournalCounters(): JournalCounters {
+  return { records: 0, commits: 0, compactions: 0, failures: 0, probes: 0, resumed: 0 };
+}
+
 /** "Never durable": what append() returns for a record the journal cannot take (closed, too large). */
 export const NEVER_DURABLE = Number.POSITIVE_INFINITY;
 
@@ -56,14 +60,7 @@ export class JobJournal {
   private refused: string | null = null;
   /** Date.now() of the failure the journal is in, or null while it works. */
   private failedAt: number | null = null;
-  readonly counters: JournalCounters = {
-    records: 0,
-    commits: 0,
-    compactions: 0,
-    failures: 0,
-    probes: 0,
-    resumed: 0,
-  };
+  readonly counters: JournalCounters = newJournalCounters();
 
   private constructor(
     private readonly config: ResolvedJournal,

@@ -5,7 +5,7 @@
 import type { JournalRecord, SegmentDamage } from "../../journal/index.ts";
 import { encodeRecord } from "../../journal/index.ts";
 import type { RaftNode } from "../../raft/node/index.ts";
-import type { JournalCounters } from "../durable.ts";
+import { type JournalCounters, newJournalCounters } from "../durable.ts";
 import type { ShellJournal } from "../journal-driver.ts";
 import { encodeBatch } from "./book.ts";
 
@@ -20,14 +20,7 @@ export class ReplicatedJournal implements ShellJournal {
   /** Every failure of this journal is a lost leadership (or the node stopping it). */
   readonly notLeader = true;
   readonly damage: readonly SegmentDamage[] = [];
-  readonly counters: JournalCounters = {
-    records: 0,
-    commits: 0,
-    compactions: 0,
-    failures: 0,
-    probes: 0,
-    resumed: 0,
-  };
+  readonly counters: JournalCounters = newJournalCounters();
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
