@@ -73,6 +73,12 @@ const NOT_LEADER_RETRY_MS = 100;
 /** The latency around a leader kill: answers in this window before it, and after it. */
 const FAILOVER_WINDOW_MS = 5000;
 
+/** A type the scenario says nothing about (shared, never written: read per job). */
+const NO_SERVICE: ServiceSpec = Object.freeze({});
+/** A simulated job's result payloads, encoded once (they are the same bytes for every job). */
+const DONE_PAYLOAD = encode("done");
+const FAILED_PAYLOAD = encode(null);
+
 /** Runs `scenario` on `topology` with `seed`; deterministic: the same inputs give the same result. */
 export function simulate(topology: Topology, scenario: Scenario, seed: number): SimulationResult {
   checkAgainst(
@@ -903,7 +909,7 @@ class Simulation {
   private begin(satellite: SimSatellite, job: RunningJob): void {
     satellite.running.set(job.token, job);
     job.started = true;
-    const service: ServiceSpec = this.scenario.service?.[job.type] ?? {};
+    const service: ServiceSpec = this.scenario.service?.[job.type] ?? NO_SERVICE;
     const hangRate = satellite.hangRate ?? service.hangRate ?? 0;
     if (hangRate > 0 && this.random.next() < hangRate) return; // this job never finishes
     job.durationMs =
@@ -920,12 +926,12 @@ class Simulation {
       satellite.deferred.push(() => this.complete(satellite, job));
       return;
     }
-    const service: ServiceSpec = this.scenario.service?.[job.type] ?? {};
+    const service: ServiceSpec = this.scenario.service?.[job.type] ?? NO_SERVICE;
     const failureRate = satellite.failureRate ?? service.failureRate ?? 0;
     const ok = !(failureRate > 0 && this.random.next() < failureRate);
     satellite.jobs++;
     satellite.busyMs += job.durationMs;
-    const payload = encode(ok ? "done" : null);
+    const payload = ok ? DONE_PAYLOAD : FAILED_PAYLOAD;
     if (job.address !== null) {
       this.satelliteSend(
         satellite,

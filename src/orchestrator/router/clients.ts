@@ -410,9 +410,9 @@ export function submitStep(r: RouterState, job: Job, now: number): void {
     candidates,
     // Deadlines are wall-clock; the tracker's clock runs behind by this process's stalls.
     deadlineAtMs: job.deadlineAt - r.stalledMs,
-    // 9/TSP: a Titanic request waits for its first worker until its deadline.
-    ...(job.origin.kind === "titanic" ? { patient: true } : {}),
   };
+  // 9/TSP: a Titanic request waits for its first worker until its deadline.
+  if (job.origin.kind === "titanic") submit.patient = true;
   if (job.attemptsBefore > 0) {
     submit.attemptsBefore = job.attemptsBefore;
     job.attemptsBefore = 0;
