@@ -340,7 +340,7 @@ class Simulation {
 
   /** A frame set from the router: to a satellite's connection or a client, over its link. */
   private send(frames: Buffer[]): void {
-    const peer = this.peers.get(frames[0].toString("latin1"));
+    const peer = this.peers.get(this.routeKey(frames[0]));
     if (peer === undefined) return;
     if (peer.client !== undefined) {
       const client = peer.client;
@@ -377,6 +377,17 @@ class Simulation {
     const connection = peer.connection;
     this.queue.at(at, () => this.satelliteReceive(satellite, connection, frames));
   }
+
+  /** A route's key in `peers`; the router sends from the same few route buffers, so kept per buffer. */
+  private routeKey(route: Buffer): string {
+    let key = this.routeKeys.get(route);
+    if (key === undefined) {
+      key = route.toString("latin1");
+      this.routeKeys.set(route, key);
+    }
+    return key;
+  }
+  private readonly routeKeys = new WeakMap<Buffer, string>();
 
   private linkDelay(ms: number): number {
     return ms * (1 + this.latency.jitter * this.random.next());

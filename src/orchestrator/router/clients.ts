@@ -207,7 +207,7 @@ export function submit(
   if (typeof inputs === "string") return refuse(r, request, ErrorCode.malformed, `inputs: ${inputs}`);
   const heldBytes = bytesOf(request.payload) + (inputs?.bytes.length ?? 0);
   // Once per job: the budgets are per client (routing id).
-  const client = "route" in origin ? origin.route.toString("hex") : null;
+  const client = "route" in origin ? routeHex(origin.route) : null;
   const overloaded = overload(r, origin, heldBytes, client);
   if (overloaded !== null) return refuse(r, request, ErrorCode.overloaded, overloaded);
   const id = request.id ?? `${r.ports.instance}-${(r.nextJobNumber++).toString(36)}`;
@@ -255,6 +255,20 @@ export function submit(
   r.awaitingCommit.push(job); // append() asked for the commit
   return null;
 }
+
+/**
+ * A route's hex, remembered for the last route: a batch's jobs share one route buffer, and the
+ * string is then built (and hashed by the budget maps) once per batch, not once per job.
+ */
+function routeHex(route: Buffer): string {
+  if (route !== lastRoute) {
+    lastRoute = route;
+    lastRouteHex = route.toString("hex");
+  }
+  return lastRouteHex;
+}
+let lastRoute: Buffer | null = null;
+let lastRouteHex = "";
 
 /** Answers a request that cannot be taken, and returns why. */
 function refuse(

@@ -26,8 +26,13 @@ export function placementFor(r: RouterState, type: string): TypePlacement | unde
     { replicas: typeConfig.replicas, failureDomain: typeConfig.failureDomain, rule: typeConfig.rule },
     members.map((member) => {
       const satellite = r.registry.byId(member.satelliteId);
+      // Written out, not spread: this runs for every member at each rebuild (a fleet registering).
       return {
-        ...member,
+        satelliteId: member.satelliteId,
+        device: member.device,
+        location: member.location,
+        weight: member.weight,
+        goneAt: member.goneAt,
         placeable: isPlaceable(r, satellite),
         reweight: scoreReweight(satellite?.score ?? 100),
       };
