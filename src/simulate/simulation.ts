@@ -126,7 +126,7 @@ class Simulation {
   private readonly endMs: number;
   private readonly intervalMs: number;
   private readonly timeouts = new Map<string, number | null>();
-  private readonly keyOwner = new Map<string, string>();
+  private readonly keyOwner = new Map<string, Map<string, string>>();
   private readonly eventLog: SimulationResult["events"] = [];
   // The orchestrator's inbox: events wait here while it is busy (costUs per event).
   private inbox: RouterEvent[] = [];
@@ -966,10 +966,15 @@ class Simulation {
       else this.scheduleFlush(satellite);
     }
     if (ok && job.key !== null) {
-      const owner = `${job.type}\u0000${job.key}`;
-      const before = this.keyOwner.get(owner);
+      // Per type, then per key: no "type\0key" string built and hashed per job.
+      let owners = this.keyOwner.get(job.type);
+      if (owners === undefined) {
+        owners = new Map();
+        this.keyOwner.set(job.type, owners);
+      }
+      const before = owners.get(job.key);
       if (before !== undefined && before !== satellite.id) this.metrics.keyMoved(job.type, this.queue.now);
-      this.keyOwner.set(owner, satellite.id);
+      owners.set(job.key, satellite.id);
     }
     this.endJob(satellite, job);
   }

@@ -26,7 +26,7 @@ import { acceptedRecord, attachToUnwrittenReply, jobFromJournal } from "./commit
 import { heldInputs, jobCandidates } from "./locality.ts";
 import { runEffects } from "./outcomes.ts";
 import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
-import { answerService } from "./services.ts";
+import { answerService, isOwnService } from "./services.ts";
 import { CANCEL_SERVICE, SLOW_READER_BYTES } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceHandedOver, traceOf } from "./trace.ts";
@@ -139,8 +139,12 @@ export function onClientBatch(
   for (let i = 0; i < entries.length; i++) {
     const [service, correlation, length, timeoutMs, id, key, traceparent, inputs] = entries[i];
     const origin: Origin = { kind: "batch", route, correlation };
-    const call = { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined };
-    if (service === CANCEL_SERVICE && answerService(r, call, true)) continue;
+    // The call is built only for the orchestrator's own services (not per job).
+    const ownService = isOwnService(service, true);
+    const call = ownService
+      ? { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined }
+      : null;
+    if (service === CANCEL_SERVICE && call !== null && answerService(r, call, true)) continue;
     if (length > r.config.limits.messageBytesMax) {
       r.counters.tooLarge++;
       r.outbox.replyError(
@@ -151,7 +155,7 @@ export function onClientBatch(
       );
       continue;
     }
-    if (answerService(r, call, true)) continue;
+    if (call !== null && answerService(r, call, true)) continue;
     submit(r, {
       origin,
       owner,
