@@ -162,6 +162,8 @@ export class FrontendOutbox {
 
   /** Sends everything queued since the last flush (the router's takeEffects()). */
   flush(): void {
+    // Called at the end of every turn, most of which queued nothing.
+    if (this.satellitesToFlush.length === 0 && this.replyOutboxes.size === 0) return;
     for (const satellite of this.satellitesToFlush) {
       const entries = satellite.outEntries;
       if (entries.length === 0) continue;

@@ -4,7 +4,7 @@
 // on its bytes before it is decoded; a bad one is ignored (and counted), never a reason to drop
 // the heartbeat or the peer.
 import { decode, encode } from "./codec.ts";
-import { DSAT_MARK, MDP_WORKER, WorkerCommand } from "./constants.ts";
+import { DSAT_MARK, EMPTY, MDP_WORKER, WorkerCommand } from "./constants.ts";
 import { type Shape, shapeProblem } from "./shape.ts";
 
 export interface SatelliteLoad {
@@ -84,5 +84,8 @@ export function loadHeartbeatFrames(load: SatelliteLoad): Buffer[] {
  * takes a HEARTBEAT with a body as malformed) never gets one.
  */
 export function loadWelcomeFrames(): Buffer[] {
-  return [Buffer.alloc(0), MDP_WORKER, Buffer.from([WorkerCommand.heartbeat]), DSAT_MARK];
+  return [EMPTY, MDP_WORKER, COMMAND_HEARTBEAT, DSAT_MARK];
 }
+
+/** Shared, never written (as workerCommandFrames' frames): one heartbeat per satellite per period. */
+const COMMAND_HEARTBEAT = Buffer.from([WorkerCommand.heartbeat]);

@@ -73,6 +73,12 @@ const NOT_LEADER_RETRY_MS = 100;
 /** The latency around a leader kill: answers in this window before it, and after it. */
 const FAILOVER_WINDOW_MS = 5000;
 
+/** A type the scenario says nothing about (shared, never written: read per job). */
+const NO_SERVICE: ServiceSpec = Object.freeze({});
+/** A simulated job's result payloads, encoded once (they are the same bytes for every job). */
+const DONE_PAYLOAD = encode("done");
+const FAILED_PAYLOAD = encode(null);
+
 /** Runs `scenario` on `topology` with `seed`; deterministic: the same inputs give the same result. */
 export function simulate(topology: Topology, scenario: Scenario, seed: number): SimulationResult {
   checkAgainst(
@@ -120,7 +126,7 @@ class Simulation {
   private readonly endMs: number;
   private readonly intervalMs: number;
   private readonly timeouts = new Map<string, number | null>();
-  private readonly keyOwner = new Map<string, string>();
+  private readonly keyOwner = new Map<string, Map<string, string>>();
   private readonly eventLog: SimulationResult["events"] = [];
   // The orchestrator's inbox: events wait here while it is busy (costUs per event).
   private inbox: RouterEvent[] = [];
@@ -334,7 +340,7 @@ class Simulation {
 
   /** A frame set from the router: to a satellite's connection or a client, over its link. */
   private send(frames: Buffer[]): void {
-    const peer = this.peers.get(frames[0].toString("latin1"));
+    const peer = this.peers.get(this.routeKey(frames[0]));
     if (peer === undefined) return;
     if (peer.client !== undefined) {
       const client = peer.client;
@@ -371,6 +377,17 @@ class Simulation {
     const connection = peer.connection;
     this.queue.at(at, () => this.satelliteReceive(satellite, connection, frames));
   }
+
+  /** A route's key in `peers`; the router sends from the same few route buffers, so kept per buffer. */
+  private routeKey(route: Buffer): string {
+    let key = this.routeKeys.get(route);
+    if (key === undefined) {
+      key = route.toString("latin1");
+      this.routeKeys.set(route, key);
+    }
+    return key;
+  }
+  private readonly routeKeys = new WeakMap<Buffer, string>();
 
   private linkDelay(ms: number): number {
     return ms * (1 + this.latency.jitter * this.random.next());
@@ -903,7 +920,7 @@ class Simulation {
   private begin(satellite: SimSatellite, job: RunningJob): void {
     satellite.running.set(job.token, job);
     job.started = true;
-    const service: ServiceSpec = this.scenario.service?.[job.type] ?? {};
+    const service: ServiceSpec = this.scenario.service?.[job.type] ?? NO_SERVICE;
     const hangRate = satellite.hangRate ?? service.hangRate ?? 0;
     if (hangRate > 0 && this.random.next() < hangRate) return; // this job never finishes
     job.durationMs =
@@ -920,12 +937,12 @@ class Simulation {
       satellite.deferred.push(() => this.complete(satellite, job));
       return;
     }
-    const service: ServiceSpec = this.scenario.service?.[job.type] ?? {};
+    const service: ServiceSpec = this.scenario.service?.[job.type] ?? NO_SERVICE;
     const failureRate = satellite.failureRate ?? service.failureRate ?? 0;
     const ok = !(failureRate > 0 && this.random.next() < failureRate);
     satellite.jobs++;
     satellite.busyMs += job.durationMs;
-    const payload = encode(ok ? "done" : null);
+    const payload = ok ? DONE_PAYLOAD : FAILED_PAYLOAD;
     if (job.address !== null) {
       this.satelliteSend(
         satellite,
@@ -949,10 +966,15 @@ class Simulation {
       else this.scheduleFlush(satellite);
     }
     if (ok && job.key !== null) {
-      const owner = `${job.type}\u0000${job.key}`;
-      const before = this.keyOwner.get(owner);
+      // Per type, then per key: no "type\0key" string built and hashed per job.
+      let owners = this.keyOwner.get(job.type);
+      if (owners === undefined) {
+        owners = new Map();
+        this.keyOwner.set(job.type, owners);
+      }
+      const before = owners.get(job.key);
       if (before !== undefined && before !== satellite.id) this.metrics.keyMoved(job.type, this.queue.now);
-      this.keyOwner.set(owner, satellite.id);
+      owners.set(job.key, satellite.id);
     }
     this.endJob(satellite, job);
   }

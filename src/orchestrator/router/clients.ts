@@ -26,7 +26,7 @@ import { acceptedRecord, attachToUnwrittenReply, jobFromJournal } from "./commit
 import { heldInputs, jobCandidates } from "./locality.ts";
 import { runEffects } from "./outcomes.ts";
 import { onWorkerMessage, onWorkerReady } from "./satellites.ts";
-import { answerService } from "./services.ts";
+import { answerService, isOwnService } from "./services.ts";
 import { CANCEL_SERVICE, SLOW_READER_BYTES } from "./shared.ts";
 import type { RouterState } from "./state.ts";
 import { traceHandedOver, traceOf } from "./trace.ts";
@@ -139,8 +139,12 @@ export function onClientBatch(
   for (let i = 0; i < entries.length; i++) {
     const [service, correlation, length, timeoutMs, id, key, traceparent, inputs] = entries[i];
     const origin: Origin = { kind: "batch", route, correlation };
-    const call = { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined };
-    if (service === CANCEL_SERVICE && answerService(r, call, true)) continue;
+    // The call is built only for the orchestrator's own services (not per job).
+    const ownService = isOwnService(service, true);
+    const call = ownService
+      ? { route, origin, owner, service, body: [payloads[i]], id: id ?? undefined }
+      : null;
+    if (service === CANCEL_SERVICE && call !== null && answerService(r, call, true)) continue;
     if (length > r.config.limits.messageBytesMax) {
       r.counters.tooLarge++;
       r.outbox.replyError(
@@ -151,7 +155,7 @@ export function onClientBatch(
       );
       continue;
     }
-    if (answerService(r, call, true)) continue;
+    if (call !== null && answerService(r, call, true)) continue;
     submit(r, {
       origin,
       owner,
@@ -207,7 +211,7 @@ export function submit(
   if (typeof inputs === "string") return refuse(r, request, ErrorCode.malformed, `inputs: ${inputs}`);
   const heldBytes = bytesOf(request.payload) + (inputs?.bytes.length ?? 0);
   // Once per job: the budgets are per client (routing id).
-  const client = "route" in origin ? origin.route.toString("hex") : null;
+  const client = "route" in origin ? routeHex(origin.route) : null;
   const overloaded = overload(r, origin, heldBytes, client);
   if (overloaded !== null) return refuse(r, request, ErrorCode.overloaded, overloaded);
   const id = request.id ?? `${r.ports.instance}-${(r.nextJobNumber++).toString(36)}`;
@@ -255,6 +259,20 @@ export function submit(
   r.awaitingCommit.push(job); // append() asked for the commit
   return null;
 }
+
+/**
+ * A route's hex, remembered for the last route: a batch's jobs share one route buffer, and the
+ * string is then built (and hashed by the budget maps) once per batch, not once per job.
+ */
+function routeHex(route: Buffer): string {
+  if (route !== lastRoute) {
+    lastRoute = route;
+    lastRouteHex = route.toString("hex");
+  }
+  return lastRouteHex;
+}
+let lastRoute: Buffer | null = null;
+let lastRouteHex = "";
 
 /** Answers a request that cannot be taken, and returns why. */
 function refuse(
@@ -410,9 +428,9 @@ export function submitStep(r: RouterState, job: Job, now: number): void {
     candidates,
     // Deadlines are wall-clock; the tracker's clock runs behind by this process's stalls.
     deadlineAtMs: job.deadlineAt - r.stalledMs,
-    // 9/TSP: a Titanic request waits for its first worker until its deadline.
-    ...(job.origin.kind === "titanic" ? { patient: true } : {}),
   };
+  // 9/TSP: a Titanic request waits for its first worker until its deadline.
+  if (job.origin.kind === "titanic") submit.patient = true;
   if (job.attemptsBefore > 0) {
     submit.attemptsBefore = job.attemptsBefore;
     job.attemptsBefore = 0;

@@ -1,6 +1,7 @@
 // Placement and dispatch: each attempt goes to the best CRUSH candidate with room, or waits in its
 // queue; satellites' slots are taken and freed here.
 import { type JobEntry, jobAddress, jobRequestFrames, plainJobRequestFrames } from "../../protocol/index.ts";
+import type { DispatchedEvent } from "../../tracker/index.ts";
 import type { HeldInputs, Job } from "../job.ts";
 import { TypePlacement } from "../placement.ts";
 import type { SatelliteInfo } from "../registry.ts";
@@ -25,8 +26,13 @@ export function placementFor(r: RouterState, type: string): TypePlacement | unde
     { replicas: typeConfig.replicas, failureDomain: typeConfig.failureDomain, rule: typeConfig.rule },
     members.map((member) => {
       const satellite = r.registry.byId(member.satelliteId);
+      // Written out, not spread: this runs for every member at each rebuild (a fleet registering).
       return {
-        ...member,
+        satelliteId: member.satelliteId,
+        device: member.device,
+        location: member.location,
+        weight: member.weight,
+        goneAt: member.goneAt,
         placeable: isPlaceable(r, satellite),
         reweight: scoreReweight(satellite?.score ?? 100),
       };
@@ -130,17 +136,15 @@ export function send(r: RouterState, job: Job, satellite: SatelliteInfo, now: nu
   const running = satellite.running;
   running.set(job, (running.get(job) ?? 0) + 1);
   // A half-open satellite takes one probe; it is skipped by placement until the tracker's verdict.
-  r.trackerStep(
-    {
-      kind: "dispatched",
-      jobId: job.trackerId,
-      attempt: job.attempt,
-      satelliteId: satellite.id,
-      // A plain MDP worker is silent while it works (7/MDP): no stall timer, the run timeout governs.
-      ...(satellite.dsat ? {} : { reportsProgress: false }),
-    },
-    now,
-  );
+  const dispatched: DispatchedEvent = {
+    kind: "dispatched",
+    jobId: job.trackerId,
+    attempt: job.attempt,
+    satelliteId: satellite.id,
+  };
+  // A plain MDP worker is silent while it works (7/MDP): no stall timer, the run timeout governs.
+  if (!satellite.dsat) dispatched.reportsProgress = false;
+  r.trackerStep(dispatched, now);
   // A plain MDP worker cannot ACK: the request on its way stands for the ack.
   if (!satellite.dsat)
     r.trackerStep(

@@ -85,6 +85,23 @@ export type EventFields<T extends EventTopic> = T extends keyof FixedEvents
 
 /** The topic a tracker event is published under: "job:retry" -> "job.retry" (+ ".<type>"). */
 export function trackerTopic(name: TrackerEventName, type?: string): EventTopic {
-  const topic = name.replace(":", ".") as TrackerTopic<TrackerEventName>;
-  return type === undefined ? topic : `${topic}.${type}`;
+  // Built once per (name, type): one is published per job (job:acked), and the strings add up.
+  let byType = topics.get(name);
+  if (byType === undefined) {
+    byType = new Map();
+    topics.set(name, byType);
+  }
+  const key = type ?? "";
+  let topic = byType.get(key);
+  if (topic === undefined) {
+    const base = name.replace(":", ".") as TrackerTopic<TrackerEventName>;
+    topic = type === undefined ? base : `${base}.${type}`;
+    // Types come and go (learnt ones are evicted): the cache never outgrows a sane type count.
+    if (byType.size >= TOPICS_PER_NAME_MAX) byType.clear();
+    byType.set(key, topic);
+  }
+  return topic;
 }
+
+const TOPICS_PER_NAME_MAX = 4096;
+const topics = new Map<string, Map<string, EventTopic>>();

@@ -91,11 +91,13 @@ export function perform(r: RouterState, effect: TrackerEffect, now: number): voi
       }
       const job = effect.jobId === undefined ? undefined : r.trackedJob(effect.jobId);
       if (job?.trace != null) traceTrackerEvent(r, job, job.trace, effect.name, now);
-      r.publishEvent(trackerTopic(effect.name, job?.type), {
-        ...(job !== undefined ? { id: job.id } : effect.jobId !== undefined ? { id: effect.jobId } : {}),
-        ...(effect.satelliteId !== undefined ? { satellite: effect.satelliteId } : {}),
-        ...(effect.detail !== undefined ? { detail: effect.detail } : {}),
-      });
+      // Built field by field (same keys, same order as spreads would give): one per job.
+      const fields: { id?: string; satellite?: string; detail?: string } = {};
+      if (job !== undefined) fields.id = job.id;
+      else if (effect.jobId !== undefined) fields.id = effect.jobId;
+      if (effect.satelliteId !== undefined) fields.satellite = effect.satelliteId;
+      if (effect.detail !== undefined) fields.detail = effect.detail;
+      r.publishEvent(trackerTopic(effect.name, job?.type), fields);
       return;
     }
   }

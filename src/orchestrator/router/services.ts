@@ -50,11 +50,20 @@ const SERVICES: ReadonlyMap<string, Service> = new Map<string, Service>([
  * one (a job type, to be submitted).
  */
 export function answerService(r: RouterState, call: ServiceCall, batched: boolean): boolean {
-  const service =
-    SERVICES.get(call.service) ?? SERVICES.get(call.service.slice(0, call.service.indexOf(".") + 1));
+  const service = serviceNamed(call.service);
   if (service === undefined || (batched && !service.batched)) return false;
   service.answer(r, call);
   return true;
+}
+
+/** Would answerService answer a call to `name`? (A job type is not: its call need not be built.) */
+export function isOwnService(name: string, batched: boolean): boolean {
+  const service = serviceNamed(name);
+  return service !== undefined && (!batched || service.batched);
+}
+
+function serviceNamed(name: string): Service | undefined {
+  return SERVICES.get(name) ?? SERVICES.get(name.slice(0, name.indexOf(".") + 1));
 }
 
 /** titanic.request / titanic.reply / titanic.close, answered with 9/TSP's status frames. */
