@@ -22,10 +22,15 @@ interface RunFigures {
 export function benchSimulate(quick: boolean): BenchResult[] {
   const jobs = quick ? 100_000 : 1_000_000;
   const child = resolve(import.meta.dirname, "processes/simulate.ts");
-  const output = execFileSync(process.execPath, ["--import", "tsx", child, String(jobs)], {
-    encoding: "utf8",
-    maxBuffer: 1 << 20,
-  });
+  // As `dsat simulate` runs (bin/dsat): a 64 MB young generation (docs/simulate.md, "Speed").
+  const output = execFileSync(
+    process.execPath,
+    ["--max-semi-space-size=64", "--import", "tsx", child, String(jobs)],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    },
+  );
   const run = JSON.parse(output.trim().split("\n").at(-1) as string) as RunFigures;
   const name = `simulate: scale-1m, 1,000 satellites, 3 DCs, ${run.jobs.toLocaleString("en-US")} jobs`;
   const note = quick ? "the target is for 1M jobs; this quick run simulates 100k" : undefined;
