@@ -1,6 +1,7 @@
 export * from "./batch.ts";
 export { DecodeError, decode, encode } from "./codec.ts";
 export { PAYLOAD_DEPTH_MAX, withinDepth } from "./depth.ts";
+export { ATTEMPT_SPAN, attemptOfToken, attemptToken, termOfToken } from "./fencing.ts";
 export * from "./frames.ts";
 export {
   decodeShaped,

@@ -29,6 +29,7 @@ import {
   parseJobRequest,
   type SatelliteHello,
   splitBatch,
+  termOfToken,
   WorkerCommand,
   withinDepth,
   workerCommandFrames,
@@ -42,7 +43,6 @@ import { OrchestratorContact } from "./contact.ts";
 import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { LocalReplicas, satelliteHostnames } from "./job-inputs.ts";
 import { LoadMeter } from "./load-meter.ts";
-import { MdpSatelliteRuntime } from "./mdp-satellite.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
 import {
   abortJob,
@@ -420,12 +420,8 @@ export class SatelliteRuntime {
     payloadFrames: Buffer[],
     address: Buffer | null,
   ): void {
-    // Only with several orchestrators (a replicated set) do tokens carry a term; below 256, or not
-    // a safe integer, a token carries none (epoch 0).
-    const epoch =
-      this.endpoints.length > 1 && attempt >= 256 && Number.isSafeInteger(attempt)
-        ? Math.floor(attempt / 256)
-        : 0;
+    // Only with several orchestrators (a replicated set) do tokens carry a term.
+    const epoch = this.endpoints.length > 1 ? termOfToken(attempt) : 0;
     const fenced = epoch < this.epoch;
     if (!fenced) this.epoch = epoch;
     const key = `${header.id}#${attempt}`;
@@ -672,33 +668,3 @@ const REPLY_BATCH_BYTES_MAX = 256 * 1024;
 
 /** Messages of running jobs held between two connections (beyond, they are dropped). */
 const HELD_MAX = 100_000;
-
-/** Starts a satellite: a SatelliteRuntime, or an MdpSatelliteRuntime for `protocol: "mdp"`. */
-export function runSatellite(
-  definition: SatelliteDefinition,
-  options: SatelliteOptions & { protocol: "mdp" },
-): Promise<MdpSatelliteRuntime>;
-export function runSatellite(
-  definition: SatelliteDefinition,
-  options: SatelliteOptions & { protocol?: "dsat" },
-): Promise<SatelliteRuntime>;
-export function runSatellite(
-  definition: SatelliteDefinition,
-  options: SatelliteOptions,
-): Promise<SatelliteRuntime | MdpSatelliteRuntime>;
-export async function runSatellite(
-  definition: SatelliteDefinition,
-  options: SatelliteOptions,
-): Promise<SatelliteRuntime | MdpSatelliteRuntime> {
-  if (options.protocol !== undefined && options.protocol !== "dsat" && options.protocol !== "mdp") {
-    throw new TypeError(
-      `satellite ${options.id}: protocol must be "dsat" or "mdp", got ${String(options.protocol)}`,
-    );
-  }
-  const runtime =
-    options.protocol === "mdp"
-      ? new MdpSatelliteRuntime(definition, options)
-      : new SatelliteRuntime(definition, options);
-  await runtime.start();
-  return runtime;
-}

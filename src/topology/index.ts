@@ -1,6 +1,7 @@
 export { type CandidateSample, sampleCandidates, whyNoCandidates } from "./candidates.ts";
 export { curveFromEnv } from "./curve.ts";
 export { type JsonFileError, parseJsonText, readJsonFile } from "./json-file.ts";
+export { orchestratorConfig } from "./orchestrator-config.ts";
 export { nodeOrchestratorConfig, type TopologyOrchestratorNode } from "./orchestrators.ts";
 export {
   checkPlacements,
@@ -44,7 +45,6 @@ export {
 export {
   hostLocation,
   loadTopology,
-  orchestratorConfig,
   parseTopology,
   type SatelliteInstance,
   satelliteInstances,

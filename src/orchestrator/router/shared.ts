@@ -1,5 +1,13 @@
 // Constants and small helpers the router's parts share.
-import { decode, ErrorCode, isJobEntry, type JobEntry, type SatelliteHello } from "../../protocol/index.ts";
+import {
+  attemptOfToken,
+  attemptToken,
+  decode,
+  ErrorCode,
+  isJobEntry,
+  type JobEntry,
+  type SatelliteHello,
+} from "../../protocol/index.ts";
 import type { SatelliteInfo } from "../registry.ts";
 
 /** The period of the router's tick: heartbeats, liveness, timers. */
@@ -59,20 +67,12 @@ export const STATS_EVERY_MS = 5000;
 /** Shared empty pipeline (jobs without `next` steps); never mutated. */
 export const NO_STEPS: string[] = [];
 
-/** Attempts per fencing epoch on the wire: the tracker's attempts are below this (a byte). */
-const ATTEMPT_SPAN = 256;
-
-/**
- * The attempt token satellites see and echo. With a fencing epoch (a replicated orchestrator's
- * leadership term, docs/raft.md) it is epoch * 256 + attempt, so tokens of one leadership never
- * match another's; without one (epoch 0) it is the attempt itself.
- */
+/** The attempt token satellites see and echo: with a fencing epoch, it carries the term. */
 export function wireAttempt(r: { fencingEpoch: number }, attempt: number): number {
-  return r.fencingEpoch === 0 ? attempt : r.fencingEpoch * ATTEMPT_SPAN + attempt;
+  return attemptToken(r.fencingEpoch, attempt);
 }
 
 /** A token back from a satellite as the tracker's attempt; -1 (never current) for another epoch's. */
 export function localAttempt(r: { fencingEpoch: number }, token: number): number {
-  if (r.fencingEpoch === 0) return token;
-  return Math.floor(token / ATTEMPT_SPAN) === r.fencingEpoch ? token % ATTEMPT_SPAN : -1;
+  return attemptOfToken(r.fencingEpoch, token);
 }
