@@ -1,7 +1,7 @@
 // The CLI's control requests (dsat jobs, retry, keys reload): to the topology's control endpoint,
 // signed on a secured topology with the key in $DSAT_ADMIN_KEY, else $DSAT_KEY. Commands that list
 // or change jobs need an admin key (docs/security.md, "Control roles").
-import { controlRequest } from "../client/index.ts";
+import { connectAddress, controlRequest } from "../client/index.ts";
 import type { CurveOptions } from "../security/index.ts";
 import { curveFromEnv, loadTopology, type Topology } from "../topology/index.ts";
 import { UsageError } from "./errors.ts";
@@ -30,4 +30,26 @@ export async function adminControl(
       `${request.cmd}: ${String(reply.error)}; set DSAT_ADMIN_KEY to a NAME.key whose NAME.pub is in the topology's security.admins directory`,
     );
   return reply;
+}
+
+/**
+ * The running orchestrator's registered satellites (control `satellites`), for `--live`; `needs`
+ * names what needs them in the error when the topology has no control endpoint.
+ */
+export async function registeredSatellites<Satellite>(
+  file: string,
+  topology: Topology,
+  needs: string,
+): Promise<Satellite[]> {
+  const control = topology.orchestrator.control;
+  if (control === undefined) throw new UsageError(`${file}: ${needs} needs /orchestrator/control`);
+  const reply = (await controlRequest(
+    connectAddress(control),
+    "satellites",
+    3000,
+    curveFromEnv(topology),
+  ).catch((error: unknown) => {
+    throw new UsageError(`the orchestrator at ${control} did not answer: ${(error as Error).message}`);
+  })) as { satellites?: Satellite[] };
+  return reply.satellites ?? [];
 }

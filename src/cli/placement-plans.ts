@@ -3,12 +3,10 @@
 // which, when the fleet changes. Both ask the orchestrator's own placement code, never a copy.
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { connectAddress, controlRequest } from "../client/index.ts";
 import { JobRouter, resolveConfig, WaitingRoom } from "../orchestrator/index.ts";
 import { encode, WorkerCommand, workerCommandFrames } from "../protocol/index.ts";
 import {
   changedFleet,
-  curveFromEnv,
   declaredSatellites,
   type FleetChange,
   type FleetSatellite,
@@ -19,7 +17,7 @@ import {
   type TypeRebalance,
 } from "../topology/index.ts";
 import { formatTable, seededRandom } from "../util/index.ts";
-import { adminControl } from "./control.ts";
+import { adminControl, registeredSatellites } from "./control.ts";
 import { UsageError } from "./errors.ts";
 import { defaultTopologyFile, integerIn } from "./options.ts";
 import { applyRebalance, liveKeys } from "./rebalance-apply.ts";
@@ -31,18 +29,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** The fleet now: the running orchestrator's registered satellites (--live), or the declared ones. */
 async function fleetNow(file: string, topology: Topology, live: boolean): Promise<FleetSatellite[]> {
   if (!live) return declaredSatellites(topology);
-  const control = topology.orchestrator.control;
-  if (control === undefined)
-    throw new UsageError(`${file}: --live (and applying a rebalance) needs /orchestrator/control`);
-  const reply = (await controlRequest(
-    connectAddress(control),
-    "satellites",
-    3000,
-    curveFromEnv(topology),
-  ).catch((error: unknown) => {
-    throw new UsageError(`the orchestrator at ${control} did not answer: ${(error as Error).message}`);
-  })) as { satellites?: FleetSatellite[] };
-  return reply.satellites ?? [];
+  return registeredSatellites<FleetSatellite>(file, topology, "--live (and applying a rebalance)");
 }
 
 /**

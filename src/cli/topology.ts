@@ -1,11 +1,9 @@
 // `dsat topology check [FILE]` and `dsat topology show [FILE]` (docs/topology.md), and `dsat check`
 // (docs/operations.md): does every type's placement still have its failure domains.
 import { Command } from "commander";
-import { connectAddress, controlRequest } from "../client/index.ts";
 import {
   checkPlacements,
   checkTopology,
-  curveFromEnv,
   declaredSatellites,
   formatShow,
   type LiveSatellite,
@@ -13,7 +11,7 @@ import {
   type TypePlacementCheck,
 } from "../topology/index.ts";
 import { formatTable } from "../util/index.ts";
-import { UsageError } from "./errors.ts";
+import { registeredSatellites } from "./control.ts";
 import { defaultTopologyFile, integerIn } from "./options.ts";
 
 const samplesOption = integerIn(1, 10_000_000);
@@ -81,17 +79,7 @@ async function liveSatellites(
   file: string,
   topology: ReturnType<typeof loadTopology>,
 ): Promise<LiveSatellite[]> {
-  const control = topology.orchestrator.control;
-  if (control === undefined) throw new UsageError(`${file}: --live needs /orchestrator/control`);
-  const reply = (await controlRequest(
-    connectAddress(control),
-    "satellites",
-    3000,
-    curveFromEnv(topology),
-  ).catch((error: unknown) => {
-    throw new UsageError(`the orchestrator at ${control} did not answer: ${(error as Error).message}`);
-  })) as { satellites?: LiveSatellite[] };
-  return reply.satellites ?? [];
+  return registeredSatellites<LiveSatellite>(file, topology, "--live");
 }
 
 function formatChecks(checks: readonly TypePlacementCheck[], which: string): string {

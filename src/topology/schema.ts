@@ -21,6 +21,19 @@ export interface SchemaProblem {
 /** Checks JSON against one schema; the first problem, or undefined when it conforms. */
 export type SchemaCheck = (json: unknown) => SchemaProblem | undefined;
 
+/** Ajv as dsat's schemas want it: draft 2020-12, strict, with the "x-expected" annotation. */
+function newAjv(): Ajv2020 {
+  const ajv = new Ajv2020({
+    allErrors: false,
+    verbose: true,
+    strict: true,
+    strictTypes: false,
+    strictRequired: false,
+  });
+  ajv.addVocabulary(["x-expected"]);
+  return ajv;
+}
+
 /**
  * A checker for the JSON Schema in `schemaFile` (compiled on first use). `preferOneOf`: report a
  * failed oneOf itself rather than its first branch's error (when its alternatives have words).
@@ -30,14 +43,7 @@ export function schemaChecker(schemaFile: URL, options: { preferOneOf?: boolean 
   const words = new SchemaWords({});
   return (json) => {
     if (validator === undefined) {
-      const ajv = new Ajv2020({
-        allErrors: false,
-        verbose: true,
-        strict: true,
-        strictTypes: false,
-        strictRequired: false,
-      });
-      ajv.addVocabulary(["x-expected"]);
+      const ajv = newAjv();
       words.root = JSON.parse(readFileSync(schemaFile, "utf8")) as Schema;
       validator = ajv.compile(words.root);
     }
@@ -197,14 +203,7 @@ export function nodeChecker(schemaFile: URL, pointer: string): SchemaCheck {
   const words = new SchemaWords({});
   return (json) => {
     if (validator === undefined) {
-      const ajv = new Ajv2020({
-        allErrors: false,
-        verbose: true,
-        strict: true,
-        strictTypes: false,
-        strictRequired: false,
-      });
-      ajv.addVocabulary(["x-expected"]);
+      const ajv = newAjv();
       const root = JSON.parse(readFileSync(schemaFile, "utf8")) as Schema;
       let node: unknown = root;
       for (const part of pointer.split("/").slice(1))
