@@ -3,6 +3,7 @@ export { htmlReport, type ReportData, reportData } from "./html.ts";
 export { type Percentiles, percentiles, type TypeTotals } from "./metrics.ts";
 export { EventQueue } from "./queue.ts";
 export { type Distribution, draw, KeyPicker, Random } from "./random.ts";
+export { simulate } from "./replicated-simulation.ts";
 export { formatResult } from "./report.ts";
 export {
   checkAgainst,
@@ -13,4 +14,4 @@ export {
   ScenarioError,
   type ScenarioEvent,
 } from "./scenario.ts";
-export { type SatelliteLoad, type SimulationResult, simulate } from "./simulation.ts";
+export type { SatelliteLoad, SimulationResult } from "./simulation.ts";

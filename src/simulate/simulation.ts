@@ -31,7 +31,6 @@ import {
   workerCommandFrames,
   workerReadyFrames,
 } from "../protocol/index.ts";
-import type { Entry, Message } from "../raft/index.ts";
 import { type SatelliteInstance, satelliteInstances, type Topology } from "../topology/index.ts";
 import {
   DEFAULT_LATENCY,
@@ -45,15 +44,8 @@ import {
 import { Metrics, percentiles, round } from "./metrics.ts";
 import { EventQueue } from "./queue.ts";
 import { draw, KeyPicker, Random } from "./random.ts";
+import type { Failover, ReplicatedResult, Session, SimOrchestratorNode } from "./replicated.ts";
 import {
-  type Failover,
-  type ReplicatedResult,
-  type Session,
-  SimOrchestratorNode,
-  SimReplicatedJournal,
-} from "./replicated.ts";
-import {
-  checkAgainst,
   DEFAULT_DRAIN_MS,
   type LoadSpec,
   type Scenario,
@@ -65,13 +57,13 @@ import { baseName, factorAt, niceInterval, simulatedConfig, splitToken } from ".
 export type { SatelliteLoad, SimulationResult };
 
 /** libzmq's reconnect interval (ZMQ_RECONNECT_IVL): how often a peer tries an endpoint again. */
-const RECONNECT_MS = 100;
+export const RECONNECT_MS = 100;
 /** While a new leader's recovery window is open, how often the shell places held jobs (recovery.ts). */
-const RECOVERY_POLL_MS = 10;
+export const RECOVERY_POLL_MS = 10;
 /** The dsat client sends a request refused with DSAT_ERR_NOT_LEADER again after this. */
 const NOT_LEADER_RETRY_MS = 100;
 /** The latency around a leader kill: answers in this window before it, and after it. */
-const FAILOVER_WINDOW_MS = 5000;
+export const FAILOVER_WINDOW_MS = 5000;
 
 /** A type the scenario says nothing about (shared, never written: read per job). */
 const NO_SERVICE: ServiceSpec = Object.freeze({});
@@ -79,18 +71,8 @@ const NO_SERVICE: ServiceSpec = Object.freeze({});
 const DONE_PAYLOAD = encode("done");
 const FAILED_PAYLOAD = encode(null);
 
-/** Runs `scenario` on `topology` with `seed`; deterministic: the same inputs give the same result. */
-export function simulate(topology: Topology, scenario: Scenario, seed: number): SimulationResult {
-  checkAgainst(
-    scenario,
-    topology,
-    instancesOf(topology).map((instance) => instance.id),
-  );
-  return new Simulation(topology, scenario, seed).run();
-}
-
 /** The topology's satellites; a type without a module still gets them (nothing is started). */
-function instancesOf(topology: Topology): SatelliteInstance[] {
+export function instancesOf(topology: Topology): SatelliteInstance[] {
   return satelliteInstances({
     ...topology,
     types: Object.fromEntries(
@@ -102,58 +84,65 @@ function instancesOf(topology: Topology): SatelliteInstance[] {
   });
 }
 
-class Simulation {
-  private readonly queue = new EventQueue();
-  private readonly random: Random;
+export abstract class SimulationBase {
+  protected readonly queue = new EventQueue();
+  protected readonly random: Random;
   /** The router serving now (replicated: the leader's, or the last one's while none serves). */
-  private session: Session;
-  private readonly resolved: ReturnType<typeof resolveConfig>;
-  private readonly metrics: Metrics;
-  private readonly satellites: SimSatellite[] = [];
-  private readonly peers = new Map<
+  protected session: Session;
+  protected readonly resolved: ReturnType<typeof resolveConfig>;
+  protected readonly metrics: Metrics;
+  protected readonly satellites: SimSatellite[] = [];
+  protected readonly peers = new Map<
     string,
     { satellite?: SimSatellite; client?: SimClient; connection: number }
   >();
-  private readonly clients = new Map<string, SimClient[]>();
-  private readonly hierarchy: string[];
-  private readonly heartbeatMs: number;
-  private readonly liveness: number;
-  private readonly latency: typeof DEFAULT_LATENCY;
-  private readonly orchestratorLocation: Array<[string, string]>;
-  private readonly costMs: number;
-  private readonly commitMs: number;
-  private readonly endOfArrivals: number;
-  private readonly endMs: number;
-  private readonly intervalMs: number;
-  private readonly timeouts = new Map<string, number | null>();
-  private readonly keyOwner = new Map<string, Map<string, string>>();
-  private readonly eventLog: SimulationResult["events"] = [];
+  protected readonly clients = new Map<string, SimClient[]>();
+  protected readonly hierarchy: string[];
+  protected readonly heartbeatMs: number;
+  protected readonly liveness: number;
+  protected readonly latency: typeof DEFAULT_LATENCY;
+  protected readonly orchestratorLocation: Array<[string, string]>;
+  protected readonly costMs: number;
+  protected readonly commitMs: number;
+  protected readonly endOfArrivals: number;
+  protected readonly endMs: number;
+  protected readonly intervalMs: number;
+  protected readonly timeouts = new Map<string, number | null>();
+  protected readonly keyOwner = new Map<string, Map<string, string>>();
+  protected readonly eventLog: SimulationResult["events"] = [];
   // The orchestrator's inbox: events wait here while it is busy (costUs per event).
-  private inbox: RouterEvent[] = [];
-  private inboxHead = 0;
-  private busy = false;
-  private readonly raised: RouterEvent[] = [];
-  private readonly journal = { appended: 0 };
-  private routerSteps = 0;
-  private submitted = 0;
-  private answered = 0;
+  protected inbox: RouterEvent[] = [];
+  protected inboxHead = 0;
+  protected busy = false;
+  protected readonly raised: RouterEvent[] = [];
+  protected readonly journal = { appended: 0 };
+  protected routerSteps = 0;
+  protected submitted = 0;
+  protected answered = 0;
   // Several orchestrators (the topology's `orchestrators`): the nodes, and what the result reports.
-  private readonly nodes: SimOrchestratorNode[] = [];
-  private readonly replicated: boolean;
-  private readonly leaderships: ReplicatedResult["leaderships"] = [];
-  private readonly failovers: Failover[] = [];
-  private readonly windows: Array<{ failover: Failover; before: number[]; after: number[] }> = [];
-  private readonly raftRandom: Random;
-  private readonly raftLastAt = new Map<string, number>();
-  private raftMessages = 0;
-  private proposals = 0;
-  private resent = 0;
-  private notLeader = 0;
+  protected readonly nodes: SimOrchestratorNode[] = [];
+  protected readonly replicated: boolean;
+  protected readonly leaderships: ReplicatedResult["leaderships"] = [];
+  protected readonly failovers: Failover[] = [];
+  protected readonly windows: Array<{ failover: Failover; before: number[]; after: number[] }> = [];
+  protected readonly raftRandom: Random;
+  protected readonly raftLastAt = new Map<string, number>();
+  protected raftMessages = 0;
+  protected proposals = 0;
+  protected resent = 0;
+  protected notLeader = 0;
+
+  // Several orchestrators (replicated-simulation.ts): what the core calls of them.
+  protected abstract startNodes(): void;
+  protected abstract commitReplicated(session: Session): void;
+  protected abstract answeredReplicated(session: Session, latency: number): void;
+  protected abstract killLeader(atMs: number): string;
+  protected abstract replicatedResult(): ReplicatedResult;
 
   constructor(
-    private readonly topology: Topology,
-    private readonly scenario: Scenario,
-    private readonly seed: number,
+    protected readonly topology: Topology,
+    protected readonly scenario: Scenario,
+    protected readonly seed: number,
   ) {
     this.random = new Random(seed);
     const config = simulatedConfig(topology, scenario);
@@ -188,7 +177,7 @@ class Simulation {
   }
 
   /** A router as the orchestrator process builds it: the real one, its randomness seeded. */
-  private newRouter(label: string, instance: string): JobRouter {
+  protected newRouter(label: string, instance: string): JobRouter {
     const resolved = this.resolved;
     const routerRandom = this.random.fork(label);
     let counter = 0;
@@ -206,7 +195,7 @@ class Simulation {
     });
   }
 
-  private get router(): JobRouter {
+  protected get router(): JobRouter {
     return this.session.router;
   }
 
@@ -232,11 +221,11 @@ class Simulation {
   // ---- the orchestrator: the router behind an inbox ----
 
   /** A message a peer sent over its connection: lost if that orchestrator no longer serves. */
-  private arriveFrom(session: Session, event: RouterEvent): void {
+  protected arriveFrom(session: Session, event: RouterEvent): void {
     if (session === this.session) this.arrive(event);
   }
 
-  private arrive(event: RouterEvent): void {
+  protected arrive(event: RouterEvent): void {
     if (!this.session.live) return;
     if (this.costMs === 0) {
       // Free processing: the event is read and its turn ends at once (nothing else can arrive
@@ -256,7 +245,7 @@ class Simulation {
    * With costUs: one event every costUs, as a single server; the turn ends (batches are flushed)
    * when the inbox is empty, as the shell's receive loop ends its turn when the socket is.
    */
-  private readonly processNext = (): void => {
+  protected readonly processNext = (): void => {
     if (this.inboxHead >= this.inbox.length) {
       this.inbox = [];
       this.inboxHead = 0;
@@ -272,7 +261,7 @@ class Simulation {
     this.queue.after(this.costMs, this.processNext);
   };
 
-  private step(event: RouterEvent): void {
+  protected step(event: RouterEvent): void {
     if (!this.session.live) return;
     const now = Math.floor(this.queue.now);
     this.router.step(event, now);
@@ -286,14 +275,14 @@ class Simulation {
     }
   }
 
-  private endOfTurn(): void {
+  protected endOfTurn(): void {
     if (!this.session.live) return;
     this.flushTurn();
     // Replicated: what was appended while a commit replicates is proposed now (pipelined).
     this.session.journal?.endOfTurn();
   }
 
-  private flushTurn(): void {
+  protected flushTurn(): void {
     for (let round = 0; round < 1000; round++) {
       const flushed = this.router.takeEffects(true);
       if (flushed.length === 0 && this.raised.length === 0) return;
@@ -307,7 +296,7 @@ class Simulation {
     }
   }
 
-  private perform(effects: RouterEffect[]): void {
+  protected perform(effects: RouterEffect[]): void {
     for (const effect of effects) {
       switch (effect.kind) {
         case "send":
@@ -339,7 +328,7 @@ class Simulation {
   }
 
   /** A frame set from the router: to a satellite's connection or a client, over its link. */
-  private send(frames: Buffer[]): void {
+  protected send(frames: Buffer[]): void {
     const peer = this.peers.get(this.routeKey(frames[0]));
     if (peer === undefined) return;
     if (peer.client !== undefined) {
@@ -379,7 +368,7 @@ class Simulation {
   }
 
   /** A route's key in `peers`; the router sends from the same few route buffers, so kept per buffer. */
-  private routeKey(route: Buffer): string {
+  protected routeKey(route: Buffer): string {
     let key = this.routeKeys.get(route);
     if (key === undefined) {
       key = route.toString("latin1");
@@ -387,195 +376,10 @@ class Simulation {
     }
     return key;
   }
-  private readonly routeKeys = new WeakMap<Buffer, string>();
+  protected readonly routeKeys = new WeakMap<Buffer, string>();
 
-  private linkDelay(ms: number): number {
+  protected linkDelay(ms: number): number {
     return ms * (1 + this.latency.jitter * this.random.next());
-  }
-
-  // ---- several orchestrators: Raft nodes, leaderships, failovers ----
-
-  /**
-   * The nodes of the topology's `orchestrators`, each the real Raft core on its own disk. The first
-   * active node campaigns at 0 ms, as if the set had been running before the scenario: it serves a
-   * few round trips later, and peers connect to it at their first try.
-   */
-  private startNodes(): void {
-    const nodes = this.topology.orchestrators ?? [];
-    const hostNames = Object.keys(this.topology.hosts);
-    const ids = nodes.map((node) => node.id);
-    const timing = {
-      tickMs: this.scenario.orchestrator?.raftTickMs ?? 50,
-      electionTicks: this.scenario.orchestrator?.electionTicks ?? 10,
-      fsyncMs: this.commitMs,
-    };
-    const journal = this.resolved.journal;
-    const retentionMs = journal?.retentionMs ?? 3_600_000;
-    const finishedMax = journal?.finishedMax ?? 100_000;
-    const hooks = {
-      after: (ms: number, action: () => void) => this.queue.after(ms, action),
-      send: (from: SimOrchestratorNode, message: Message) => this.raftSend(from, message),
-      applied: (node: SimOrchestratorNode, entry: Entry) => this.appliedOn(node, entry),
-      changed: (node: SimOrchestratorNode) => this.reconcile(node),
-      diskFree: (node: SimOrchestratorNode) => {
-        if (this.session.node === node && this.session.live) this.session.journal?.diskFree();
-      },
-      ticked: (node: SimOrchestratorNode) =>
-        node.book.expire(Math.floor(this.queue.now), retentionMs, finishedMax),
-    };
-    for (const [index, spec] of nodes.entries()) {
-      const host = this.scenario.orchestrator?.hosts?.[spec.id] ?? hostNames[index % hostNames.length];
-      const node = new SimOrchestratorNode(
-        spec.id,
-        index,
-        host,
-        this.locationOf(host, this.topology.hosts[host] ?? {}),
-        spec.mode ?? "active",
-        SimOrchestratorNode.bootstrapStorage(ids),
-        timing,
-        this.random.fork(`raft:${spec.id}`),
-        hooks,
-      );
-      this.nodes.push(node);
-    }
-    for (const node of this.nodes) node.start();
-    this.nodes.find((node) => node.mode === "active")?.campaign();
-  }
-
-  /** A Raft message over the link between two nodes' hosts, in order on that link (TCP). */
-  private raftSend(from: SimOrchestratorNode, message: Message): void {
-    const to = this.nodes.find((node) => node.id === message.to);
-    if (to === undefined) return;
-    const link = `${from.id}>${to.id}`;
-    const delay =
-      this.linkMsTo(from.location, to.location) * (1 + this.latency.jitter * this.raftRandom.next());
-    const at = Math.max(this.queue.now + delay, this.raftLastAt.get(link) ?? 0);
-    this.raftLastAt.set(link, at);
-    const life = to.life;
-    this.queue.at(at, () => {
-      // A connection to a process that died since is gone, with what was on it.
-      if (to.life !== life || !to.up) return;
-      this.raftMessages++;
-      to.step(message);
-    });
-  }
-
-  /** An entry applied on a node: on the serving leader, a group commit of its journal may land. */
-  private appliedOn(node: SimOrchestratorNode, entry: Entry): void {
-    const session = this.session;
-    if (session.node !== node || !session.live || session.journal === null) return;
-    if (!session.journal.applied(entry)) return;
-    // Heard by the router in a turn of its own (the Ready being performed here is not its turn).
-    this.queue.after(0, () => this.settleCommit(session));
-  }
-
-  private commitReplicated(session: Session): void {
-    const outcome = (session.journal as SimReplicatedJournal).commit();
-    if (outcome === "busy" || outcome === "waiting") return;
-    this.queue.after(0, () => this.settleCommit(session, true));
-  }
-
-  private settleCommit(session: Session, now = false): void {
-    const journal = session.journal as SimReplicatedJournal;
-    if (!now) journal.settle();
-    if (journal.failure !== null)
-      this.arriveFrom(session, { kind: "journal-failed", error: journal.failure, notLeader: true });
-    else this.arriveFrom(session, { kind: "journal-committed", committedSeq: journal.committedSeq });
-  }
-
-  /**
-   * After each of a node's Readies, as the real node's reconcile loop: it serves once it leads and
-   * has applied its own term's first entry; it stops as soon as it no longer leads that term.
-   */
-  private reconcile(node: SimOrchestratorNode): void {
-    const raft = node.raft;
-    if (raft === null) return;
-    const session = this.session;
-    if (raft.role === "leader") {
-      const failover = this.failovers.at(-1);
-      if (failover !== undefined && failover.electedAtMs === null && failover.killed !== node.id) {
-        failover.electedAtMs = round(this.queue.now);
-        failover.leader = node.id;
-      }
-    }
-    if (session.node === node && session.live && (raft.role !== "leader" || raft.term !== session.term)) {
-      this.stopServing(session, `no longer the leader of term ${session.term}`);
-      return;
-    }
-    if (
-      !(session.node === node && session.live) &&
-      raft.role === "leader" &&
-      node.book.lastAppliedTerm === raft.term
-    )
-      this.startServing(node, raft.term);
-  }
-
-  /** The node's router starts from its book, as after a restart's replay ("recovered"), then binds. */
-  private startServing(node: SimOrchestratorNode, term: number): void {
-    if (this.session.live) this.stopServing(this.session, `node ${node.id} leads term ${term}`);
-    const session: Session = {
-      router: this.newRouter(`router:${node.id}:${term}`, `sim-${node.id}-${term}`),
-      node,
-      journal: new SimReplicatedJournal(node, term),
-      term,
-      live: true,
-      startedAtMs: this.queue.now,
-    };
-    this.session = session;
-    node.leaderships++;
-    this.leaderships.push({ node: node.id, term, fromMs: round(this.queue.now), toMs: null });
-    const failover = this.failovers.at(-1);
-    if (failover !== undefined && failover.servingAtMs === null && failover.killed !== node.id)
-      failover.servingAtMs = round(this.queue.now);
-    const recovery = node.book.recovery();
-    node.book.defer(true);
-    this.step({
-      kind: "recovered",
-      unfinished: recovery.unfinished,
-      finished: recovery.finished,
-      appendedSeq: 0,
-      records: recovery.records,
-      badRecords: recovery.badRecords,
-    });
-    this.step({ kind: "bound" });
-    this.endOfTurn();
-    // The shell looks at the held jobs every RECOVERY_POLL_MS while the recovery window is open.
-    const poll = () => {
-      if (session !== this.session || !session.live || !session.router.isRecovering) return;
-      this.arrive({ kind: "recovery-poll" });
-      this.queue.after(RECOVERY_POLL_MS, poll);
-    };
-    this.queue.after(RECOVERY_POLL_MS, poll);
-  }
-
-  /** Its node died or no longer leads: connections close (peers see it one link delay later). */
-  private stopServing(session: Session, why: string): void {
-    session.live = false;
-    this.proposals += session.journal?.proposals ?? 0;
-    session.node?.book.defer(false);
-    this.inbox = [];
-    this.inboxHead = 0;
-    const leadership = this.leaderships.at(-1);
-    if (leadership !== undefined && leadership.toMs === null) {
-      leadership.toMs = round(this.queue.now);
-      leadership.ended = why;
-    }
-    for (const clients of this.clients.values())
-      for (const client of clients)
-        if (client.session === session)
-          this.queue.after(this.linkDelay(this.latency.clientMs), () => {
-            if (client.session !== session) return;
-            client.session = null;
-            // The dsat client sends every waiting request again (they wait until a node serves).
-            this.reconnect(client, RECONNECT_MS);
-          });
-    for (const satellite of this.satellites)
-      if (satellite.session === session)
-        this.queue.after(this.linkDelay(satellite.linkMs), () => {
-          if (satellite.session !== session) return;
-          satellite.session = null;
-          this.reconnect(satellite, RECONNECT_MS);
-        });
   }
 
   /**
@@ -583,7 +387,7 @@ class Simulation {
    * completes a round trip later: a satellite registers (READY), a client sends again every request
    * still waiting, with the same ids (as the dsat client does on a new connection).
    */
-  private reconnect(peer: SimSatellite | SimClient, firstTryMs: number): void {
+  protected reconnect(peer: SimSatellite | SimClient, firstTryMs: number): void {
     // One loop per peer: a newer one (a new process, another lost connection) replaces it.
     const token = ++peer.reconnecting;
     const satellite = peer instanceof SimSatellite ? peer : null;
@@ -613,7 +417,7 @@ class Simulation {
     this.queue.after(firstTryMs, attempt);
   }
 
-  private resendPending(client: SimClient, session: Session): void {
+  protected resendPending(client: SimClient, session: Session): void {
     client.session = session;
     client.lastUp = 0;
     client.entries = [];
@@ -628,7 +432,7 @@ class Simulation {
   }
 
   /** One request again (after DSAT_ERR_NOT_LEADER), if it still waits. */
-  private resend(client: SimClient, correlation: number): void {
+  protected resend(client: SimClient, correlation: number): void {
     const pending = client.pending.get(correlation);
     if (pending === undefined) return;
     this.resent++;
@@ -637,82 +441,9 @@ class Simulation {
     this.flushClient(client);
   }
 
-  /** The failover figures: the first answer from a leadership started after a kill, windows. */
-  private answeredReplicated(session: Session, latency: number): void {
-    const now = this.queue.now;
-    for (const window of this.windows) {
-      const failover = window.failover;
-      if (now >= failover.atMs - FAILOVER_WINDOW_MS && now < failover.atMs) window.before.push(latency);
-      else if (now >= failover.atMs && now < failover.atMs + FAILOVER_WINDOW_MS) window.after.push(latency);
-      if (
-        failover.killed !== "" &&
-        failover.firstAnswerAtMs === null &&
-        session.startedAtMs >= failover.atMs
-      ) {
-        failover.firstAnswerAtMs = round(now);
-        failover.failoverMs = round(now - failover.atMs);
-      }
-    }
-  }
-
-  /** kill -9 of the node that leads (serving or not yet): its router and unsynced writes are gone. */
-  private killLeader(atMs: number): string {
-    const serving = this.session.live ? this.session.node : null;
-    const leader =
-      serving ??
-      this.nodes
-        .filter((node) => node.raft?.role === "leader")
-        .sort((a, b) => (b.raft?.term ?? 0) - (a.raft?.term ?? 0))[0] ??
-      null;
-    if (leader === null) return "no leader";
-    let inFlight = 0;
-    for (const clients of this.clients.values())
-      for (const client of clients) inFlight += client.pending.size;
-    const failover = { ...emptyFailover(atMs), killed: leader.id, inFlight };
-    this.failovers.push(failover);
-    // The window before the kill has been filling since the run began (placeholders: emptyFailover).
-    const window = this.windows.find((w) => w.failover.atMs === atMs && w.failover.killed === "");
-    if (window !== undefined) window.failover = failover;
-    else this.windows.push({ failover, before: [], after: [] });
-    leader.kill();
-    if (this.session.node === leader && this.session.live) this.stopServing(this.session, "killed");
-    return leader.id;
-  }
-
-  private replicatedResult(): ReplicatedResult {
-    for (const window of this.windows) {
-      window.failover.latencyBeforeMs = percentiles(window.before);
-      window.failover.latencyAfterMs = percentiles(window.after);
-    }
-    return {
-      nodes: this.nodes.map((node) => {
-        const status = node.raft?.status();
-        return {
-          id: node.id,
-          host: node.host,
-          mode: node.mode,
-          up: node.up,
-          role: status?.role ?? "dead",
-          term: status?.term ?? node.storage.hardState().term,
-          commit: status?.commit ?? node.storage.hardState().commit,
-          applied: status?.applied ?? 0,
-          leaderships: node.leaderships,
-          book: node.up ? node.book.jobs : { unfinished: 0, finished: 0 },
-        };
-      }),
-      leaderships: this.leaderships,
-      failovers: this.failovers,
-      raftMessages: this.raftMessages,
-      proposals: this.proposals + (this.session.live ? (this.session.journal?.proposals ?? 0) : 0),
-      resent: this.resent,
-      notLeader: this.notLeader,
-      executions: this.satellites.reduce((sum, satellite) => sum + satellite.jobs, 0),
-    };
-  }
-
   // ---- satellites ----
 
-  private locationOf(host: string, placement: Record<string, string>): Array<[string, string]> {
+  protected locationOf(host: string, placement: Record<string, string>): Array<[string, string]> {
     return this.hierarchy.map((level): [string, string] => [
       level,
       level === "host" ? host : (placement[level] ?? ""),
@@ -720,7 +451,7 @@ class Simulation {
   }
 
   /** Latency between the orchestrator (or `other`) and a host: by the innermost level they share. */
-  private linkMsTo(
+  protected linkMsTo(
     location: Array<[string, string]>,
     other: Array<[string, string]> = this.orchestratorLocation,
   ): number {
@@ -732,7 +463,7 @@ class Simulation {
     return this.latency.acrossDatacentersMs;
   }
 
-  private addSatellite(
+  protected addSatellite(
     id: string,
     type: string,
     host: string,
@@ -754,7 +485,7 @@ class Simulation {
     return satellite;
   }
 
-  private startSatellites(): void {
+  protected startSatellites(): void {
     for (const instance of instancesOf(this.topology)) {
       const satellite = this.addSatellite(
         instance.id,
@@ -772,7 +503,7 @@ class Simulation {
   }
 
   /** A new satellite process: a new incarnation on a new connection, READY, then its heartbeats. */
-  private startProcess(satellite: SimSatellite): void {
+  protected startProcess(satellite: SimSatellite): void {
     satellite.state = "up";
     satellite.incarnations++;
     satellite.generation++;
@@ -800,7 +531,7 @@ class Simulation {
     this.queue.after(this.random.next() * this.heartbeatMs, beat);
   }
 
-  private connect(satellite: SimSatellite): void {
+  protected connect(satellite: SimSatellite): void {
     if (this.replicated) {
       satellite.session = null;
       this.reconnect(satellite, 0);
@@ -810,7 +541,7 @@ class Simulation {
   }
 
   /** A new connection to `session`'s orchestrator: a new route, READY. */
-  private attach(satellite: SimSatellite, session: Session): void {
+  protected attach(satellite: SimSatellite, session: Session): void {
     satellite.session = session;
     if (session.node !== null) satellite.linkMs = satellite.linksMs[session.node.index];
     satellite.connection++;
@@ -834,7 +565,7 @@ class Simulation {
     );
   }
 
-  private satelliteSend(satellite: SimSatellite, frames: Buffer[]): void {
+  protected satelliteSend(satellite: SimSatellite, frames: Buffer[]): void {
     if (satellite.partitioned || satellite.state === "dead" || satellite.state === "stopped") return;
     // Replicated, between connections: nothing to send on (the new leader never dispatched it).
     const session = satellite.session;
@@ -845,7 +576,7 @@ class Simulation {
     this.queue.at(at, () => this.arriveFrom(session, { kind: "frontend", frames: message }));
   }
 
-  private satelliteReceive(satellite: SimSatellite, connection: number, frames: Buffer[]): void {
+  protected satelliteReceive(satellite: SimSatellite, connection: number, frames: Buffer[]): void {
     if (satellite.connection !== connection || satellite.state === "dead" || satellite.state === "stopped")
       return;
     if (satellite.state === "hung") {
@@ -887,7 +618,7 @@ class Simulation {
     }
   }
 
-  private startJob(
+  protected startJob(
     satellite: SimSatellite,
     id: string,
     attempt: number,
@@ -917,7 +648,7 @@ class Simulation {
     else satellite.waiting.push(job);
   }
 
-  private begin(satellite: SimSatellite, job: RunningJob): void {
+  protected begin(satellite: SimSatellite, job: RunningJob): void {
     satellite.running.set(job.token, job);
     job.started = true;
     const service: ServiceSpec = this.scenario.service?.[job.type] ?? NO_SERVICE;
@@ -931,7 +662,7 @@ class Simulation {
     });
   }
 
-  private complete(satellite: SimSatellite, job: RunningJob): void {
+  protected complete(satellite: SimSatellite, job: RunningJob): void {
     if (satellite.running.get(job.token) !== job) return; // cancelled meanwhile
     if (satellite.state === "hung") {
       satellite.deferred.push(() => this.complete(satellite, job));
@@ -979,7 +710,7 @@ class Simulation {
     this.endJob(satellite, job);
   }
 
-  private endJob(satellite: SimSatellite, job: RunningJob): void {
+  protected endJob(satellite: SimSatellite, job: RunningJob): void {
     job.finished = true;
     satellite.running.delete(job.token);
     const next = satellite.waiting.shift();
@@ -987,7 +718,7 @@ class Simulation {
     if (satellite.state === "draining" && satellite.running.size === 0) this.stopDrained(satellite);
   }
 
-  private scheduleFlush(satellite: SimSatellite): void {
+  protected scheduleFlush(satellite: SimSatellite): void {
     if (satellite.flushScheduled) return;
     satellite.flushScheduled = true;
     const generation = satellite.generation;
@@ -998,7 +729,7 @@ class Simulation {
   }
 
   /** The end of the satellite's turn: one REPLY-BATCH, then one ACK-BATCH for jobs still running. */
-  private flushSatellite(satellite: SimSatellite): void {
+  protected flushSatellite(satellite: SimSatellite): void {
     if (satellite.state === "hung") {
       satellite.deferred.push(() => this.flushSatellite(satellite));
       return;
@@ -1017,7 +748,7 @@ class Simulation {
     }
   }
 
-  private stopDrained(satellite: SimSatellite): void {
+  protected stopDrained(satellite: SimSatellite): void {
     this.flushSatellite(satellite);
     this.satelliteSend(satellite, workerCommandFrames(WorkerCommand.disconnect));
     satellite.state = "stopped";
@@ -1031,7 +762,7 @@ class Simulation {
 
   // ---- clients and load ----
 
-  private startLoad(): void {
+  protected startLoad(): void {
     for (const [type, load] of Object.entries(this.scenario.load)) {
       const clients: SimClient[] = [];
       for (let i = 0; i < (load.clients ?? 1); i++) {
@@ -1048,7 +779,7 @@ class Simulation {
   }
 
   /** Arrivals for one type: Poisson (thinned by the curve) or bursts, until the window ends. */
-  private generate(type: string, load: LoadSpec, clients: SimClient[]): void {
+  protected generate(type: string, load: LoadSpec, clients: SimClient[]): void {
     const random = this.random.fork(`load:${type}`);
     const keys =
       load.keys === undefined
@@ -1095,7 +826,7 @@ class Simulation {
     this.queue.after(random.exponential(meanGap), arrive);
   }
 
-  private submit(client: SimClient, type: string, key: string | null, payload: Buffer): void {
+  protected submit(client: SimClient, type: string, key: string | null, payload: Buffer): void {
     const correlation = client.nextCorrelation++;
     const timeoutMs = this.timeouts.get(type) ?? null;
     if (this.replicated) {
@@ -1126,7 +857,7 @@ class Simulation {
     }
   }
 
-  private flushClient(client: SimClient): void {
+  protected flushClient(client: SimClient): void {
     client.flushScheduled = false;
     if (client.entries.length === 0) return;
     const session = client.session;
@@ -1144,7 +875,7 @@ class Simulation {
     this.queue.at(at, () => this.arriveFrom(session, { kind: "frontend", frames }));
   }
 
-  private clientReceive(client: SimClient, frames: Buffer[], session: Session): void {
+  protected clientReceive(client: SimClient, frames: Buffer[], session: Session): void {
     const message = frames.slice(1);
     if (message.length < 6) return;
     const entries = decode(message[4]) as ReplyEntry[];
@@ -1167,7 +898,7 @@ class Simulation {
 
   // ---- time: ticks, samples, scenario events ----
 
-  private startTicks(): void {
+  protected startTicks(): void {
     const period = tickPeriodMs(this.heartbeatMs);
     const tick = () => {
       this.arrive({ kind: "tick" });
@@ -1177,7 +908,7 @@ class Simulation {
     this.queue.at(period, tick);
   }
 
-  private scheduleSamples(): void {
+  protected scheduleSamples(): void {
     const sample = () => {
       this.sample();
       this.queue.after(this.intervalMs, sample);
@@ -1185,7 +916,7 @@ class Simulation {
     this.queue.at(this.intervalMs, sample);
   }
 
-  private sample(): void {
+  protected sample(): void {
     if (!this.session.live) {
       this.metrics.sample(this.queue.now, 0, 0, 0); // replicated: no node serves now
       return;
@@ -1194,11 +925,11 @@ class Simulation {
     this.metrics.sample(this.queue.now, status.jobs.inFlight, status.jobs.waiting, status.waiting.jobs);
   }
 
-  private scheduleEvents(): void {
+  protected scheduleEvents(): void {
     for (const event of this.scenario.events ?? []) this.queue.at(event.atMs, () => this.apply(event));
   }
 
-  private apply(event: ScenarioEvent): void {
+  protected apply(event: ScenarioEvent): void {
     let affected: SimSatellite[] = [];
     let what = "";
     if ("target" in event) {
@@ -1305,7 +1036,7 @@ class Simulation {
     });
   }
 
-  private drain(satellite: SimSatellite): void {
+  protected drain(satellite: SimSatellite): void {
     if (satellite.state !== "up") return;
     satellite.state = "draining";
     this.satelliteSend(satellite, workerCommandFrames(WorkerCommand.drain));
@@ -1314,7 +1045,7 @@ class Simulation {
 
   // ---- the result ----
 
-  private result(simulatedMs: number): SimulationResult {
+  protected result(simulatedMs: number): SimulationResult {
     const lost = new Map<string, number>();
     for (const clients of this.clients.values())
       for (const client of clients)
@@ -1367,7 +1098,7 @@ class Simulation {
 }
 
 /** A failover before it happens: its latency window before the kill fills as answers come. */
-function emptyFailover(atMs: number): Failover {
+export function emptyFailover(atMs: number): Failover {
   return {
     atMs,
     killed: "",
