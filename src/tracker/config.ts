@@ -76,17 +76,23 @@ export class TrackerConfigError extends Error {
   override name = "TrackerConfigError";
 }
 
-const INTEGER_FIELDS = [
+/** Settings that change at run time (`dsat config set`, docs/operations.md): the others size tables. */
+export const TRACKER_LIVE = [
   "ackTimeoutMs",
   "runTimeoutMs",
   "stallTimeoutMs",
   "attemptsMax",
   "backoffBaseMs",
   "backoffMaxMs",
+  "jitter",
   "placeTimeoutMs",
   "breakerFailuresThreshold",
   "breakerCooldownMs",
   "poisonCrashThreshold",
+] as const satisfies ReadonlyArray<keyof TrackerConfig>;
+
+/** Settings that size the tracker's tables and wheel. */
+export const TRACKER_RESTART_ONLY = [
   "wheelTickMs",
   "wheelSlots",
   "timersPerTickMax",
@@ -94,7 +100,10 @@ const INTEGER_FIELDS = [
   "typesMax",
   "satellitesMax",
   "recentJobsMax",
-] as const;
+] as const satisfies ReadonlyArray<keyof TrackerConfig>;
+
+/** Every integer setting: the live ones (jitter is a fraction) and those that size tables. */
+const INTEGER_FIELDS = [...TRACKER_LIVE.filter((name) => name !== "jitter"), ...TRACKER_RESTART_ONLY];
 
 const INT32_MAX = 2 ** 31 - 1;
 

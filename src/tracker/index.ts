@@ -4,6 +4,8 @@ export {
   ATTEMPTS_MAX_LIMIT,
   CANDIDATES_MAX,
   defaultTrackerConfig,
+  TRACKER_LIVE,
+  TRACKER_RESTART_ONLY,
   type TrackerConfig,
   TrackerConfigError,
   validateConfig,
@@ -11,6 +13,6 @@ export {
 } from "./config.ts";
 export { LATENCY_BUCKETS_MS, LatencyHistogram } from "./histogram.ts";
 export { type TimerHandle, TimerWheel, type TimerWheelOptions } from "./timer-wheel.ts";
-export { type JobInfo, TRACKER_RESTART_ONLY, Tracker } from "./tracker.ts";
+export { type JobInfo, Tracker } from "./tracker.ts";
 export { TRANSITIONS } from "./transitions.ts";
 export type * from "./types.ts";

@@ -18,7 +18,7 @@
 //   tracker.step({ kind: "dispatched", jobId: "j1", attempt: 1, satelliteId: "s1" }, 1);
 //   tracker.tick(5_001);   // no ack: job:timeout, cancel-on-satellite s1, job:retry, job:rerouted
 import { assert } from "./assert.ts";
-import { type TrackerConfig, validateTrackerConfig } from "./config.ts";
+import { TRACKER_RESTART_ONLY, type TrackerConfig, validateTrackerConfig } from "./config.ts";
 import { TimerKind, TrackerCore } from "./core.ts";
 import { NONE, STATE_NAMES, State } from "./jobs.ts";
 import { TRANSITIONS } from "./transitions.ts";
@@ -41,17 +41,6 @@ export interface JobInfo {
   /** Satellites the next placement avoids. */
   exclude: readonly string[];
 }
-
-/** Settings that size the tracker's tables and wheel. */
-export const TRACKER_RESTART_ONLY = [
-  "wheelTickMs",
-  "wheelSlots",
-  "timersPerTickMax",
-  "jobsMax",
-  "typesMax",
-  "satellitesMax",
-  "recentJobsMax",
-] as const satisfies ReadonlyArray<keyof TrackerConfig>;
 
 const RESULT_KINDS: ReadonlySet<JobEvent["kind"]> = new Set(["ack", "progress", "succeeded", "failed"]);
 

@@ -4,24 +4,9 @@
 // value against the topology's schema (classifyLiveKey names the schema node), and the router
 // checks it again against what it depends on (the tracker's own rules, the limits' combinations).
 import { validateLimits } from "../../protocol/index.ts";
-import { TRACKER_RESTART_ONLY, type TrackerConfig } from "../../tracker/index.ts";
+import { TRACKER_LIVE, TRACKER_RESTART_ONLY } from "../../tracker/index.ts";
 import { resolveScores, type ScoreWeights } from "../scores-config.ts";
 import type { RouterState } from "./state.ts";
-
-/** Tracker settings that change at run time (the others size its tables). */
-const TRACKER_LIVE = [
-  "ackTimeoutMs",
-  "runTimeoutMs",
-  "stallTimeoutMs",
-  "attemptsMax",
-  "backoffBaseMs",
-  "backoffMaxMs",
-  "jitter",
-  "placeTimeoutMs",
-  "breakerFailuresThreshold",
-  "breakerCooldownMs",
-  "poisonCrashThreshold",
-] as const satisfies ReadonlyArray<keyof TrackerConfig>;
 
 /** Limits read at each use (the others size sockets, tables or shapes made at start). */
 const LIMITS_LIVE = [
