@@ -27,7 +27,13 @@ const JOB_MS = 40;
 /** One-way delay of the slow link (c), ms. */
 const DELAY_MS = 150;
 /** Without netem: the slow host's outgoing rate, well below what its share of the load sends. */
-const THROTTLE_KBIT = 24;
+const THROTTLE_KBIT = 96;
+/**
+ * Without netem: the longest a packet may wait in the token bucket's queue. Well inside the
+ * liveness window (3 heartbeats, 750 ms): a queue of 2 s held the satellite's heartbeats past it
+ * and the orchestrator rightly declared the host lost, which is a partition, not a slow link.
+ */
+const THROTTLE_QUEUE_MS = 400;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -199,7 +205,7 @@ describe.skipIf(!support.ok)("many hosts in network namespaces, one pm2 per host
       const slowAt = performance.now();
       // A delay where netem exists; elsewhere a narrow link whose queue makes the replies wait.
       if (netem.ok) fleet.network.delay("r3a", DELAY_MS);
-      else fleet.network.throttle("r3a", THROTTLE_KBIT, 2000);
+      else fleet.network.throttle("r3a", THROTTLE_KBIT, THROTTLE_QUEUE_MS);
       // Jobs sent from half a second on met the delay all the way.
       const from = slowAt + 500;
       await waitFor(
