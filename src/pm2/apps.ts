@@ -15,6 +15,7 @@ import {
   type SatelliteInstance,
   satelliteInstances,
   type Topology,
+  type TopologyOrchestratorNode,
 } from "../topology/index.ts";
 
 /** The subset of pm2's app declaration dsat uses (pm2's StartOptions, plain data). */
@@ -101,9 +102,10 @@ export interface SatelliteApp {
 export function buildApps(topology: Topology, options: AppsOptions): Pm2App[] {
   const apps: Pm2App[] = [];
   const includeOrchestrator = options.orchestrator ?? options.host === undefined;
-  if (includeOrchestrator && topology.orchestrators !== undefined) {
+  if (topology.orchestrators !== undefined) {
     // Replicated: one app per node; each serves while it leads (docs/raft.md).
-    for (const node of topology.orchestrators)
+    for (const node of topology.orchestrators) {
+      if (!startsNode(node, options)) continue;
       apps.push(
         app(
           options,
@@ -112,6 +114,7 @@ export function buildApps(topology: Topology, options: AppsOptions): Pm2App[] {
           { DSAT_TOPOLOGY: topology.file, DSAT_NODE: node.id },
         ),
       );
+    }
   } else if (includeOrchestrator) {
     apps.push(
       app(options, ORCHESTRATOR_APP, ["orchestrator", "--topology", topology.file], {
@@ -125,11 +128,34 @@ export function buildApps(topology: Topology, options: AppsOptions): Pm2App[] {
   return apps;
 }
 
+/**
+ * Whether `dsat up` starts this node of replicated orchestrators here: every node without a host
+ * filter; with one (DSAT_HOST), the nodes on that host, and with an explicit --orchestrator also
+ * those that name no host; none with --no-orchestrator.
+ */
+function startsNode(node: TopologyOrchestratorNode, options: AppsOptions): boolean {
+  if (options.orchestrator === false) return false;
+  if (options.host === undefined) return true;
+  if (node.host === options.host) return true;
+  return options.orchestrator === true && node.host === undefined;
+}
+
 /** The satellite apps (of one host when `options.host` is set), with the instance each runs. */
 export function satelliteApps(topology: Topology, options: AppsOptions): SatelliteApp[] {
-  if (options.host !== undefined && !Object.hasOwn(topology.hosts, options.host)) {
+  const nodeHosts = (topology.orchestrators ?? []).flatMap((node) =>
+    node.host === undefined ? [] : [node.host],
+  );
+  if (
+    options.host !== undefined &&
+    !Object.hasOwn(topology.hosts, options.host) &&
+    !nodeHosts.includes(options.host)
+  ) {
+    const known = [
+      ...Object.keys(topology.hosts),
+      ...nodeHosts.filter((h) => !Object.hasOwn(topology.hosts, h)),
+    ];
     throw new Error(
-      `${topology.file}: host "${options.host}" (DSAT_HOST) is not under /hosts (${Object.keys(topology.hosts).join(", ")})`,
+      `${topology.file}: host "${options.host}" (DSAT_HOST) is not under /hosts nor an orchestrator's host (/orchestrators/N/host): expected one of ${[...new Set(known)].join(", ")}`,
     );
   }
   const seen = new Map<string, string>();

@@ -11,6 +11,11 @@ export interface TopologyOrchestratorNode {
   id: string;
   /** Candidacy policy (docs/raft.md, "Modes"); default "active". */
   mode?: Mode;
+  /**
+   * The machine it runs on: `DSAT_HOST=<host> dsat up` starts it there (with that host's
+   * satellites). Without one, only a `dsat up` with no host (or with --orchestrator) starts it.
+   */
+  host?: string;
   /** Where the nodes talk Raft: this node binds it, the others connect to it. */
   raft: string;
   frontend: string;

@@ -2,8 +2,8 @@
 // nodes, each in its own namespace (its own host, its own address), run by hand as
 // `dsat orchestrator --node ID`; satellite hosts each with their own pm2 (`DSAT_HOST=<host> dsat up`);
 // the test process reaches every node's frontend, control and admin socket through the bridge.
-// Replicated orchestrators take no CURVE yet (docs/raft.md, "Not yet"), so the topology sets
-// `insecureControl` to let control and admin bind the namespace's address.
+// The topology sets `insecureControl` so that control and admin bind the namespace's address (they
+// bind beyond loopback only with it, or with CURVE).
 // stop() kills every pm2 daemon, the nodes, whatever is left in the namespaces, the namespaces and
 // the temp dir.
 import type { ChildProcess } from "node:child_process";

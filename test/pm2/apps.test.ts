@@ -102,6 +102,61 @@ describe("pm2 apps of a topology", () => {
     expect(() => buildApps(topology, { root, host: "nope" })).toThrow(/host "nope".*not under \/hosts/);
   });
 
+  it("replicated orchestrators: DSAT_HOST starts the nodes on that host, with its satellites", () => {
+    const replicatedFile = join(dir, "replicated.json");
+    const node = (id: string, port: number, host?: string) => ({
+      id,
+      ...(host !== undefined ? { host } : {}),
+      raft: `tcp://127.0.0.1:${port}`,
+      frontend: `tcp://127.0.0.1:${port + 1}`,
+    });
+    writeFileSync(
+      replicatedFile,
+      JSON.stringify({
+        orchestrator: { journal: { dir: "data" } },
+        // o1 shares a host with satellites, o2 has a machine of its own (not under /hosts), o3 names none.
+        orchestrators: [node("o1", 5601, "r1h1"), node("o2", 5611, "orch2"), node("o3", 5621)],
+        hierarchy: ["rack", "host"],
+        hosts: { r1h1: { rack: "rack1" }, r2h1: { rack: "rack2" } },
+        types: { echo: { module: join(root, "satellites/echo.ts") } },
+      }),
+    );
+    const replicated = loadTopology(replicatedFile);
+    const names = (options: { host?: string; orchestrator?: boolean }) =>
+      buildApps(replicated, { root, ...options }).map((app) => app.name);
+    expect(names({})).toEqual([
+      "dsat-orchestrator-o1",
+      "dsat-orchestrator-o2",
+      "dsat-orchestrator-o3",
+      "dsat-sat-echo-r1h1",
+      "dsat-sat-echo-r2h1",
+    ]);
+    expect(names({ host: "r1h1" })).toEqual(["dsat-orchestrator-o1", "dsat-sat-echo-r1h1"]);
+    expect(names({ host: "r2h1" })).toEqual(["dsat-sat-echo-r2h1"]);
+    // A machine with an orchestrator and no satellite is a valid DSAT_HOST.
+    expect(names({ host: "orch2" })).toEqual(["dsat-orchestrator-o2"]);
+    // --orchestrator adds the nodes that name no host; --no-orchestrator starts none.
+    expect(names({ host: "r2h1", orchestrator: true })).toEqual([
+      "dsat-orchestrator-o3",
+      "dsat-sat-echo-r2h1",
+    ]);
+    expect(names({ host: "r1h1", orchestrator: false })).toEqual(["dsat-sat-echo-r1h1"]);
+    expect(() => names({ host: "nope" })).toThrow(/host "nope".*expected one of r1h1, r2h1, orch2/);
+    // The schema checks the field: a host is a name.
+    expect(() =>
+      parseTopology(
+        {
+          orchestrator: {},
+          orchestrators: [{ ...node("o1", 5601), host: "" }],
+          hierarchy: ["host"],
+          hosts: { h1: {} },
+          types: { echo: { module: join(root, "satellites/echo.ts") } },
+        },
+        replicatedFile,
+      ),
+    ).toThrow(/\/orchestrators\/0\/host/);
+  });
+
   it("names: @ and # become -, ids with several instances stay distinct, the type's env is passed", () => {
     expect(satelliteAppName("echo@h1#2")).toBe("dsat-sat-echo-h1-2");
     const topology = parseTopology(
