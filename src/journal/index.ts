@@ -4,6 +4,7 @@
 export * from "./core.ts";
 export { type DirectoryLock, lockDirectory } from "./dir-lock.ts";
 export { isJournalOpenError, JournalError, type JournalErrorCode } from "./errors.ts";
+export type { RecoveryReport, SegmentDamage } from "./recovery-types.ts";
 export {
   FRAME_HEADER_BYTES,
   RECORD_BYTES_MAX,
@@ -16,5 +17,4 @@ export {
   type SegmentLogOptions,
   type SegmentLogStats,
 } from "./segment-log.ts";
-export type { RecoveryReport, SegmentDamage } from "./segment-recovery.ts";
 export type { JournalStore } from "./store.ts";

@@ -25,6 +25,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describeIoError, JournalError } from "./errors.ts";
+import type { Recovered, RecoveryReport, SegmentFile } from "./recovery-types.ts";
 import {
   encodeHeader,
   FLAG_BASE,
@@ -38,12 +39,7 @@ import {
   segmentName,
   TEMP_SUFFIX,
 } from "./segment-format.ts";
-import {
-  type Recovered,
-  type RecoveryReport,
-  recoverDirectory,
-  type SegmentFile,
-} from "./segment-recovery.ts";
+import { recoverDirectory } from "./segment-recovery.ts";
 
 export interface SegmentLogOptions {
   /** Roll to a new segment file past this size (default 64 MiB). */
