@@ -11,10 +11,6 @@ export {
   SEGMENT_HEADER_BYTES,
   segmentName,
 } from "./segment-format.ts";
-export {
-  type LogRecord,
-  SegmentLog,
-  type SegmentLogOptions,
-  type SegmentLogStats,
-} from "./segment-log.ts";
+export { SegmentLog } from "./segment-log.ts";
+export type { LogRecord, SegmentLogOptions, SegmentLogStats } from "./segment-log-types.ts";
 export type { JournalStore } from "./store.ts";
