@@ -2,7 +2,7 @@
 // records back to back, each in an 8-byte frame (length, CRC-32). Format 2 salts every record CRC
 // with a random value kept in the segment's header, so bytes inside a record's payload (a job's
 // payload, chosen by a client) can never pass for a frame of that segment: after damage, recovery
-// may then scan forward for the next frame and trust what it finds (segment-recovery.ts).
+// may then scan forward for the next frame and trust what it finds (segment-scan.ts).
 // Format 1 (unsalted) segments are still read; everything written now is format 2.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";

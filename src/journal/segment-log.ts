@@ -7,8 +7,8 @@
 // appended during it go into the next batch, which starts as soon as the current one lands.
 //
 // On disk a log is a directory of segment files named after their first seq, so lexical order is seq
-// order (segment-format.ts). Files are created whole (temp name, fsync, rename, fsync the directory),
-// so a segment that has its real name never has a torn header. open() verifies every header and record
+// order (segment-format.ts). Files are created whole (temp name, fsync, rename, fsync the directory:
+// segment-writer.ts does the writes, this file decides when and what), so a segment that has its real name never has a torn header. open() verifies every header and record
 // checksum and repairs what a crash or bad disk left (segment-recovery.ts): a torn tail is truncated,
 // a damaged segment is set aside and replaced by the records that could be read. Compaction writes the
 // live state as one new segment flagged "base": once that file has its name the old segments are
@@ -23,10 +23,9 @@
 //   await log.commit();                     // seq, and every record before it, is now durable
 import fs from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { describeIoError, JournalError } from "./errors.ts";
+import type { Recovered, RecoveryReport, SegmentFile } from "./recovery-types.ts";
 import {
-  encodeHeader,
   FLAG_BASE,
   FRAME_HEADER_BYTES,
   FrameBatch,
@@ -35,95 +34,12 @@ import {
   RECORD_BYTES_MAX,
   SEGMENT_HEADER_BYTES,
   seedOf,
-  segmentName,
-  TEMP_SUFFIX,
 } from "./segment-format.ts";
-import {
-  type Recovered,
-  type RecoveryReport,
-  recoverDirectory,
-  type SegmentFile,
-} from "./segment-recovery.ts";
-
-export interface SegmentLogOptions {
-  /** Roll to a new segment file past this size (default 64 MiB). */
-  segmentBytesMax?: number;
-  /** fdatasync on commit (default true). false: a process crash loses nothing, a power loss may. */
-  fsync?: boolean;
-  /** Group commit window: commit() waits this long to gather more appends before writing (default 0 = next macrotask, setImmediate). */
-  commitWindowMs?: number;
-  /** Where recovery messages go (one clear line each), default console.error. */
-  log?: (line: string) => void;
-  /** Clock for the names of set-aside files (default Date.now). */
-  now?: () => number;
-}
-
-/** seq: 1-based, strictly increasing, never reused while the log lives. */
-export interface LogRecord {
-  seq: number;
-  data: Uint8Array;
-}
-
-export interface SegmentLogStats {
-  /** Batches written: each is one group commit, however many commit() calls it served. */
-  batches: number;
-  /** fdatasync/fsync calls, on segment files and on the directory. */
-  fsyncs: number;
-  bytesWritten: number;
-  /** Batches that failed (a write or fsync error). */
-  failures: number;
-  /** probe() attempts that touched the disk. */
-  probes: number;
-}
+import type { LogRecord, SegmentLogOptions, SegmentLogStats } from "./segment-log-types.ts";
+import { recoverDirectory } from "./segment-recovery.ts";
+import { type BatchError, type Group, SegmentWriter } from "./segment-writer.ts";
 
 const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
-
-// ---- Asynchronous I/O ------------------------------------------------------------------------------
-
-const openAsync = promisify(fs.open);
-const closeAsync = promisify(fs.close);
-const writevAsync = promisify(fs.writev);
-const fdatasyncAsync = promisify(fs.fdatasync);
-const fsyncAsync = promisify(fs.fsync);
-const fstatAsync = promisify(fs.fstat);
-const ftruncateAsync = promisify(fs.ftruncate);
-
-/** writev until every byte is written: the kernel may write fewer bytes than asked. */
-async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<number> {
-  let left = buffers;
-  let at = position;
-  while (left.length > 0) {
-    const { bytesWritten } = await writevAsync(fd, left, at);
-    if (bytesWritten === 0) throw new Error("journal: writev wrote 0 bytes");
-    at += bytesWritten;
-    left = dropBytes(left, bytesWritten);
-  }
-  return at - position;
-}
-
-function dropBytes(buffers: Buffer[], count: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (count >= buffer.length) count -= buffer.length;
-    else {
-      rest.push(count > 0 ? buffer.subarray(count) : buffer);
-      count = 0;
-    }
-  }
-  return rest;
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === "win32") return;
-  const fd = await openAsync(dir, "r");
-  try {
-    await fsyncAsync(fd);
-  } finally {
-    await closeAsync(fd);
-  }
-}
-
-// ---- The log ---------------------------------------------------------------------------------------
 
 interface Settings {
   segmentBytesMax: number;
@@ -150,32 +66,9 @@ function settingsOf(options: SegmentLogOptions): Settings {
   return settings;
 }
 
-/**
- * Records waiting to be written, in seq order. "append" goes at the end of the active segment; "roll"
- * starts a new segment; "base" starts a new segment that supersedes every earlier one (compaction).
- * `salt` is the salt of the segment the frames were checksummed for.
- */
-interface Group {
-  kind: "append" | "roll" | "base";
-  firstSeq: number;
-  frames: FrameBatch;
-  salt: number;
-  flags: number;
-}
-
 interface Waiter {
   resolve: () => void;
   reject: (error: Error) => void;
-}
-
-/** A batch that failed part way: `unwritten` are its groups not known to be on disk, in order. */
-class BatchError extends Error {
-  constructor(
-    readonly ioError: unknown,
-    readonly unwritten: Group[],
-  ) {
-    super(describeIoError(ioError));
-  }
 }
 
 function checkRecord(data: Uint8Array): void {
@@ -192,11 +85,7 @@ export class SegmentLog {
   readonly stats: SegmentLogStats = { batches: 0, fsyncs: 0, bytesWritten: 0, failures: 0, probes: 0 };
   private readonly dir: string;
   private readonly settings: Settings;
-  /** Segment files on disk, oldest first; the last is the active one, open as activeFd. */
-  private segments: SegmentFile[];
-  private activeFd: number;
-  /** Size and record count of the active segment known to be on disk (written and synced). */
-  private durableActive: { bytes: number; records: number };
+  private readonly writer: SegmentWriter;
   /** What open() found, for replay(); undefined once a compaction replaces those files. */
   private opened: readonly SegmentFile[] | undefined;
   /** Appended, not yet handed to a batch (after a failure: everything not known to be on disk). */
@@ -239,11 +128,9 @@ export class SegmentLog {
     this.dir = dir;
     this.settings = settings;
     this.recovery = recovered.report;
-    this.segments = recovered.segments;
-    this.activeFd = recovered.activeFd;
+    this.writer = new SegmentWriter(dir, settings.fsync, this.stats, recovered.segments, recovered.activeFd);
     this.opened = recovered.segments.map((segment) => ({ ...segment }));
     const active = recovered.segments.at(-1)!;
-    this.durableActive = { bytes: active.bytes, records: active.records };
     this.tailBytes = active.bytes;
     this.tailRecords = active.records;
     this.tailSalt = active.salt;
@@ -261,7 +148,7 @@ export class SegmentLog {
 
   /** Bytes written to segment files (committed or being committed), for compaction decisions. */
   get sizeBytes(): number {
-    return this.segments.reduce((sum, segment) => sum + segment.bytes, 0);
+    return this.writer.sizeBytes;
   }
 
   /** Why the log cannot write (JOURNAL_FAILED), or undefined while it can. */
@@ -385,7 +272,7 @@ export class SegmentLog {
       await this.probing;
       await this.commit();
     } finally {
-      await closeAsync(this.activeFd);
+      await this.writer.close();
     }
   }
 
@@ -422,7 +309,7 @@ export class SegmentLog {
       return;
     }
     this.inFlight = waiters;
-    this.writeBatch(groups).then(
+    this.writer.writeBatch(groups).then(
       () => {
         this.lastCommittedSeq = Math.max(this.lastCommittedSeq, last.firstSeq + last.frames.records - 1);
         this.inFlight = undefined;
@@ -451,9 +338,8 @@ export class SegmentLog {
       { cause: error.ioError },
     );
     this.stats.failures += 1;
-    const active = this.segments.at(-1)!;
-    active.bytes = this.durableActive.bytes;
-    active.records = this.durableActive.records;
+    this.writer.rewindToDurable();
+    const active = this.writer.active;
     this.pending = [...error.unwritten, ...this.pending];
     const first = this.pending[0];
     if (first?.kind === "append") {
@@ -472,7 +358,7 @@ export class SegmentLog {
 
   /** Recomputes what the segment the last pending group writes to will hold. */
   private projectTail(): void {
-    const active = this.segments.at(-1)!;
+    const active = this.writer.active;
     let bytes = active.bytes;
     let records = active.records;
     let salt = active.salt;
@@ -493,8 +379,8 @@ export class SegmentLog {
   private async retry(): Promise<boolean> {
     this.stats.probes += 1;
     try {
-      await this.checkActiveFile();
-      await this.cutInDoubtTail();
+      await this.writer.checkActiveFile();
+      await this.writer.cutInDoubtTail();
     } catch (error) {
       this.failed = new JournalError(
         "JOURNAL_FAILED",
@@ -506,7 +392,7 @@ export class SegmentLog {
     const groups = this.pending;
     this.pending = [];
     try {
-      await this.writeBatch(groups);
+      await this.writer.writeBatch(groups);
     } catch (error) {
       this.fail(error as BatchError);
       return false;
@@ -516,129 +402,6 @@ export class SegmentLog {
       this.lastCommittedSeq = Math.max(this.lastCommittedSeq, last.firstSeq + last.frames.records - 1);
     this.failed = undefined;
     return true;
-  }
-
-  /** The directory was moved or replaced under us: writing on would put records where open() never looks. */
-  private async checkActiveFile(): Promise<void> {
-    const active = this.segments.at(-1)!;
-    const file = path.join(this.dir, active.name);
-    const [open, named] = await Promise.all([
-      fstatAsync(this.activeFd),
-      fs.promises.stat(file).catch(() => null),
-    ]);
-    if (named === null || named.ino !== open.ino || named.dev !== open.dev) {
-      throw new Error(`${file} is no longer the segment being written (the directory was moved or replaced)`);
-    }
-  }
-
-  /** Cuts the active segment back to its last durable byte: what lies after it is in doubt. */
-  private async cutInDoubtTail(): Promise<void> {
-    const { size } = await fstatAsync(this.activeFd);
-    if (size <= this.durableActive.bytes) return;
-    await ftruncateAsync(this.activeFd, this.durableActive.bytes);
-    await fsyncAsync(this.activeFd);
-    this.stats.fsyncs += 1;
-  }
-
-  /** Writes groups in order; on a failure, says which of them are not known to be on disk. */
-  private async writeBatch(groups: readonly Group[]): Promise<void> {
-    this.stats.batches += 1;
-    let unsynced = false;
-    let durableGroups = 0;
-    try {
-      for (let index = 0; index < groups.length; index++) {
-        const group = groups[index];
-        if (group.kind === "append") {
-          await this.writeToActive(group);
-          unsynced = true;
-          continue;
-        }
-        // With fsync on, a segment is durable before the next one exists: a power loss leaves no hole mid-log.
-        if (unsynced) await this.syncActive();
-        unsynced = false;
-        durableGroups = index;
-        await this.startSegment(group);
-        durableGroups = index + 1;
-      }
-      if (unsynced) await this.syncActive();
-    } catch (error) {
-      throw new BatchError(error, groups.slice(durableGroups));
-    }
-  }
-
-  private async writeToActive(group: Group): Promise<void> {
-    const active = this.segments.at(-1)!;
-    if (group.salt !== active.salt) {
-      // Framed for another segment (appended while a roll was being written and then failed).
-      group.frames.reframe(seedOf(active.salt));
-      group.salt = active.salt;
-    }
-    const bytes = await writeAll(this.activeFd, group.frames.buffers(), active.bytes);
-    active.bytes += bytes;
-    active.records += group.frames.records;
-    this.stats.bytesWritten += bytes;
-  }
-
-  private async syncActive(): Promise<void> {
-    if (this.settings.fsync) {
-      await fdatasyncAsync(this.activeFd);
-      this.stats.fsyncs += 1;
-    }
-    const active = this.segments.at(-1)!;
-    this.durableActive = { bytes: active.bytes, records: active.records };
-  }
-
-  /**
-   * Writes a new segment whole under a temp name and renames it into place. Synced even with
-   * fsync: false, because a renamed file found empty after a power loss would cost the log from that
-   * point on (and, for a compaction, the whole log), not just the last commits.
-   */
-  private async startSegment(group: Group): Promise<void> {
-    const base = group.kind === "base";
-    const name = segmentName(group.firstSeq);
-    const file = path.join(this.dir, name);
-    const header = encodeHeader(group.firstSeq, group.flags, group.salt);
-    // Rare (a roll, a compaction), and a directory swapped under us would otherwise take the new file.
-    await this.checkActiveFile();
-    const fd = await openAsync(file + TEMP_SUFFIX, "w");
-    let bytes: number;
-    try {
-      bytes = await writeAll(fd, [header, ...group.frames.buffers()], 0);
-      await fdatasyncAsync(fd);
-      await fs.promises.rename(file + TEMP_SUFFIX, file);
-      await syncDirectory(this.dir);
-    } catch (error) {
-      await closeAsync(fd).catch(() => {});
-      // A temp file left on a full disk would hold the space the retry needs.
-      await fs.promises.unlink(file + TEMP_SUFFIX).catch(() => {});
-      throw error;
-    }
-    this.stats.fsyncs += 2;
-    this.stats.bytesWritten += bytes;
-    const previousFd = this.activeFd;
-    this.activeFd = fd;
-    this.durableActive = { bytes, records: group.frames.records };
-    await closeAsync(previousFd);
-    const segment: SegmentFile = {
-      name,
-      firstSeq: group.firstSeq,
-      bytes,
-      records: group.frames.records,
-      flags: group.flags,
-      salt: group.salt,
-    };
-    if (!base) {
-      // A retry may replace an empty active segment of the same name.
-      if (this.segments.at(-1)!.name === name) this.segments[this.segments.length - 1] = segment;
-      else this.segments.push(segment);
-      return;
-    }
-    // The base segment is durable under its name: from here on open() ignores (and deletes) these.
-    const superseded = this.segments.filter((old) => old.name !== name);
-    this.segments = [segment];
-    for (const old of superseded) await fs.promises.unlink(path.join(this.dir, old.name));
-    await syncDirectory(this.dir);
-    this.stats.fsyncs += 1;
   }
 
   private *readOpened(): Generator<LogRecord> {

@@ -1,6 +1,6 @@
 // The storage a journal needs, as an interface: SegmentLog (local disk) is one; a Raft log that
 // commits once a quorum has the record (seed 003) is meant to be the next.
-import type { LogRecord } from "./segment-log.ts";
+import type { LogRecord } from "./segment-log-types.ts";
 
 export interface JournalStore {
   /** Records found when the store was opened, in order. */
