@@ -290,9 +290,9 @@ export function publishCommand(): Command {
       }
       const topology = loadTopology(options.topology);
       const inputs = options.inputs === undefined ? undefined : readInputs(options.inputs);
-      if (inputs !== undefined && !options.wait)
-        throw new UsageError("--inputs: not with --no-wait (published jobs carry no inputs yet)");
       if (inputs !== undefined && options.split === true) options.count = inputs.length;
+      const inputsOf =
+        inputs === undefined ? undefined : (i: number) => (options.split === true ? [inputs[i]] : inputs);
       if (!options.wait) {
         const client = await connect(connectAddress(topology.orchestrator.frontend), {
           publish: need(topology.orchestrator.intake, "intake", topology),
@@ -300,7 +300,10 @@ export function publishCommand(): Command {
         });
         await new Promise((done) => setTimeout(done, 200)); // PUB/SUB join
         for (let i = 0; i < options.count; i++)
-          client.publish(type, payload, options.key === undefined ? {} : { key: options.key });
+          client.publish(type, payload, {
+            ...(options.key === undefined ? {} : { key: options.key }),
+            ...(inputsOf === undefined ? {} : { inputs: inputsOf(i) }),
+          });
         await client.close();
         console.log(`published ${options.count} ${type} job(s)`);
         return;
@@ -317,7 +320,7 @@ export function publishCommand(): Command {
         options.concurrency,
         options.key,
         options.timeout,
-        inputs === undefined ? undefined : (i: number) => (options.split === true ? [inputs[i]] : inputs),
+        inputsOf,
       );
       await client.close();
     });

@@ -18,12 +18,10 @@ import {
   decode,
   ErrorCode,
   encode,
-  encodeInputs,
   isReplyEntry,
   MDP_CLIENT,
   PAYLOAD_DEPTH_MAX,
   type RequestEntry,
-  SATELLITE_INPUTS_LIMITS,
   SESSION_BYTES_MAX,
   splitBatch,
   withinDepth,
@@ -43,8 +41,10 @@ import {
   TimeoutError,
   UnknownTypeError,
 } from "./errors.ts";
+import { inputsBytes } from "./inputs.ts";
 import { MdpClient } from "./mdp-client.ts";
 import type { ClientOptions, OrchestratorEvent, RequestOptions } from "./options.ts";
+import { TitanicClient } from "./titanic.ts";
 
 export type { ClientOptions, OrchestratorEvent, RequestOptions } from "./options.ts";
 
@@ -111,6 +111,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
 
   /** The orchestrators' frontends: one, or each of a replicated set (only the leader binds). */
   readonly endpoints: readonly string[];
+  /** 9/TSP: jobs stored by the orchestrator, their results fetched later by uuid (titanic.ts). */
+  readonly titanic: TitanicClient;
 
   constructor(
     readonly endpoint: string,
@@ -122,6 +124,11 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.inFlightMax = options.inFlightMax ?? 10_000;
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
     this.session = sessionToken(options);
+    this.titanic = new TitanicClient(this.endpoints, {
+      curve: options.curve,
+      timeoutMs: this.timeoutMs,
+      messageBytesMax: this.messageBytesMax,
+    });
     const curve = curveClientOptions(options.curve);
     this.dealer = new Dealer({
       ...curve,
@@ -353,14 +360,24 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
     this.endOfTurn.schedule();
   }
 
-  /** Fire and forget: the job goes through the orchestrator's intake; its result is an event. */
-  publish(type: string, payload: unknown, options: { id?: string; key?: string } = {}): void {
+  /**
+   * Fire and forget: the job goes through the orchestrator's intake; its result is an event.
+   * `inputs` (docs/locality.md) travel as a 4th frame; ones that are not a list of replica lists
+   * throw RejectedError here.
+   */
+  publish(
+    type: string,
+    payload: unknown,
+    options: { id?: string; key?: string; inputs?: string[][] } = {},
+  ): void {
     if (this.publishWriter === null)
       throw new DsatError("DSAT_ERR_CLOSED", "connect with { publish: endpoint } to publish");
     const header: Record<string, string> = {};
     if (options.id !== undefined) header.id = options.id;
     if (options.key !== undefined) header.k = options.key;
-    this.publishWriter.send([Buffer.from(type), encode(header), encode(payload)]);
+    const frames = [Buffer.from(type), encode(header), encode(payload)];
+    if (options.inputs !== undefined) frames.push(inputsBytes(options.inputs));
+    this.publishWriter.send(frames);
   }
 
   /**
@@ -572,17 +589,4 @@ export async function connect(endpoint: string, options: ClientOptions = {}): Pr
   if (options.protocol !== undefined && options.protocol !== "dsat")
     throw new TypeError(`connect(): protocol must be "dsat" or "mdp", got ${String(options.protocol)}`);
   return new Client(endpoint, options);
-}
-
-/**
- * A request's inputs on the wire; refused here (DSAT_ERR_MALFORMED) when they are not a list of
- * replica lists. Their counts and bytes are the orchestrator's to judge (its limits may be raised):
- * here only ceilings no orchestrator takes.
- */
-function inputsBytes(inputs: unknown): Buffer {
-  try {
-    return encodeInputs(inputs, SATELLITE_INPUTS_LIMITS);
-  } catch (error) {
-    throw new RejectedError(ErrorCode.malformed, `inputs: ${(error as Error).message}`);
-  }
 }

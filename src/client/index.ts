@@ -22,3 +22,9 @@ export {
   signControlRequest,
 } from "./control.ts";
 export { MDP_IN_FLIGHT_MAX, MdpClient, type MdpClientOptions, type MdpRequestOptions } from "./mdp-client.ts";
+export {
+  TitanicClient,
+  type TitanicOptions,
+  type TitanicReply,
+  type TitanicRequestOptions,
+} from "./titanic.ts";

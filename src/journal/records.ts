@@ -69,6 +69,11 @@ export interface CompletedRecord {
   /** Steps of the pipeline from the first (for a retry). */
   steps: string[];
   origin: JournalOrigin;
+  /**
+   * A job that failed at its first step: its inputs (as `accepted` keeps them), so `dsat retry`
+   * places it near its data again. A trailing element, written only when set, as `accepted`'s.
+   */
+  inputs?: Buffer | null;
 }
 
 /** A finished job's result is no longer kept (titanic.close). */
@@ -133,8 +138,8 @@ export function encodeRecord(record: JournalRecord): Buffer {
     }
     case "dispatched":
       return encode([Tag.dispatched, record.id, record.step, record.attempt, record.satelliteId]);
-    case "completed":
-      return encode([
+    case "completed": {
+      const fields: unknown[] = [
         Tag.completed,
         record.id,
         record.firstType,
@@ -149,7 +154,10 @@ export function encodeRecord(record: JournalRecord): Buffer {
         record.payload,
         record.steps,
         originTuple(record.origin),
-      ]);
+      ];
+      if (record.inputs !== undefined && record.inputs !== null) fields.push(record.inputs);
+      return encode(fields);
+    }
     case "forgotten":
       return encode([Tag.forgotten, record.id]);
     case "operator":
@@ -251,6 +259,7 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord {
         payload,
         steps,
         origin,
+        inputs,
       ] = fields;
       if (
         !isString(firstType) ||
@@ -280,6 +289,7 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord {
         payload: payload === null ? null : asBuffers(payload),
         steps,
         origin: originOf(origin),
+        ...(inputs instanceof Uint8Array ? { inputs: asBuffers([inputs])[0] } : {}),
       };
     }
     case Tag.forgotten:

@@ -183,15 +183,28 @@ function parseClient(frames: Buffer[], shapes: InputShapes): FrontendMessage {
   if (!SERVICE_NAME.test(service)) return malformed("service name must be 1-255 printable ASCII characters");
   const body = frames.slice(3);
   if (body.length >= 1 && body[0].equals(DSAT_MARK)) {
-    if (body.length !== 3)
-      return malformed(`a dsat request has marker, header and payload frames, got ${body.length}`);
-    const raw = decodeRecord(body[1], shapes.requestHeader);
-    if (typeof raw === "string") return malformed(raw);
-    const header = checkRequestHeader(raw);
-    if (typeof header === "string") return malformed(header);
-    return { kind: "client-request", service, header, body: [body[2]] };
+    const request = parseDsatRequestBody(body, shapes);
+    if (typeof request === "string") return malformed(request);
+    return { kind: "client-request", service, header: request.header, body: [request.payload] };
   }
   return { kind: "client-request", service, header: null, body };
+}
+
+/**
+ * A dsat single request's frames after the service: `"dsat/1" header payload` (also the inner
+ * request of a dsat client's titanic.request), or why they are malformed.
+ */
+export function parseDsatRequestBody(
+  body: readonly Buffer[],
+  shapes: InputShapes,
+): { header: RequestHeader; payload: Buffer } | string {
+  if (body.length !== 3 || !body[0].equals(DSAT_MARK))
+    return `a dsat request has marker, header and payload frames, got ${body.length}`;
+  const raw = decodeRecord(body[1], shapes.requestHeader);
+  if (typeof raw === "string") return raw;
+  const header = checkRequestHeader(raw);
+  if (typeof header === "string") return header;
+  return { header, payload: body[2] };
 }
 
 function checkRequestHeader(raw: Record<string, unknown>): RequestHeader | string {

@@ -151,4 +151,55 @@ describe("dsat inputs", () => {
       ]),
     );
   }, 60_000);
+
+  it("feeds dsat publish --no-wait: published (intake) jobs carry their inputs too", async () => {
+    const [frontend, control, intake] = await freeEndpoints(3);
+    const file = join(dir, "topology-intake.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        orchestrator: { frontend, control, intake },
+        hierarchy: ["host"],
+        hosts: { h1: {} },
+        types: { scan: { replicas: 1 } },
+      }),
+    );
+    const orchestrator = new Orchestrator({ ...orchestratorConfig(loadTopology(file)), log: () => {} });
+    await orchestrator.start();
+    cleanups.push(() => orchestrator.stop());
+    const seen = new Set<string>();
+    const satellite = await runSatellite(
+      defineSatellite({
+        type: "scan",
+        handle: (_payload, context) => {
+          seen.add(JSON.stringify(context.inputs));
+          return null;
+        },
+      }),
+      { endpoint: frontend, id: "scan@h1", location: [["host", "h1"]], log: () => {} },
+    );
+    cleanups.push(() => satellite.stop());
+    await until(() => orchestrator.status().satellites.length === 1, 10_000, "the satellite");
+    const dsat = `"${process.execPath}" bin/dsat`;
+    const command = `${dsat} inputs "${tree}" --filter other/ --host here | ${dsat} publish scan --topology "${file}" --inputs - --split --no-wait`;
+    // PUB drops what it sends before its connection is up (the CLI waits 200 ms for it): once more
+    // if a slow join lost some.
+    for (let run = 0; run < 3 && seen.size < 2; run++) {
+      const pipe = spawn("sh", ["-c", command], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      pipe.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      pipe.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+      const code = await new Promise<number | null>((done) => pipe.on("close", done));
+      expect(code, err).toBe(0);
+      expect(out).toMatch(/published 2 scan job\(s\)/);
+      await until(() => seen.size === 2, 5_000, "the published jobs").catch(() => {});
+    }
+    expect([...seen].sort()).toEqual(
+      [
+        JSON.stringify([["h31:/d.log", "h32:/d.log"]]),
+        JSON.stringify([[`here:${join(tree, "other/e.log")}`]]),
+      ].sort(),
+    );
+  }, 60_000);
 });

@@ -10,6 +10,7 @@ import {
   type JournalRecord,
   JournalRecordError,
 } from "../../src/journal/index.ts";
+import { encode } from "../../src/protocol/index.ts";
 
 const origin = { kind: "batch", route: Buffer.from("client-1"), correlation: 7, service: null, owner: null };
 
@@ -68,6 +69,41 @@ describe("journal records", () => {
         expect(decodeRecord(encodeRecord(record))).toEqual(record);
       }),
     );
+  });
+
+  it("keep a job's inputs in accepted and completed records; records without them read as before", () => {
+    const inputs = encode([["disco://h12/d/1", "h22:/d/1"]]);
+    const withInputs: JournalRecord[] = [
+      { ...accepted("a"), inputs },
+      { ...completed("a", 5000, "DSAT_ERR_FAILED"), inputs },
+    ];
+    for (const record of withInputs) {
+      const decoded = decodeRecord(encodeRecord(record));
+      expect(decoded).toEqual(record);
+      expect(Buffer.isBuffer((decoded as CompletedRecord).inputs)).toBe(true);
+    }
+    // The form written before completed records kept inputs: 14 elements, no 15th.
+    const old = completed("b", 5000, "DSAT_ERR_FAILED");
+    const oldBytes = encode([
+      3,
+      old.id,
+      old.firstType,
+      old.key,
+      old.status,
+      old.message,
+      old.result,
+      0,
+      old.attempts,
+      old.receivedAt,
+      old.completedAt,
+      old.payload,
+      old.steps,
+      ["publish", null, null, null, null],
+    ]);
+    expect(encodeRecord(old).equals(oldBytes)).toBe(true);
+    const decoded = decodeRecord(oldBytes);
+    expect(decoded).toEqual(old);
+    expect("inputs" in decoded).toBe(false);
   });
 
   it("refuse bytes that are not a record, with JournalRecordError", () => {

@@ -456,8 +456,9 @@ export function cancel(r: RouterState, owner: string, jobId: string, now: number
 }
 
 export function onIntake(r: RouterState, frames: Buffer[]): void {
-  // [type, payload] or [type, header, payload]; subscription control frames never arrive here.
-  if (frames.length < 2 || frames.length > 3) {
+  // [type, payload], [type, header, payload] or [type, header, payload, inputs]; subscription
+  // control frames never arrive here.
+  if (frames.length < 2 || frames.length > 4) {
     r.counters.malformed.intake++;
     return;
   }
@@ -470,7 +471,7 @@ export function onIntake(r: RouterState, frames: Buffer[]): void {
   for (const frame of frames) bytes += frame.length;
   let id: string | undefined;
   let key: string | undefined;
-  if (frames.length === 3) {
+  if (frames.length >= 3) {
     // Size and key count are checked on the bytes before the header is decoded.
     const header = parseIntakeHeader(frames[1], r.config.limits);
     if (typeof header === "string") {
@@ -496,7 +497,9 @@ export function onIntake(r: RouterState, frames: Buffer[]): void {
     type,
     id,
     key,
-    payload: [frames[frames.length - 1]],
+    payload: [frames[frames.length === 4 ? 2 : frames.length - 1]],
     raw: false,
+    // Checked by submit: bad inputs refuse this job alone, on the events socket (result.<type>).
+    inputs: frames.length === 4 ? frames[3] : undefined,
   });
 }

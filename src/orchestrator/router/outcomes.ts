@@ -178,6 +178,8 @@ export function finish(
     steps: status === "ok" ? [] : [job.type, ...job.steps],
     origin: originToJournal(job.origin, job.owner),
   };
+  // Its inputs place its first step only: kept when that step failed, for the retry to use.
+  if (status !== "ok" && job.step === 0 && job.inputs !== null) record.inputs = job.inputs.bytes;
   if (!r.durable) {
     r.keepFinished(record);
     deliver(r, job, status, message, result);

@@ -2,7 +2,14 @@
 // request/reply for plain MDP clients), MMI (8/MMI: does a service exist) and dsat.cancel. Their
 // prefixes (mmi., titanic., dsat.) are reserved: no satellite may register them (admission.ts).
 import type { CompletedRecord } from "../../journal/core.ts";
-import { decodeShaped, EMPTY, inputShapes, plainClientReplyFrames } from "../../protocol/index.ts";
+import {
+  DSAT_MARK,
+  decodeShaped,
+  EMPTY,
+  inputShapes,
+  parseDsatRequestBody,
+  plainClientReplyFrames,
+} from "../../protocol/index.ts";
 import { isReservedService } from "../admission.ts";
 import { type Origin, ownerFromJournal, TITANIC_OWNER } from "../job.ts";
 import { cancel, finishedJob, submit } from "./clients.ts";
@@ -79,8 +86,13 @@ export function onTitanic(r: RouterState, route: Buffer, service: string, body: 
   switch (service) {
     case "titanic.request": {
       const type = body[0]?.toString() ?? "";
-      const problem =
-        body.length < 2 ? "expected the service name, then the request frames" : titanicType(r, type);
+      const inner =
+        body.length < 2 ? "expected the service name, then the request frames" : innerRequest(r, body);
+      if (typeof inner === "string") {
+        answer("500", inner);
+        return;
+      }
+      const problem = titanicType(r, type);
       if (problem !== null) {
         answer("500", problem);
         return;
@@ -95,8 +107,7 @@ export function onTitanic(r: RouterState, route: Buffer, service: string, body: 
         type,
         id,
         timeoutMs: r.config.limits.titanicTimeoutMs,
-        payload: body.slice(1),
-        raw: true,
+        ...inner,
       });
       if (refusal !== null) replyTitanicAccepted(r, id, refusal);
       // Without a journal the job is only in memory: say so at once (9/TSP's promise is weaker).
@@ -123,6 +134,23 @@ export function onTitanic(r: RouterState, route: Buffer, service: string, body: 
       // 9/TSP has three services; its status codes are 200, 300, 400 and 500 only.
       answer("500", `unknown titanic service "${service}"`);
   }
+}
+
+/**
+ * What a titanic.request asks to run: the request frames after the service name, raw (a plain
+ * MDP client's), or a dsat single request's `"dsat/1" header payload`, whose header carries the
+ * key, trace context and inputs as it would for the job sent directly. Its `c`, `id` and `t` mean
+ * nothing here: the uuid is the job id, titanicTimeoutMs the deadline. Why not, for a bad one.
+ */
+function innerRequest(
+  r: RouterState,
+  body: readonly Buffer[],
+): { payload: Buffer[]; raw: boolean; key?: string; traceparent?: unknown; inputs?: unknown } | string {
+  if (!body[1].equals(DSAT_MARK)) return { payload: body.slice(1), raw: true };
+  const request = parseDsatRequestBody(body.slice(1), inputShapes(r.config.limits));
+  if (typeof request === "string") return `the inner dsat request: ${request}`;
+  const { header, payload } = request;
+  return { payload: [payload], raw: false, key: header.k, traceparent: header.tp, inputs: header.in };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { SatelliteInfo } from "../registry.ts";
 import type { ResolvedTypeConfig } from "../type-config.ts";
 import { finishedJob, hold, jobFromRecord, submitStep } from "./clients.ts";
 import { acceptedRecord } from "./commit.ts";
+import { heldInputs } from "./locality.ts";
 import { scoreView } from "./scores.ts";
 import type { RouterState } from "./state.ts";
 import type { RouterStatus } from "./types.ts";
@@ -83,12 +84,15 @@ export function retry(r: RouterState, id: string): { ok: boolean; id?: string; e
   r.forget(id);
   const now = r.now;
   const typeConfig = r.typeConfig(record.steps[0]) as ResolvedTypeConfig;
+  // Placed near its data again (a map changed since only moves its locality, as on a replay).
+  const inputs = record.inputs === undefined || record.inputs === null ? null : heldInputs(r, record.inputs);
   const job: Job = {
     ...jobFromRecord(r, record, { kind: "publish" }),
     type: record.steps[0],
     steps: record.steps.slice(1),
     deadlineAt: now + typeConfig.timeoutMs,
     receivedAt: now,
+    inputs: typeof inputs === "string" ? null : inputs,
   };
   hold(r, job);
   r.publishEvent("job.retried", { id, type: job.type });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JobBook, type JournalRecord } from "../../../src/journal/core.ts";
+import { decodeRecord, encodeRecord, JobBook, type JournalRecord } from "../../../src/journal/core.ts";
 import {
   type OrchestratorConfig,
   type ResolvedConfig,
@@ -31,6 +31,7 @@ import {
   readyMessage,
   replyMessages,
   requestMessage,
+  titanicMessage,
 } from "./script-frames.ts";
 import {
   candidateLines,
@@ -128,6 +129,8 @@ export class ScriptEnv {
         );
       case "publish":
         return this.turn({ kind: "intake", frames: intakeMessage(args) });
+      case "titanic":
+        return this.fromClient(args.at(0, "a client"), () => titanicMessage(args));
       case "ack":
         return this.fromSatellite(args.at(0, "a satellite"), ackMessage(args.positional.slice(1)));
       case "progress":
@@ -598,7 +601,8 @@ export class ScriptEnv {
   private crash(): string[] {
     const kept = this.journal.records.filter(({ seq }) => seq <= this.journal.committed);
     const book = new JobBook();
-    for (const { record } of kept) book.apply(record);
+    // As the disk gives them back: through their MessagePack form (records.ts).
+    for (const { record } of kept) book.apply(decodeRecord(encodeRecord(record)));
     this.journal.records = kept;
     this.journal.appended = this.journal.committed;
     this.journal.commitRequested = false;

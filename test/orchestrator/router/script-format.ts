@@ -60,7 +60,7 @@ function formatRecord(record: JournalRecord): string {
   switch (record.k) {
     case "accepted": {
       const step = record.step > 0 ? ` step=${record.step}` : "";
-      return `accepted ${record.id} ${record.type}${step} origin=${record.origin.kind}`;
+      return `accepted ${record.id} ${record.type}${step} origin=${record.origin.kind}${recordInputs(record)}`;
     }
     case "dispatched":
       return `dispatched ${record.id} step=${record.step} attempt=${record.attempt} ${record.satelliteId}`;
@@ -69,7 +69,7 @@ function formatRecord(record: JournalRecord): string {
         record.status === "ok"
           ? `ok ${(record.result ?? []).map((frame) => (record.raw ? showFrame(frame) : showPayload(frame))).join(" ")}`
           : `${record.status} ${JSON.stringify(record.message)}`;
-      return `completed ${record.id} ${outcome} attempts=${record.attempts}`;
+      return `completed ${record.id} ${outcome} attempts=${record.attempts}${recordInputs(record)}`;
     }
     case "forgotten":
       return `forgotten ${record.id}`;
@@ -198,6 +198,11 @@ export function showPayload(frame: Buffer): string {
   } catch {
     return showFrame(frame);
   }
+}
+
+/** ` in=...` for a record that keeps inputs, else nothing. */
+function recordInputs(record: { inputs?: Buffer | null }): string {
+  return record.inputs === undefined || record.inputs === null ? "" : ` in=${showInputs(record.inputs)}`;
 }
 
 /** A job's inputs as a script writes them: `a,b;c`. */

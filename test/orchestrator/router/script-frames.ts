@@ -229,17 +229,45 @@ export function mdpMessage(service: string, body: readonly string[]): Buffer[] {
   ];
 }
 
-/** A job on the intake: [type, payload], or [type, header, payload] with an id or key. */
+/**
+ * A job on the intake: [type, payload], or [type, header, payload] with an id or key, or
+ * [type, header, payload, inputs] with `inputs=` (MessagePack bytes, not checked here).
+ */
 export function intakeMessage(args: Args): Buffer[] {
   const type = args.at(0, "a job type");
   const id = args.text("id");
   const key = args.text("key");
+  const inputs = args.text("inputs");
   const payload = encode(args.value("payload") ?? "hi");
   const header =
-    id === undefined && key === undefined
+    id === undefined && key === undefined && inputs === undefined
       ? []
       : [encode({ ...(id !== undefined ? { id } : {}), ...(key !== undefined ? { k: key } : {}) })];
-  return [Buffer.from(type), ...header, payload];
+  const tail = inputs === undefined ? [] : [encode(scriptInputs(inputs))];
+  return [Buffer.from(type), ...header, payload, ...tail];
+}
+
+/**
+ * A dsat client's titanic.request: the job type, then a dsat single request's frames (marker,
+ * header `{ c, k?, in? }`, MessagePack payload). `badheader`: a header without `c`.
+ */
+export function titanicMessage(args: Args): Buffer[] {
+  const key = args.text("key");
+  const inputs = args.text("inputs");
+  const header = {
+    ...(args.has("badheader") ? {} : { c: 0 }),
+    ...(key !== undefined ? { k: key } : {}),
+    ...(inputs !== undefined ? { in: encode(scriptInputs(inputs)) } : {}),
+  };
+  return [
+    EMPTY,
+    MDP_CLIENT,
+    Buffer.from("titanic.request"),
+    Buffer.from(args.at(1, "a job type")),
+    DSAT_MARK,
+    encode(header),
+    encode(args.value("payload") ?? "hi"),
+  ];
 }
 
 /** The session token (16-64 bytes) a script names, or none. */

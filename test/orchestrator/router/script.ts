@@ -17,7 +17,8 @@
 //   request CLIENT TYPE [id=] [key=] [payload=JSON] [timeout=MS] [c=N] [session=S] [tp=] [single]
 //   request CLIENT [session=S]                  + one `TYPE [options]` per line: one batch
 //   cancel CLIENT JOB [session=S] [single]      mdp CLIENT SERVICE frame...
-//   publish TYPE [id=] [key=] [payload=JSON]
+//   publish TYPE [id=] [key=] [payload=JSON] [inputs=a,b;c]
+//   titanic CLIENT TYPE [key=] [payload=JSON] [inputs=a,b;c] [badheader]   (a dsat client's titanic.request)
 //   ack SAT JOB#A [JOB#A...]   progress SAT JOB#A [value=JSON]   heartbeat|drain|disconnect SAT
 //   reply SAT JOB#A ok [JSON | raw frame...]  |  reply SAT JOB#A error [fatal|retryable] [DSAT_ERR_X] msg
 //   reply SAT                                   + one `JOB#A ok|error ...` per line
