@@ -31,7 +31,7 @@ beforeAll(async () => {
     frontend,
     hierarchy: ["rack", "host"],
     types: { scan: { replicas: 3, failureDomain: "rack" } },
-    limits: { heartbeatMs: 100 },
+    limits: { heartbeatMs: 500 },
     locality: { hostnames: HOSTNAMES },
     log: () => {},
   });
@@ -54,7 +54,7 @@ beforeAll(async () => {
           ["rack", host.slice(0, 2)],
           ["host", host],
         ],
-        heartbeatMs: 100,
+        heartbeatMs: 500,
         hostnames: HOSTNAMES,
         log: () => {},
       },
