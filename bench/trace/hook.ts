@@ -122,6 +122,12 @@ if (process.env.TRACE_METHODS === "1") {
   } else if (role === "sat") {
     const { SatelliteRuntime } = await import(`${src}/satellite/satellite.ts`);
     wrap(SatelliteRuntime.prototype as never, ["onMessage", "startJob", "finishJob", "flush"], "sat");
+    // Since the runtime was split, jobs run in JobRunner and replies leave from ReplyOutbox (same
+    // marks); an older TRACE_TREE has neither file.
+    const runner = await import(`${src}/satellite/job-runner.ts`).catch(() => null);
+    if (runner !== null) wrap(runner.JobRunner.prototype as never, ["startJob", "finishJob"], "sat");
+    const outbox = await import(`${src}/satellite/reply-outbox.ts`).catch(() => null);
+    if (outbox !== null) wrap(outbox.ReplyOutbox.prototype as never, ["flush"], "sat");
   } else if (role === "orch") {
     const { Orchestrator } = await import(`${src}/orchestrator/orchestrator.ts`);
     const { JobRouter } = await import(`${src}/orchestrator/router/router.ts`);

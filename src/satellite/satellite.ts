@@ -6,52 +6,30 @@
 // It registers (READY with id, types, location, capacity, weight), heartbeats both ways,
 // reconnects with exponential backoff when the orchestrator goes silent or says DISCONNECT,
 // runs each job with an AbortSignal, and drains on SIGTERM/SIGINT: tells the orchestrator, stops
-// taking jobs, finishes the ones in flight, disconnects and exits.
+// taking jobs, finishes the ones in flight, disconnects and exits. Jobs run in job-runner.ts; what
+// they produce in a turn leaves in batches from reply-outbox.ts.
 import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
 import { satelliteLog } from "../log/index.ts";
 import {
-  ackBatchFrames,
-  BATCH_ENTRIES_MAX,
-  BATCH_FLUSH_ENTRIES,
   DSAT_MARK,
-  decode,
-  encode,
-  isJobEntry,
-  isTraceparent,
-  type JobHeader,
-  type JobReplyEntry,
-  jobReplyBatchFrames,
-  jobReplyFrames,
   loadHeartbeatFrames,
-  PAYLOAD_DEPTH_MAX,
-  parseJobAddress,
-  parseJobRequest,
   type SatelliteHello,
-  splitBatch,
-  termOfToken,
   WorkerCommand,
-  withinDepth,
   workerCommandFrames,
   workerReadyFrames,
 } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions, readyProof } from "../security/index.ts";
-import { endRunSpan, runInSpan, startRunSpan } from "../tracing/index.ts";
-import { EndOfTurn, endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
+import { endpointList, receiveEach, SocketWriter } from "../transport/index.ts";
 import { followConnection } from "./connection-events.ts";
 import { OrchestratorContact } from "./contact.ts";
 import type { SatelliteDefinition, SatelliteOptions } from "./definition.ts";
 import { LocalReplicas, satelliteHostnames } from "./job-inputs.ts";
+import { JobRunner } from "./job-runner.ts";
 import { LoadMeter } from "./load-meter.ts";
 import { exitAfterDrainOnSignals } from "./process-signals.ts";
-import {
-  abortJob,
-  type ContextPort,
-  type RunningJob,
-  RunningJobContext,
-  resultFrame,
-  resultFrames,
-} from "./running-job.ts";
+import { ReplyOutbox } from "./reply-outbox.ts";
+import type { ContextPort } from "./running-job.ts";
 
 export {
   defineSatellite,
@@ -64,7 +42,6 @@ export {
 export class SatelliteRuntime {
   private socket: Dealer | null = null;
   private writer: SocketWriter | null = null;
-  private readonly running = new Map<string, RunningJob>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastHeard = Date.now();
   private reconnectDelay: number;
@@ -72,7 +49,6 @@ export class SatelliteRuntime {
   private connected = false;
   private draining = false;
   private stopped = false;
-  private drainResolve: (() => void) | null = null;
   private readonly types: string[];
   private readonly capacity: number;
   /** The orchestrators' frontends (`endpoint` may list a replicated set, comma-separated). */
@@ -90,12 +66,9 @@ export class SatelliteRuntime {
   };
   /** Counters for tests and status. */
   readonly counters = { jobs: 0, done: 0, errors: 0, reconnects: 0, cancelled: 0, fenced: 0 };
-  /**
-   * The highest fencing epoch seen in an attempt token (a replicated orchestrator's leadership term,
-   * token = epoch * 256 + attempt; 0 for one orchestrator): jobs from an earlier leadership are
-   * a deposed leader's, and are not run.
-   */
-  private epoch = 0;
+  /** The jobs running, and the batches their replies and acks leave in. */
+  private readonly jobs: JobRunner;
+  private readonly outbox: ReplyOutbox;
   /** Logs long silences of the orchestrator and its return (docs/multi-host.md). */
   private readonly contact: OrchestratorContact;
   private unhookSignals: (() => void) | null = null;
@@ -104,10 +77,7 @@ export class SatelliteRuntime {
   /** This connection's orchestrator sends HEARTBEAT with the dsat marker: it takes load reports. */
   private loadWelcome = false;
 
-  constructor(
-    private readonly definition: SatelliteDefinition,
-    options: SatelliteOptions,
-  ) {
+  constructor(definition: SatelliteDefinition, options: SatelliteOptions) {
     if (options.protocol !== undefined && options.protocol !== "dsat") {
       throw new TypeError(
         `SatelliteRuntime speaks dsat; for protocol "${options.protocol}" use runSatellite() or MdpSatelliteRuntime`,
@@ -146,6 +116,18 @@ export class SatelliteRuntime {
     this.curve = options.curve;
     this.loadMeter = new LoadMeter(options.load);
     this.messageBytesMax = options.messageBytesMax ?? 1024 * 1024;
+    this.outbox = new ReplyOutbox(this.contextPort);
+    this.jobs = new JobRunner(
+      definition,
+      {
+        satelliteId: options.id,
+        replicated: this.endpoints.length > 1,
+        messageBytesMax: this.messageBytesMax,
+      },
+      this.contextPort,
+      this.outbox,
+      this.counters,
+    );
   }
 
   /** Connects and registers; resolves once READY is sent. */
@@ -197,7 +179,7 @@ export class SatelliteRuntime {
     this.socket = socket;
     this.connected = false;
     // Per socket: a fresh registration may meet a set whose terms started again (a wiped cluster).
-    this.epoch = 0;
+    this.jobs.resetEpoch();
     // While there is no connection libzmq retries every 100 ms and READY waits in the queue, so
     // silence then is no reason to back off: a restarted orchestrator gets READY as it binds.
     let connectedBefore = false;
@@ -276,7 +258,7 @@ export class SatelliteRuntime {
   private closeSocket(): void {
     this.registered = false;
     this.loadWelcome = false; // the next connection's orchestrator says again
-    this.receiveTurn = false; // its receive loop ends: no flush will come from it
+    this.outbox.closed(); // its receive loop ends: no flush will come from it
     this.writer?.close();
     this.writer = null;
     if (this.socket !== null && !this.socket.closed) this.socket.close();
@@ -293,7 +275,7 @@ export class SatelliteRuntime {
           this.lastHeard = now;
           this.contact.heard(now);
           this.reconnectDelay = this.options.reconnectMs;
-          this.receiveTurn = true;
+          this.outbox.received();
           this.onMessage(frames);
         },
         // Nothing more to read: acks and replies leave once the handlers that finished at once
@@ -301,9 +283,9 @@ export class SatelliteRuntime {
         // end of the turn, as they would without this.
         {
           drained: () => {
-            if (socket === this.socket) this.flush();
+            if (socket === this.socket) this.outbox.flush();
           },
-          pending: () => this.endOfTurn.schedule(),
+          pending: () => this.outbox.flushAtEndOfTurn(),
         },
       );
     } catch (error) {
@@ -315,47 +297,16 @@ export class SatelliteRuntime {
   private onMessage(frames: Buffer[]): void {
     if (frames.length < 3 || frames[2].length !== 1) return;
     switch (frames[2][0]) {
-      case WorkerCommand.request: {
-        const job = parseJobRequest(frames);
-        if (job === null) {
-          // Answer what cannot be read, so the orchestrator frees the slot instead of waiting.
-          const address = frames[3];
-          if (address !== undefined && frames.length >= 5) {
-            this.send(
-              jobReplyFrames(address, { s: "error", e: "malformed job request", r: false }, encode(null)),
-            );
-          }
-          return;
-        }
-        const token = parseJobAddress(job.address);
-        this.startJob(job.header, token?.attempt ?? job.header.a, job.payload, job.address);
+      case WorkerCommand.request:
+        this.jobs.startRequest(frames);
         return;
-      }
-      case WorkerCommand.requestBatch: {
-        if (frames.length !== 5) return;
-        const batch = splitBatch(frames[3], frames[4], isJobEntry, (entry) => entry[3], BATCH_ENTRIES_MAX);
-        if (typeof batch === "string") return;
-        for (let i = 0; i < batch.entries.length; i++) {
-          const [id, attempt, type, , stepAttempt, deadline, key, raw, traceparent, inputs] =
-            batch.entries[i];
-          const header: JobHeader = { id, type, a: stepAttempt };
-          if (deadline !== null) header.d = deadline;
-          if (key !== null) header.k = key;
-          if (raw !== null) header.raw = raw;
-          if (isTraceparent(traceparent)) header.tp = traceparent;
-          if (inputs instanceof Uint8Array) header.in = inputs;
-          this.startJob(header, attempt, [batch.payloads[i]], null);
-        }
+      case WorkerCommand.requestBatch:
+        this.jobs.startBatch(frames);
         return;
-      }
       case WorkerCommand.cancel: {
         const address = frames[3];
         if (address === undefined) return;
-        const running = this.running.get(address.toString());
-        if (running !== undefined) {
-          this.counters.cancelled++;
-          abortJob(running, new Error("cancelled by the orchestrator"));
-        }
+        this.jobs.cancel(address.toString());
         return;
       }
       case WorkerCommand.disconnect:
@@ -410,192 +361,6 @@ export class SatelliteRuntime {
   /** Tells this process from a restarted one with the same id (hello.incarnation). */
   private readonly incarnation = randomBytes(12).toString("base64url");
 
-  /**
-   * Runs one job. `address` is set for jobs that came as a single MDP REQUEST (the reply goes back
-   * the same way); batch jobs are answered in the next REPLY-BATCH.
-   */
-  private startJob(
-    header: JobHeader,
-    attempt: number,
-    payloadFrames: Buffer[],
-    address: Buffer | null,
-  ): void {
-    // Only with several orchestrators (a replicated set) do tokens carry a term.
-    const epoch = this.endpoints.length > 1 ? termOfToken(attempt) : 0;
-    const fenced = epoch < this.epoch;
-    if (!fenced) this.epoch = epoch;
-    const key = `${header.id}#${attempt}`;
-    if (this.running.has(key)) return; // duplicate delivery of the same attempt
-    const job: RunningJob = {
-      controller: null,
-      abortReason: null,
-      address,
-      id: header.id,
-      attempt,
-      header,
-      span: header.tp === undefined ? null : startRunSpan(header.tp, { ...header, attempt }, this.options.id),
-    };
-    this.running.set(key, job);
-    if (fenced) {
-      // A deposed leader's job (an earlier term than one already seen): not run, but answered, so
-      // the one who sent it frees its slot; it cannot commit the failure anyway.
-      this.counters.fenced++;
-      const message = `fenced: term ${epoch} is older than term ${this.epoch} seen here`;
-      this.finishJob(key, job, { s: "error", e: message, r: true }, null);
-      return;
-    }
-    this.counters.jobs++;
-    // A job that came alone is acked at once; batch jobs are acked in the next ACK-BATCH, and only
-    // if still running then (see the end of this method).
-    if (address !== null) this.send(workerCommandFrames(WorkerCommand.ack, address));
-    let payload: unknown;
-    const encoded = payloadFrames[0];
-    if (header.raw === undefined && encoded !== undefined && !withinDepth(encoded, PAYLOAD_DEPTH_MAX)) {
-      const message = `payload nests deeper than ${PAYLOAD_DEPTH_MAX} levels`;
-      this.finishJob(key, job, { s: "error", e: message, r: false }, null);
-      return;
-    }
-    try {
-      payload =
-        header.raw !== undefined
-          ? payloadFrames.length === 1
-            ? payloadFrames[0]
-            : payloadFrames
-          : decode(payloadFrames[0] ?? Buffer.alloc(0));
-    } catch (error) {
-      this.finishJob(key, job, { s: "error", e: `payload: ${(error as Error).message}`, r: false }, null);
-      return;
-    }
-    const context = new RunningJobContext(job, header, key, this.options.id, this.contextPort);
-    let outcome: unknown;
-    try {
-      // A traced job's handler runs with its dsat.run span active: its own spans nest under it.
-      outcome =
-        job.span === null
-          ? this.definition.handle(payload, context)
-          : runInSpan(job.span, () => this.definition.handle(payload, context));
-    } catch (error) {
-      this.failJob(key, job, error);
-      return;
-    }
-    if (outcome instanceof Promise) {
-      // Still running: an ACK tells the orchestrator it started (a reply that comes first makes it
-      // needless, flush() skips it then). Jobs finished by now need none.
-      if (address === null) {
-        this.unacked.push(job);
-        this.flushLater();
-      }
-      outcome.then(
-        (result) => this.finishJob(key, job, { s: "ok" }, result),
-        (error) => this.failJob(key, job, error),
-      );
-    } else {
-      this.finishJob(key, job, { s: "ok" }, outcome);
-    }
-  }
-
-  private failJob(key: string, job: RunningJob, error: unknown): void {
-    const text = error instanceof Error ? error.message : String(error);
-    // The orchestrator refuses reply headers past limits.satelliteHeaderBytesMax (64 KiB).
-    const message = text.length > ERROR_TEXT_MAX ? `${text.slice(0, ERROR_TEXT_MAX)}... (cut)` : text;
-    const retryable = !(
-      typeof error === "object" &&
-      error !== null &&
-      (error as { retryable?: unknown }).retryable === false
-    );
-    this.counters.errors++;
-    this.finishJob(key, job, { s: "error", e: message, r: retryable }, null);
-  }
-
-  private finishJob(
-    key: string,
-    job: RunningJob,
-    reply: { s: "ok" | "error"; e?: string; r?: boolean },
-    result: unknown,
-  ): void {
-    if (this.running.get(key) !== job) return;
-    this.running.delete(key);
-    job.finished = true;
-    if (reply.s === "ok") this.counters.done++;
-    let frames: Buffer[];
-    try {
-      frames = job.address !== null ? resultFrames(result, job.header) : [resultFrame(result, job.header)];
-    } catch (error) {
-      reply = { s: "error", e: `result cannot be encoded: ${(error as Error).message}`, r: false };
-      frames = [resultFrame(null, job.header)];
-    }
-    let resultBytes = 0;
-    for (const part of frames) resultBytes += part.length;
-    if (resultBytes > this.messageBytesMax) {
-      // Sent, it would be refused (or cut the connection); the error says why, and is final.
-      reply = {
-        s: "error",
-        e: `the result of ${resultBytes} bytes exceeds the limit of ${this.messageBytesMax}`,
-        r: false,
-      };
-      frames = [resultFrame(null, job.header)];
-      resultBytes = frames[0].length;
-    }
-    if (job.span !== null) endRunSpan(job.span, reply.s, reply.e);
-    const frame = frames[0];
-    if (job.address !== null) {
-      this.send(jobReplyFrames(job.address, reply, frames));
-    } else {
-      this.replyEntries.push([
-        job.id,
-        job.attempt,
-        reply.s === "ok" ? 0 : 1,
-        frame.length,
-        reply.e ?? null,
-        reply.r ?? null,
-      ]);
-      this.replyPayloads.push(frame);
-      this.replyBytes += frame.length;
-      // A batch stays well under the orchestrator's message limit.
-      if (this.replyEntries.length >= BATCH_FLUSH_ENTRIES || this.replyBytes >= REPLY_BATCH_BYTES_MAX)
-        this.flush();
-      else this.flushLater();
-    }
-    if (this.draining && this.running.size === 0) this.drainResolve?.();
-  }
-
-  // Replies and acks produced in one event-loop turn leave as one message each (protocol/batch.ts).
-  private replyEntries: JobReplyEntry[] = [];
-  private replyBytes = 0;
-  private replyPayloads: Buffer[] = [];
-  private unacked: RunningJob[] = [];
-  private readonly endOfTurn = new EndOfTurn(() => this.flush());
-  /**
-   * A message was handled and the receive loop has not flushed since: it will (at once when its
-   * socket is drained, else at the end of the turn), so what jobs produce meanwhile needs no
-   * setImmediate of its own.
-   */
-  private receiveTurn = false;
-
-  /** Acks and replies leave with the receive loop's flush, or at the end of this turn. */
-  private flushLater(): void {
-    if (!this.receiveTurn) this.endOfTurn.schedule();
-  }
-
-  private flush(): void {
-    this.receiveTurn = false;
-    if (this.replyEntries.length > 0) {
-      const entries = this.replyEntries;
-      const payloads = this.replyPayloads;
-      this.replyEntries = [];
-      this.replyPayloads = [];
-      this.replyBytes = 0;
-      this.send(jobReplyBatchFrames(entries, payloads));
-    }
-    if (this.unacked.length > 0) {
-      // Jobs that finished within the turn need no ACK: their reply says more.
-      const flat: Array<string | number> = [];
-      for (const job of this.unacked) if (!job.finished) flat.push(job.id, job.attempt);
-      this.unacked = [];
-      if (flat.length > 0) this.send(ackBatchFrames(flat));
-    }
-  }
-
   private onHeartbeatTick(): void {
     if (!this.draining) this.contact.tick(Date.now(), this.connected);
     if (this.socket === null) return;
@@ -608,7 +373,7 @@ export class SatelliteRuntime {
       this.reconnect(`orchestrator silent for ${silentMs} ms`);
       return;
     }
-    const load = this.loadMeter.sample(this.running.size, this.counters.done, this.counters.errors);
+    const load = this.loadMeter.sample(this.jobs.size, this.counters.done, this.counters.errors);
     this.writer?.send(
       this.loadWelcome ? loadHeartbeatFrames(load) : workerCommandFrames(WorkerCommand.heartbeat),
     );
@@ -616,7 +381,7 @@ export class SatelliteRuntime {
 
   /** Jobs running now. */
   get inFlight(): number {
-    return this.running.size;
+    return this.jobs.size;
   }
 
   /**
@@ -627,17 +392,17 @@ export class SatelliteRuntime {
     if (this.stopped) return;
     this.draining = true;
     this.writer?.send(workerCommandFrames(WorkerCommand.drain));
-    this.options.log(`draining ${this.running.size} job(s)`);
-    if (this.running.size > 0) {
+    this.options.log(`draining ${this.jobs.size} job(s)`);
+    if (this.jobs.size > 0) {
       await new Promise<void>((resolve) => {
-        this.drainResolve = resolve;
+        this.jobs.whenIdle(resolve);
         setTimeout(resolve, timeoutMs).unref?.();
       });
     }
-    for (const job of this.running.values()) abortJob(job, new Error("satellite shutting down"));
+    this.jobs.abortAll("satellite shutting down");
     // Replies still in the batch outbox must leave before DISCONNECT, or the orchestrator would
     // reroute jobs that are already done.
-    this.flush();
+    this.outbox.flush();
     this.writer?.send(workerCommandFrames(WorkerCommand.disconnect));
     // Give the DISCONNECT and last replies a moment to leave before closing.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -651,20 +416,10 @@ export class SatelliteRuntime {
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.loadMeter.close();
     this.unhookSignals?.();
-    for (const job of this.running.values()) {
-      abortJob(job, new Error("satellite stopped"));
-      if (job.span !== null) endRunSpan(job.span, "error", "satellite stopped");
-    }
-    this.running.clear();
+    this.jobs.stopAll("satellite stopped");
     this.closeSocket();
   }
 }
-
-/** Longest error message sent with a failed job, characters. */
-const ERROR_TEXT_MAX = 8 * 1024;
-
-/** Payload bytes after which a reply batch leaves at once. */
-const REPLY_BATCH_BYTES_MAX = 256 * 1024;
 
 /** Messages of running jobs held between two connections (beyond, they are dropped). */
 const HELD_MAX = 100_000;

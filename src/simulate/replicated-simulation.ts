@@ -1,26 +1,27 @@
 // A simulation with several orchestrators (the topology's `orchestrators`, docs/simulate.md,
 // "Replicated orchestrators"): each node the real Raft core on the simulated network, the leader's
 // real router journaling through it, kill-leader and the failover figures. The rest of the
-// simulation (peers, load, events, results) is SimulationBase's, in simulation.ts.
+// simulation (peers, load, events, results) is SimulationBase's, in simulation.ts and the layers
+// under it (orchestrator-shell.ts, satellite-processes.ts, client-load.ts).
 import type { Entry, Message } from "../raft/index.ts";
 import type { Topology } from "../topology/index.ts";
 import type { SimulationResult } from "./actors.ts";
+import { RECONNECT_MS } from "./client-load.ts";
 import { percentiles, round } from "./metrics.ts";
 import {
+  emptyFailover,
+  FAILOVER_WINDOW_MS,
   type ReplicatedResult,
   type Session,
   SimOrchestratorNode,
   SimReplicatedJournal,
 } from "./replicated.ts";
+import { instancesOf } from "./satellite-processes.ts";
 import { checkAgainst, type Scenario } from "./scenario.ts";
-import {
-  emptyFailover,
-  FAILOVER_WINDOW_MS,
-  instancesOf,
-  RECONNECT_MS,
-  RECOVERY_POLL_MS,
-  SimulationBase,
-} from "./simulation.ts";
+import { SimulationBase } from "./simulation.ts";
+
+/** While a new leader's recovery window is open, how often the shell places held jobs (recovery.ts). */
+const RECOVERY_POLL_MS = 10;
 
 /** The simulation: SimulationBase with its replicated-orchestrator part. */
 class Simulation extends SimulationBase {

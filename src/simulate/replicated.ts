@@ -23,7 +23,7 @@ import {
   Raft,
   type Ready,
 } from "../raft/index.ts";
-import type { Percentiles } from "./metrics.ts";
+import { type Percentiles, percentiles } from "./metrics.ts";
 import type { Random } from "./random.ts";
 
 /** What a run with several orchestrators adds to the result (docs/simulate.md). */
@@ -76,6 +76,26 @@ export interface Failover {
   windowMs: number;
   latencyBeforeMs: Percentiles;
   latencyAfterMs: Percentiles;
+}
+
+/** The latency around a leader kill: answers in this window before it, and after it. */
+export const FAILOVER_WINDOW_MS = 5000;
+
+/** A failover before it happens: its latency window before the kill fills as answers come. */
+export function emptyFailover(atMs: number): Failover {
+  return {
+    atMs,
+    killed: "",
+    inFlight: 0,
+    electedAtMs: null,
+    leader: null,
+    servingAtMs: null,
+    firstAnswerAtMs: null,
+    failoverMs: null,
+    windowMs: FAILOVER_WINDOW_MS,
+    latencyBeforeMs: percentiles([]),
+    latencyAfterMs: percentiles([]),
+  };
 }
 
 /** What a node needs from the simulation around it. */

@@ -1,6 +1,7 @@
 export { type CandidateSample, sampleCandidates, whyNoCandidates } from "./candidates.ts";
 export { curveFromEnv } from "./curve.ts";
 export { type JsonFileError, parseJsonText, readJsonFile } from "./json-file.ts";
+export { loadTopology, parseTopology } from "./load-topology.ts";
 export { orchestratorConfig } from "./orchestrator-config.ts";
 export { nodeOrchestratorConfig, type TopologyOrchestratorNode } from "./orchestrators.ts";
 export {
@@ -33,6 +34,7 @@ export {
   typeReport,
 } from "./report.ts";
 export { parseRuleText, RuleTextError } from "./rule-text.ts";
+export { hostLocation, satelliteInstances, spreadOrder } from "./satellite-instances.ts";
 export { liveKeyPath, saveLiveSetting } from "./save-setting.ts";
 export {
   escapePointer,
@@ -43,16 +45,10 @@ export {
   schemaProblem,
 } from "./schema.ts";
 export {
-  hostLocation,
-  loadTopology,
-  parseTopology,
   type SatelliteInstance,
-  satelliteInstances,
   serverPublicKeyFile,
-  spreadOrder,
   type Topology,
   TopologyError,
   type TopologyType,
-  typeMap,
-  typePlacement,
 } from "./topology.ts";
+export { typeMap, typePlacement } from "./type-placement.ts";

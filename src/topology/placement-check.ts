@@ -4,7 +4,8 @@
 // degraded when some jobs get fewer candidates than replicas (or two in one failure domain), and
 // impossible when some get none.
 import { TypePlacement } from "../orchestrator/index.ts";
-import { DEFAULT_REPLICAS, satelliteInstances, type Topology } from "./topology.ts";
+import { satelliteInstances } from "./satellite-instances.ts";
+import { DEFAULT_REPLICAS, type Topology } from "./topology.ts";
 
 /** A satellite as `dsat status` / the control command `satellites` reports it. */
 export interface LiveSatellite {

@@ -7,16 +7,11 @@ import { dirname, resolve } from "node:path";
 import { type CrushMap, describeStep, formatTree, type Rule } from "../crush/index.ts";
 import { formatTable } from "../util/index.ts";
 import { sampleCandidates } from "./candidates.ts";
+import { satelliteInstances } from "./satellite-instances.ts";
 import { describe, escapePointer } from "./schema.ts";
-import {
-  DEFAULT_REPLICAS,
-  listNames,
-  type SatelliteInstance,
-  satelliteInstances,
-  type Topology,
-  typeMap,
-  typePlacement,
-} from "./topology.ts";
+import { listNames } from "./semantic-checks.ts";
+import { DEFAULT_REPLICAS, type SatelliteInstance, type Topology } from "./topology.ts";
+import { typeMap, typePlacement } from "./type-placement.ts";
 
 export interface SatelliteShare {
   id: string;

@@ -2,7 +2,8 @@
 // back to the topology file, so it survives a restart.
 import { writeFileSync } from "node:fs";
 import { readJsonFile } from "./json-file.ts";
-import { parseTopology, TopologyError } from "./topology.ts";
+import { parseTopology } from "./load-topology.ts";
+import { TopologyError } from "./topology.ts";
 
 /** Where a live setting lives in a topology file: `types.echo.timeoutMs` -> types/echo/timeoutMs. */
 export function liveKeyPath(key: string): string[] {
