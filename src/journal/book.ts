@@ -1,5 +1,6 @@
 // Replay: folds the journal's records, in order, into the jobs they describe. Pure. An orchestrator
 // starting up folds its own journal; a Raft follower will fold the replicated log the same way.
+import { RecencyMap } from "../util/index.ts";
 import type { AcceptedRecord, CompletedRecord, JournalRecord, OperatorRecord } from "./records.ts";
 
 /** Operators' decisions kept (distinct targets and keys); beyond, the oldest is forgotten. */
@@ -17,7 +18,7 @@ export interface UnfinishedJob {
 export class JobBook {
   readonly unfinished = new Map<string, UnfinishedJob>();
   /** Ended jobs, in the order they ended. */
-  readonly finished = new Map<string, CompletedRecord>();
+  readonly finished = new RecencyMap<string, CompletedRecord>();
   /**
    * Operators' decisions in force (drains, score locks, live settings), by what they decide on,
    * oldest first; at most OPERATOR_DECISIONS_MAX (the oldest go).
@@ -47,8 +48,7 @@ export class JobBook {
       }
       case "completed":
         this.unfinished.delete(record.id);
-        this.finished.delete(record.id); // re-inserted: the map stays in completion order
-        this.finished.set(record.id, record);
+        this.finished.set(record.id, record); // set again: newest, the map stays in completion order
         return;
       case "forgotten":
         this.finished.delete(record.id);
@@ -69,12 +69,23 @@ export class JobBook {
 }
 
 /** Drops entries of a completion-ordered map older than ttlMs; stops at the first younger one. */
-export function expireFinished(finished: Map<string, CompletedRecord>, nowMs: number, ttlMs: number): number {
+export function expireFinished(
+  finished: RecencyMap<string, CompletedRecord>,
+  nowMs: number,
+  ttlMs: number,
+): number {
   let dropped = 0;
-  for (const [id, record] of finished) {
-    if (record.completedAt + ttlMs > nowMs) break;
-    finished.delete(id);
+  for (let oldest = finished.oldestValue(); oldest !== undefined; oldest = finished.oldestValue()) {
+    if (oldest.completedAt + ttlMs > nowMs) break;
+    finished.deleteOldest();
     dropped++;
   }
+  return dropped;
+}
+
+/** Forgets the oldest finished jobs past `max`; returns how many. */
+export function trimFinished(finished: RecencyMap<string, CompletedRecord>, max: number): number {
+  let dropped = 0;
+  while (finished.size > max && finished.deleteOldest()) dropped++;
   return dropped;
 }

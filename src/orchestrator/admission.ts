@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Limits, SatelliteHello } from "../protocol/index.ts";
 import { checkReadyProof, type KeyPair } from "../security/core.ts";
+import { RecencyMap } from "../util/index.ts";
 import type { SatelliteInfo } from "./registry.ts";
 
 /** Service names the orchestrator serves itself: no worker may register them. */
@@ -45,7 +46,8 @@ export interface AdmissionContext {
 
 /** Nonces given to connections, until they answer with a proven READY (bounded, expiring). */
 export class ChallengeBook {
-  private readonly nonces = new Map<string, { nonce: string; at: number }>();
+  /** By connection, oldest first (RecencyMap: forgetting the oldest is O(1) under a flood of READYs). */
+  private readonly nonces = new RecencyMap<string, { nonce: string; at: number }>();
 
   constructor(
     private readonly max: number,
@@ -57,10 +59,7 @@ export class ChallengeBook {
   issue(routingKey: string, nowMs: number): Buffer {
     const nonce = this.random(16);
     this.nonces.delete(routingKey);
-    if (this.nonces.size >= this.max) {
-      const oldest = this.nonces.keys().next().value;
-      if (oldest !== undefined) this.nonces.delete(oldest);
-    }
+    if (this.nonces.size >= this.max) this.nonces.deleteOldest();
     this.nonces.set(routingKey, { nonce: nonce.toString("hex"), at: nowMs });
     return nonce;
   }

@@ -14,14 +14,16 @@ import {
   type OperatorRecord,
   type SegmentDamage,
   SegmentLog,
+  trimFinished,
   type UnfinishedJob,
 } from "../journal/index.ts";
+import type { RecencyMap } from "../util/index.ts";
 import type { ResolvedJournal } from "./config.ts";
 
 export interface Recovery {
   unfinished: UnfinishedJob[];
   /** Finished jobs within retention (at most finishedMax, the newest), in the order they ended. */
-  finished: Map<string, CompletedRecord>;
+  finished: RecencyMap<string, CompletedRecord>;
   records: number;
   badRecords: number;
   /** Operators' decisions in force (drains, score locks, live settings), oldest first. */
@@ -109,10 +111,7 @@ export class JobJournal {
       }
     }
     book.expire(nowMs, config.retentionMs);
-    for (const id of book.finished.keys()) {
-      if (book.finished.size <= config.finishedMax) break;
-      book.finished.delete(id);
-    }
+    trimFinished(book.finished, config.finishedMax);
     const { damage, truncatedBytes } = log.recovery;
     const journal = new JobJournal(config, log, lock, damage);
     journal.liveBytesAtCompaction = log.sizeBytes;

@@ -1,4 +1,5 @@
 // One event per refused peer per interval: refusals are counted, but their events are rate-limited.
+import { RecencyMap } from "../util/index.ts";
 
 /**
  * Rate limit of `security.refused` events: at most one per address per `intervalMs` (a refused
@@ -7,7 +8,8 @@
  * null while the address is muted, else how many refusals were muted since its last event.
  */
 export class RefusalLimiter {
-  private readonly last = new Map<string, { at: number; muted: number }>();
+  /** By address, oldest event first (RecencyMap: forgetting the oldest is O(1) under a flood). */
+  private readonly last = new RecencyMap<string, { at: number; muted: number }>();
 
   constructor(
     private readonly intervalMs = 1000,
@@ -25,12 +27,7 @@ export class RefusalLimiter {
     }
     const muted = entry?.muted ?? 0;
     this.last.delete(address);
-    // Insertion order is event order: the first key is the oldest.
-    while (this.last.size >= this.addressesMax) {
-      const oldest = this.last.keys().next().value;
-      if (oldest === undefined) break;
-      this.last.delete(oldest);
-    }
+    while (this.last.size >= this.addressesMax && this.last.deleteOldest());
     this.last.set(address, { at: now, muted: 0 });
     return muted;
   }

@@ -9,9 +9,11 @@ import {
   encodeRecord,
   JobBook,
   type JournalRecord,
+  trimFinished,
 } from "../../journal/index.ts";
 import { decode, encode } from "../../protocol/index.ts";
 import type { Entry, Snapshot } from "../../raft/index.ts";
+import { RecencyMap } from "../../util/index.ts";
 import type { Recovery } from "../durable.ts";
 
 /** One Raft entry's data: the records of one group commit. */
@@ -85,10 +87,7 @@ export class ReplicatedBook {
   expire(nowMs: number, retentionMs: number, finishedMax: number): void {
     if (this.deferring) return; // the router expires its own; the book catches up when read
     this.book.expire(nowMs, retentionMs);
-    for (const id of this.book.finished.keys()) {
-      if (this.book.finished.size <= finishedMax) break;
-      this.book.finished.delete(id);
-    }
+    trimFinished(this.book.finished, finishedMax);
   }
 
   /** The live records, as one batch: what log reduction keeps in place of the entries. */
@@ -126,7 +125,7 @@ export class ReplicatedBook {
     return {
       unfinished: [...this.book.unfinished.values()],
       operator: [...this.book.operator.values()],
-      finished: new Map<string, CompletedRecord>(this.book.finished),
+      finished: new RecencyMap<string, CompletedRecord>(this.book.finished),
       records: this.records,
       badRecords: this.badRecords,
       damage: [],

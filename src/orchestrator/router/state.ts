@@ -5,6 +5,7 @@ import type { CompletedRecord, JournalRecord, OperatorRecord } from "../../journ
 import { ErrorCode, type ErrorCodeName } from "../../protocol/index.ts";
 import { RefusalLimiter } from "../../security/core.ts";
 import { Tracker, type TrackerEvent } from "../../tracker/index.ts";
+import { RecencyMap } from "../../util/index.ts";
 import { type AdmissionContext, ChallengeBook } from "../admission.ts";
 import type { ResolvedConfig } from "../config.ts";
 import { type Job, type PendingReply, SessionOwners } from "../job.ts";
@@ -106,7 +107,7 @@ export class RouterState {
    * Finished jobs kept for resubmissions, titanic.reply, `dsat jobs` and `dsat retry`, in the
    * order they ended: every one with a journal (within retention), Titanic's only without.
    */
-  readonly finished = new Map<string, CompletedRecord>();
+  readonly finished = new RecencyMap<string, CompletedRecord>();
   /** Operators' decisions in force, by what they decide on (operator.ts): journaled, replayed. */
   readonly operatorDecisions = new Map<string, OperatorRecord>();
 
@@ -250,13 +251,11 @@ export class RouterState {
 
   /** A finished job kept, newest last; past finishedMax the oldest is forgotten. */
   keepFinished(record: CompletedRecord): void {
-    this.finished.delete(record.id);
     this.finished.set(record.id, record);
     // Without a journal only Titanic's results are kept: as many as jobs may be in flight.
     const max = this.config.journal?.finishedMax ?? this.config.limits.jobsMax;
     if (this.finished.size > max) {
-      const oldest = this.finished.keys().next().value as string;
-      this.finished.delete(oldest);
+      this.finished.deleteOldest();
       this.counters.finishedExpired++;
     }
   }

@@ -22,7 +22,8 @@ export type RouterEvent =
   | {
       kind: "recovered";
       unfinished: readonly UnfinishedJob[];
-      finished: ReadonlyMap<string, CompletedRecord>;
+      /** Oldest first (completion order). */
+      finished: Iterable<readonly [string, CompletedRecord]>;
       appendedSeq: number;
       records: number;
       /** Records whose checksum held but which did not decode (skipped, logged). */
