@@ -94,6 +94,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
   private publishWriter: SocketWriter | null = null;
   private readonly pending = new Map<number, Pending>();
   private readonly deadlines = new DeadlineHeap();
+  /** For deadlines.prune(): made once, not per request. */
+  private readonly isPending = (correlation: number): boolean => this.pending.has(correlation);
   private nextCorrelation = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -282,6 +284,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
         span,
       });
       this.deadlines.push(deadline, correlation);
+      this.deadlines.prune(this.pending.size, this.isPending);
       this.enqueue(entry, body);
     });
   }

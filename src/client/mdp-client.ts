@@ -70,6 +70,11 @@ interface Pending {
   settled: boolean;
 }
 
+/** For deadlines.prune(): a settled request's entry is dropped. */
+function isUnsettled(pending: Pending): boolean {
+  return !pending.settled;
+}
+
 interface Slot {
   socket: Dealer;
   current: Pending | null;
@@ -161,6 +166,7 @@ export class MdpClient {
       );
       this.outstanding++;
       this.deadlines.push(pending.deadline, pending);
+      this.deadlines.prune(this.outstanding, isUnsettled);
       this.startSweep();
       this.queue.push(pending);
       this.pump();
