@@ -8,6 +8,7 @@ import {
   addBucket,
   type CrushMap,
   emptyMap,
+  hash2,
   Mapper,
   makeBucket,
   makeRule,
@@ -19,6 +20,9 @@ import {
   tunableProfile,
   weightFromFloat,
 } from "../crush/core.ts";
+
+/** appendMissed: how many times CRUSH is asked again, x rehashed, before the devices in order. */
+const MISSED_ROUNDS = 8;
 
 export interface PlacementMember {
   /** Stable CRUSH device id. */
@@ -69,6 +73,8 @@ export class TypePlacement {
   private resultMax: number;
   /** Device id -> satellite id. */
   readonly satelliteOf: string[] = [];
+  /** Satellite id -> device id. */
+  private readonly deviceOf = new Map<string, number>();
 
   constructor(
     readonly type: string,
@@ -88,6 +94,7 @@ export class TypePlacement {
     this.fullWeights = new Uint32Array(this.map.maxDevices);
     for (const member of members) {
       this.satelliteOf[member.device] = member.satelliteId;
+      this.deviceOf.set(member.satelliteId, member.device);
       this.scoreWeights[member.device] = member.reweight ?? 0x10000;
       this.placeable[member.device] = member.placeable ? 1 : 0;
       this.reweights[member.device] = member.placeable ? this.scoreWeights[member.device] : 0;
@@ -186,6 +193,7 @@ export class TypePlacement {
       if (id !== undefined) this.scratch[count++] = id;
     }
     if (count < this.resultMax && this.scored > 0) count = this.appendShed(x, count);
+    if (count < this.resultMax && this.domainOf !== null) count = this.appendMissed(x, count, this.domainOf);
     // Sized exactly: the tracker keeps this array for the job's life, and one grown by push()
     // holds 17 slots (152 bytes) for one candidate.
     const ids = this.scratch.slice(0, count);
@@ -215,6 +223,41 @@ export class TypePlacement {
       for (let j = 0; j < count; j++) if (this.scratch[j] === id) seen = true;
       if (!seen) this.scratch[count++] = id;
     }
+    return count;
+  }
+
+  /**
+   * CRUSH gave up before it found a candidate in every failure domain that has a placeable
+   * satellite: with most devices out (a crashed host group within its liveness window, a mass
+   * drain) each of its 50 tries lands on an out one with high odds (45 of 50 out: 0.5% of x's get
+   * no candidate at all), and the job would be refused while satellites have room. The rest come
+   * from CRUSH again with x rehashed (ROUNDS times, deterministic), still one per failure domain
+   * one per failure domain; then, if a domain is still missing, from the devices in order. Only
+   * under the default rule: there resultMax counts the domains that have a placeable satellite, so
+   * a short list always means CRUSH gave up; a user's rule may mean to give fewer.
+   */
+  private appendMissed(x: number, count: number, domainOf: Map<number, string>): number {
+    const domains = new Set<string>();
+    for (let j = 0; j < count; j++) domains.add(domainOf.get(this.deviceOf.get(this.scratch[j]) ?? -1) ?? "");
+    const add = (device: number) => {
+      const domain = domainOf.get(device);
+      const id = this.satelliteOf[device];
+      if (domain === undefined || id === undefined || domains.has(domain)) return;
+      domains.add(domain);
+      this.scratch[count++] = id;
+    };
+    for (let round = 1; round <= MISSED_ROUNDS && count < this.resultMax; round++) {
+      const length = this.mapper.mapInto(
+        0,
+        hash2(x >>> 0, round),
+        this.resultMax,
+        this.reweights,
+        this.result,
+      );
+      for (let i = 0; i < length && count < this.resultMax; i++) if (this.result[i] >= 0) add(this.result[i]);
+    }
+    for (let device = 0; device < this.reweights.length && count < this.resultMax; device++)
+      if (this.reweights[device] !== 0) add(device);
     return count;
   }
 
