@@ -115,9 +115,17 @@ describe("dsat raft mock: three processes", () => {
     const nodes = await startCluster();
     const first = await leaderOf(nodes, 0);
 
-    // A follower refuses and names the leader.
+    // A follower refuses and names the leader, once it has heard from it: a node learns the leader
+    // from its first append, which may come just after the leader says it leads (leader null till then).
     const follower = nodes.find((node) => node !== first.node)!;
-    const refused = await command(follower.commandPort, "append x 1");
+    const refused = await eventually(
+      async () => {
+        const reply = await command(follower.commandPort, "append x 1");
+        return reply.leader === null ? undefined : reply;
+      },
+      5000,
+      "the follower to know the leader",
+    );
     expect(refused).toMatchObject({ ok: false, error: "not-leader", leader: first.node.id });
 
     const acked = new Map<string, string>();
