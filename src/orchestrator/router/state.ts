@@ -1,7 +1,12 @@
 // The router's state: every job, satellite and table in one place, with the few helpers every
 // part uses (effects, the journal's numbering, the finished book, the tracker's clock). The parts
 // of the router are functions over it (router.ts lists them).
-import type { CompletedRecord, JournalRecord, OperatorRecord } from "../../journal/core.ts";
+import {
+  type CompletedRecord,
+  type JournalRecord,
+  type OperatorRecord,
+  trimFinished,
+} from "../../journal/core.ts";
 import { ErrorCode, type ErrorCodeName } from "../../protocol/index.ts";
 import { RefusalLimiter } from "../../security/core.ts";
 import { Tracker, type TrackerEvent } from "../../tracker/index.ts";
@@ -254,10 +259,7 @@ export class RouterState {
     this.finished.set(record.id, record);
     // Without a journal only Titanic's results are kept: as many as jobs may be in flight.
     const max = this.config.journal?.finishedMax ?? this.config.limits.jobsMax;
-    if (this.finished.size > max) {
-      this.finished.deleteOldest();
-      this.counters.finishedExpired++;
-    }
+    this.counters.finishedExpired += trimFinished(this.finished, max);
   }
 
   /** A finished job's result dropped for good (titanic.close, `dsat retry`). */
