@@ -73,8 +73,6 @@ export class TypePlacement {
   private resultMax: number;
   /** Device id -> satellite id. */
   readonly satelliteOf: string[] = [];
-  /** Satellite id -> device id. */
-  private readonly deviceOf = new Map<string, number>();
 
   constructor(
     readonly type: string,
@@ -94,7 +92,6 @@ export class TypePlacement {
     this.fullWeights = new Uint32Array(this.map.maxDevices);
     for (const member of members) {
       this.satelliteOf[member.device] = member.satelliteId;
-      this.deviceOf.set(member.satelliteId, member.device);
       this.scoreWeights[member.device] = member.reweight ?? 0x10000;
       this.placeable[member.device] = member.placeable ? 1 : 0;
       this.reweights[member.device] = member.placeable ? this.scoreWeights[member.device] : 0;
@@ -238,7 +235,9 @@ export class TypePlacement {
    */
   private appendMissed(x: number, count: number, domainOf: Map<number, string>): number {
     const domains = new Set<string>();
-    for (let j = 0; j < count; j++) domains.add(domainOf.get(this.deviceOf.get(this.scratch[j]) ?? -1) ?? "");
+    // A rare path: the listed satellites' devices by a scan rather than a reverse map kept for it.
+    for (let j = 0; j < count; j++)
+      domains.add(domainOf.get(this.satelliteOf.indexOf(this.scratch[j])) ?? "");
     const add = (device: number) => {
       const domain = domainOf.get(device);
       const id = this.satelliteOf[device];
