@@ -20,11 +20,9 @@ import {
   encode,
   isReplyEntry,
   MDP_CLIENT,
-  PAYLOAD_DEPTH_MAX,
   type RequestEntry,
   SESSION_BYTES_MAX,
   splitBatch,
-  withinDepth,
 } from "../protocol/index.ts";
 import { curveClientOptions } from "../security/index.ts";
 import { endRequestSpan, startRequestSpan, traceparentOf } from "../tracing/index.ts";
@@ -44,6 +42,7 @@ import {
 import { inputsBytes } from "./inputs.ts";
 import { MdpClient } from "./mdp-client.ts";
 import type { ClientOptions, OrchestratorEvent, RequestOptions } from "./options.ts";
+import { decodeResult } from "./result.ts";
 import { TitanicClient } from "./titanic.ts";
 
 export type { ClientOptions, OrchestratorEvent, RequestOptions } from "./options.ts";
@@ -490,19 +489,13 @@ export class Client extends (EventEmitter as new () => TypedEmitter.default<Clie
       this.fail(pending, errorFor(status, message, jobId || undefined));
       return;
     }
-    if (!withinDepth(payload, PAYLOAD_DEPTH_MAX)) {
-      this.fail(
-        pending,
-        new RejectedError(ErrorCode.malformed, `result nests deeper than ${PAYLOAD_DEPTH_MAX} levels`, jobId),
-      );
+    const result = decodeResult(payload, jobId);
+    if (result instanceof RejectedError) {
+      this.fail(pending, result);
       return;
     }
     if (pending.span !== null) endRequestSpan(pending.span);
-    try {
-      pending.resolve(decode(payload));
-    } catch {
-      pending.resolve(payload); // a plain MDP worker's raw bytes
-    }
+    pending.resolve(result);
   }
 
   /** Rejects a request (ending its span with the error). */

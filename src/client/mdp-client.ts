@@ -9,18 +9,11 @@
 // On a timeout the socket is closed and a new one opened (Lazy Pirate), so a late reply can never
 // be taken for the next request's. Nothing is retried: the request may have run.
 import { Dealer } from "zeromq";
-import {
-  decode,
-  EMPTY,
-  ErrorCode,
-  encode,
-  MDP_CLIENT,
-  PAYLOAD_DEPTH_MAX,
-  withinDepth,
-} from "../protocol/index.ts";
+import { EMPTY, ErrorCode, encode, MDP_CLIENT } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { DeadlineHeap } from "../util/index.ts";
 import { CancelledError, DsatError, errorFor, RejectedError, TimeoutError } from "./errors.ts";
+import { decodeResult } from "./result.ts";
 
 export interface MdpClientOptions {
   /** CURVE keys, when the broker is a CURVE server. */
@@ -368,13 +361,6 @@ function readReply(body: Buffer[]): { value: unknown } | DsatError {
     if (/^DSAT_ERR_[A-Z_]{1,40}$/.test(code)) return errorFor(code, body[1].toString("utf8"));
   }
   if (body.length !== 1) return { value: body };
-  const frame = body[0];
-  if (!withinDepth(frame, PAYLOAD_DEPTH_MAX)) {
-    return new RejectedError(ErrorCode.malformed, `result nests deeper than ${PAYLOAD_DEPTH_MAX} levels`);
-  }
-  try {
-    return { value: decode(frame) };
-  } catch {
-    return { value: frame }; // not MessagePack: the worker's raw bytes
-  }
+  const result = decodeResult(body[0]);
+  return result instanceof RejectedError ? result : { value: result };
 }

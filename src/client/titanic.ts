@@ -9,20 +9,11 @@
 // Each call is one plain MDP request on a DEALER of its own: a plain reply names no correlation,
 // and titanic.request's answer waits for the journal while the other two are answered at once.
 import { Dealer } from "zeromq";
-import {
-  DecodeError,
-  DSAT_MARK,
-  decode,
-  EMPTY,
-  ErrorCode,
-  encode,
-  MDP_CLIENT,
-  PAYLOAD_DEPTH_MAX,
-  withinDepth,
-} from "../protocol/index.ts";
+import { DSAT_MARK, EMPTY, ErrorCode, encode, MDP_CLIENT } from "../protocol/index.ts";
 import { type CurveOptions, curveClientOptions } from "../security/index.ts";
 import { errorFor, NotFoundError, RejectedError, TimeoutError } from "./errors.ts";
 import { inputsBytes } from "./inputs.ts";
+import { decodeResult } from "./result.ts";
 
 export interface TitanicRequestOptions {
   /** Placement key, as for request(); the uuid by default. */
@@ -128,17 +119,7 @@ export class TitanicClient {
 /** A result as a dsat satellite sends it (one MessagePack frame), else its raw frames. */
 function resultOf(uuid: string, frames: Buffer[]): unknown {
   if (frames.length !== 1) return frames;
-  // As request() does: a result nested past the limit is refused before decoding.
-  if (!withinDepth(frames[0], PAYLOAD_DEPTH_MAX))
-    throw new RejectedError(
-      ErrorCode.malformed,
-      `result nests deeper than ${PAYLOAD_DEPTH_MAX} levels`,
-      uuid,
-    );
-  try {
-    return decode(frames[0]);
-  } catch (error) {
-    if (error instanceof DecodeError) return frames[0];
-    throw error;
-  }
+  const result = decodeResult(frames[0], uuid);
+  if (result instanceof RejectedError) throw result;
+  return result;
 }
