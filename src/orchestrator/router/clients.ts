@@ -206,8 +206,7 @@ export function submit(
       `unknown job type "${type}": no satellite serves it and the topology does not declare it`,
     );
   type = r.typeName(type);
-  const inputs =
-    request.inputs === undefined || request.inputs === null ? null : heldInputs(r, request.inputs);
+  const inputs = heldInputs(r, request.inputs);
   if (typeof inputs === "string") return refuse(r, request, ErrorCode.malformed, `inputs: ${inputs}`);
   const heldBytes = bytesOf(request.payload) + (inputs?.bytes.length ?? 0);
   // Once per job: the budgets are per client (routing id).

@@ -68,8 +68,7 @@ export function onBound(r: RouterState): void {
 
 export function jobFromJournal(r: RouterState, { accepted, attempts }: UnfinishedJob): Job {
   // Inputs the router took once are taken again (a changed map only moves their locality).
-  const inputs =
-    accepted.inputs === undefined || accepted.inputs === null ? null : heldInputs(r, accepted.inputs);
+  const inputs = heldInputs(r, accepted.inputs);
   return {
     id: accepted.id,
     type: accepted.type,

@@ -18,8 +18,12 @@ import type { RouterState } from "./state.ts";
 /** How near its data a job ran: its host holds a replica, its rack does, or neither. */
 export type Nearness = "local" | "rack" | "remote";
 
-/** A request's inputs (bytes as sent) checked and mapped to hosts, or why they are refused. */
-export function heldInputs(r: RouterState, bytes: unknown): HeldInputs | string {
+/**
+ * A request's inputs (bytes as sent) checked and mapped to hosts, or why they are refused; null
+ * when it carries none (absent or null).
+ */
+export function heldInputs(r: RouterState, bytes: unknown): HeldInputs | string | null {
+  if (bytes === undefined || bytes === null) return null;
   const inputs = decodeInputs(bytes, r.config.limits);
   if (typeof inputs === "string") return inputs;
   const map = r.config.locality.hostnames;
@@ -273,8 +277,8 @@ export function explainNear(
   const name = r.typeName(type);
   const placement = placementFor(r, name);
   if (placement === undefined) return `no satellite serves ${type}`;
-  const held = heldInputs(r, encode(inputs));
-  if (typeof held === "string") return held;
+  const held = heldInputs(r, encode(inputs)); // bytes, so never null
+  if (held === null || typeof held === "string") return held ?? "no inputs";
   const x = hashKey(key) | 0;
   const crush = placement.candidates(x, false);
   const ids = crush.length === 0 ? crush : nearData(r, placement, name, x, held.hosts, crush);

@@ -85,7 +85,7 @@ export function retry(r: RouterState, id: string): { ok: boolean; id?: string; e
   const now = r.now;
   const typeConfig = r.typeConfig(record.steps[0]) as ResolvedTypeConfig;
   // Placed near its data again (a map changed since only moves its locality, as on a replay).
-  const inputs = record.inputs === undefined || record.inputs === null ? null : heldInputs(r, record.inputs);
+  const inputs = heldInputs(r, record.inputs);
   const job: Job = {
     ...jobFromRecord(r, record, { kind: "publish" }),
     type: record.steps[0],
